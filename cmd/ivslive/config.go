@@ -1,0 +1,247 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ivslive/ivslive"
+)
+
+// Config is every setting ivslive reads, by the Node server's variable names
+// where it had one. Each field's tags drive loading, validation messages,
+// `ivslive config check` and the documentation test:
+//
+//	env      the variable name
+//	default  the value when unset
+//	help     one line for docs and --help
+//	secret   "true": never printed or logged
+//	unit     for durations: what a bare number means ("s" or "ms")
+//	group    the section it belongs to in docs
+type Config struct {
+	Port         int      `env:"API_PORT" default:"3000" group:"server" help:"Port the API listens on (0 picks a free port)."`
+	Host         string   `env:"API_HOST" default:"" group:"server" help:"Address to bind; empty binds every interface."`
+	NodeEnv      string   `env:"NODE_ENV" default:"" group:"server" help:"development shows error details and allows SKIP_AUTH; production logs JSON."`
+	LogLevel     string   `env:"LOG_LEVEL" default:"info" group:"server" help:"debug, info, warn or error."`
+	DataDir      string   `env:"IVSLIVE_DATA_DIR" default:"./data" group:"server" help:"Where embedded mode keeps SQLite, the emulator state, the signing key and the generated API key."`
+	MaxBodyBytes int64    `env:"MAX_BODY_BYTES" default:"1048576" group:"server" help:"Largest request body accepted (413 above)."`
+	CORSOrigins  []string `env:"CORS_ORIGINS" default:"http://localhost:3000" group:"server" help:"Comma-separated browser origins allowed to call the API; * allows any."`
+
+	APISecretKey   string `env:"API_SECRET_KEY" secret:"true" group:"auth" help:"Admin API key sent as x-api-key. Unset: a random key is generated into the data dir and printed once."`
+	SkipAuth       bool   `env:"SKIP_AUTH" default:"false" group:"auth" help:"true disables the API key check, only together with NODE_ENV=development."`
+	InternalSecret string `env:"INTERNAL_SECRET" secret:"true" group:"auth" help:"Required x-internal-secret for /api/token/mediaserver; unset, that route refuses every request."`
+
+	AWSRegion          string `env:"AWS_REGION" default:"us-east-1" group:"ivs" help:"AWS region of the IVS stages."`
+	AWSAccessKeyID     string `env:"AWS_ACCESS_KEY_ID" secret:"true" group:"ivs" help:"Static AWS credentials; unset, the default chain (shared config, IAM role) is used."`
+	AWSSecretAccessKey string `env:"AWS_SECRET_ACCESS_KEY" secret:"true" group:"ivs" help:"Static AWS credentials, with AWS_ACCESS_KEY_ID."`
+	AWSAccountID       string `env:"AWS_ACCOUNT_ID" default:"123456789012" group:"ivs" help:"Account id the emulator puts in ARNs (AWS mode reads it from the ARNs)."`
+	IVSBackend         string `env:"IVS_BACKEND" default:"" group:"ivs" help:"emulator or aws; default aws when MASTER_STAGE_ARN is set, emulator otherwise."`
+	IVSEndpoint        string `env:"IVS_ENDPOINT" default:"" group:"ivs" help:"Override the IVS Real-Time endpoint URL (for example a standalone ivslive emulator)."`
+	IVSPrivateKey      string `env:"IVS_PRIVATE_KEY" secret:"true" group:"ivs" help:"PEM ES384 (P-384) private key for self-signed tokens."`
+	IVSPrivateKeyFile  string `env:"IVS_PRIVATE_KEY_FILE" default:"" group:"ivs" help:"File holding that PEM key (instead of IVS_PRIVATE_KEY)."`
+	IVSPublicKeyARN    string `env:"IVS_PUBLIC_KEY_ARN" default:"" group:"ivs" help:"ARN of the imported public key (ivslive keygen --import prints it). With a private key: key-pair tokens; without: CreateParticipantToken."`
+	MasterStageARN     string `env:"MASTER_STAGE_ARN" default:"" group:"ivs" help:"The publisher's stage. Unset: one is created on first start and remembered."`
+
+	StageNamePrefix    string        `env:"STAGE_NAME_PREFIX" default:"ivslive-" group:"stages" help:"Prefix of the names of stages ivslive creates."`
+	MaxStages          int           `env:"MAX_STAGES" default:"20" group:"stages" help:"Most managed stages, manual and auto-scaled."`
+	MaxViewersPerStage int           `env:"MAX_VIEWERS_PER_STAGE" default:"50" group:"stages" help:"Most viewers seated on one stage. IVS allows 10,000 subscribers per stage: raise this first."`
+	ScaleUpThreshold   int           `env:"SCALE_UP_THRESHOLD" default:"45" group:"stages" help:"New viewers prefer stages below this; the scaler adds a stage when the pool is 80% of it."`
+	ScaleDownThreshold int           `env:"SCALE_DOWN_THRESHOLD" default:"5" group:"stages" help:"An auto-scaled stage at or below this many viewers after warm-up is drained and deleted."`
+	PublisherTokenTTL  time.Duration `env:"PUBLISHER_TOKEN_DURATION" default:"14400" unit:"s" group:"tokens" help:"Publisher token lifetime (seconds, or a Go duration like 4h)."`
+	ViewerTokenTTL     time.Duration `env:"VIEWER_TOKEN_DURATION" default:"3600" unit:"s" group:"tokens" help:"Viewer token lifetime (seconds)."`
+	MediaTokenTTL      time.Duration `env:"MEDIASERVER_TOKEN_DURATION" default:"14400" unit:"s" group:"tokens" help:"Media-server token lifetime (seconds)."`
+
+	MetricsInterval time.Duration `env:"METRICS_INTERVAL" default:"60" unit:"s" group:"metrics" help:"How often CloudWatch metrics are sent (seconds)."`
+
+	RedisURL       string `env:"REDIS_URL" secret:"url" default:"" group:"redis" help:"redis:// or rediss:// URL. Setting it (or REDIS_HOST) selects Redis presence."`
+	RedisHost      string `env:"REDIS_HOST" default:"" group:"redis" help:"Redis host, the Node server's way (with REDIS_PORT, REDIS_PASSWORD, REDIS_DB, REDIS_TLS_ENABLED)."`
+	RedisPort      int    `env:"REDIS_PORT" default:"6379" group:"redis" help:"Redis port."`
+	RedisPassword  string `env:"REDIS_PASSWORD" secret:"true" group:"redis" help:"Redis password."`
+	RedisDB        int    `env:"REDIS_DB" default:"0" group:"redis" help:"Redis database number."`
+	RedisTLS       bool   `env:"REDIS_TLS_ENABLED" default:"false" group:"redis" help:"true connects with TLS (ElastiCache in transit encryption)."`
+	RedisKeyPrefix string `env:"REDIS_KEY_PREFIX" default:"ivs:prod:" group:"redis" help:"Prefix of every Redis key."`
+
+	DatabaseURL string `env:"DATABASE_URL" secret:"url" default:"" group:"postgres" help:"PostgreSQL URL. Setting it (or DB_HOST) selects PostgreSQL history instead of SQLite."`
+	DBHost      string `env:"DB_HOST" default:"" group:"postgres" help:"PostgreSQL host, the Node server's way (with DB_PORT, DB_NAME, DB_USER, DB_PASSWORD, DB_SSL_ENABLED)."`
+	DBPort      int    `env:"DB_PORT" default:"5432" group:"postgres" help:"PostgreSQL port."`
+	DBName      string `env:"DB_NAME" default:"ivs_live" group:"postgres" help:"PostgreSQL database."`
+	DBUser      string `env:"DB_USER" default:"postgres" group:"postgres" help:"PostgreSQL user."`
+	DBPassword  string `env:"DB_PASSWORD" secret:"true" group:"postgres" help:"PostgreSQL password."`
+	DBSSL       bool   `env:"DB_SSL_ENABLED" default:"false" group:"postgres" help:"true requires TLS to PostgreSQL."`
+	DBPoolMax   int    `env:"DB_POOL_MAX" default:"20" group:"postgres" help:"Most pooled connections."`
+	DBPoolMin   int    `env:"DB_POOL_MIN" default:"2" group:"postgres" help:"Connections kept open."`
+	DBSchema    string `env:"DB_SCHEMA" default:"ivslive" group:"postgres" help:"Schema holding ivslive's tables, apart from the Node server's public ones."`
+}
+
+// Development reports NODE_ENV=development.
+func (c Config) Development() bool { return c.NodeEnv == "development" }
+
+// Production reports NODE_ENV=production.
+func (c Config) Production() bool { return c.NodeEnv == "production" }
+
+// field is one configuration variable as reflection sees it.
+type field struct {
+	Env, Default, Help, Unit, Group string
+	Secret                          string
+	value                           reflect.Value
+}
+
+// fields lists the variables of c in declaration order.
+func (c *Config) fields() []field {
+	v := reflect.ValueOf(c).Elem()
+	t := v.Type()
+	out := make([]field, 0, t.NumField())
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		out = append(out, field{
+			Env: sf.Tag.Get("env"), Default: sf.Tag.Get("default"), Help: sf.Tag.Get("help"),
+			Unit: sf.Tag.Get("unit"), Group: sf.Tag.Get("group"), Secret: sf.Tag.Get("secret"),
+			value: v.Field(i),
+		})
+	}
+	return out
+}
+
+// LoadConfig reads every variable: from lookup (the real environment) first,
+// then from dotenv (an optional .env file's values), then the default.
+func LoadConfig(lookup func(string) (string, bool), dotenv map[string]string) (Config, error) {
+	var c Config
+	for _, f := range c.fields() {
+		raw, ok := lookup(f.Env)
+		if !ok {
+			raw, ok = dotenv[f.Env]
+		}
+		if !ok {
+			raw = f.Default
+		}
+		if err := f.set(strings.TrimSpace(raw)); err != nil {
+			return c, err
+		}
+	}
+	return c, c.Validate()
+}
+
+func (f field) set(raw string) error {
+	switch p := f.value.Addr().Interface().(type) {
+	case *string:
+		*p = raw
+	case *[]string:
+		*p = nil
+		for _, s := range strings.Split(raw, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				*p = append(*p, s)
+			}
+		}
+	case *bool:
+		switch strings.ToLower(raw) {
+		case "true", "1", "yes", "on":
+			*p = true
+		case "false", "0", "no", "off", "":
+			*p = false
+		default:
+			return fmt.Errorf("%s=%q: want true or false", f.Env, raw)
+		}
+	case *int:
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			return fmt.Errorf("%s=%q: want a whole number", f.Env, raw)
+		}
+		*p = n
+	case *int64:
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%s=%q: want a whole number", f.Env, raw)
+		}
+		*p = n
+	case *time.Duration:
+		d, err := parseDuration(raw, f.Unit)
+		if err != nil {
+			return fmt.Errorf("%s=%q: want a number of %s or a duration like 90s or 5m", f.Env, raw, unitName(f.Unit))
+		}
+		*p = d
+	default:
+		return fmt.Errorf("%s: unsupported type %T", f.Env, p)
+	}
+	return nil
+}
+
+// parseDuration accepts a bare number in the variable's unit (the Node
+// server's style) or a Go duration.
+func parseDuration(raw, unit string) (time.Duration, error) {
+	if n, err := strconv.ParseInt(raw, 10, 64); err == nil {
+		if unit == "ms" {
+			return time.Duration(n) * time.Millisecond, nil
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	return time.ParseDuration(raw)
+}
+
+func unitName(unit string) string {
+	if unit == "ms" {
+		return "milliseconds"
+	}
+	return "seconds"
+}
+
+// Validate checks values against their ranges and each other, naming the
+// variable and what it expects.
+func (c Config) Validate() error {
+	checks := []struct {
+		bad bool
+		msg string
+	}{
+		{c.Port < 0 || c.Port > 65535, fmt.Sprintf("API_PORT=%d: want 0–65535", c.Port)},
+		{!oneOf(c.LogLevel, "debug", "info", "warn", "error"), fmt.Sprintf("LOG_LEVEL=%q: want debug, info, warn or error", c.LogLevel)},
+		{!oneOf(c.IVSBackend, "", "emulator", "aws"), fmt.Sprintf("IVS_BACKEND=%q: want emulator or aws", c.IVSBackend)},
+		{c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20, fmt.Sprintf("MAX_BODY_BYTES=%d: want 1024–67108864", c.MaxBodyBytes)},
+		{c.MaxStages < 1 || c.MaxStages > 1000, fmt.Sprintf("MAX_STAGES=%d: want 1–1000 (IVS allows 1,000 stages per region by default)", c.MaxStages)},
+		{c.MaxViewersPerStage < 1 || c.MaxViewersPerStage > 25000, fmt.Sprintf("MAX_VIEWERS_PER_STAGE=%d: want 1–25000 (IVS: 10,000 subscribers per stage by default)", c.MaxViewersPerStage)},
+		{c.ScaleUpThreshold < 1 || c.ScaleUpThreshold > c.MaxViewersPerStage, fmt.Sprintf("SCALE_UP_THRESHOLD=%d: want 1–MAX_VIEWERS_PER_STAGE (%d)", c.ScaleUpThreshold, c.MaxViewersPerStage)},
+		{c.ScaleDownThreshold < 0 || c.ScaleDownThreshold >= c.ScaleUpThreshold, fmt.Sprintf("SCALE_DOWN_THRESHOLD=%d: want 0 to below SCALE_UP_THRESHOLD (%d)", c.ScaleDownThreshold, c.ScaleUpThreshold)},
+		{!tokenTTL(c.PublisherTokenTTL), fmt.Sprintf("PUBLISHER_TOKEN_DURATION=%s: want 60 s to 14 days (IVS limit)", c.PublisherTokenTTL)},
+		{!tokenTTL(c.ViewerTokenTTL), fmt.Sprintf("VIEWER_TOKEN_DURATION=%s: want 60 s to 14 days (IVS limit)", c.ViewerTokenTTL)},
+		{!tokenTTL(c.MediaTokenTTL), fmt.Sprintf("MEDIASERVER_TOKEN_DURATION=%s: want 60 s to 14 days (IVS limit)", c.MediaTokenTTL)},
+		{c.MetricsInterval < 10*time.Second || c.MetricsInterval > time.Hour, fmt.Sprintf("METRICS_INTERVAL=%s: want 10 s to 1 h", c.MetricsInterval)},
+		{c.RedisPort < 1 || c.RedisPort > 65535, fmt.Sprintf("REDIS_PORT=%d: want 1–65535", c.RedisPort)},
+		{c.RedisDB < 0 || c.RedisDB > 15, fmt.Sprintf("REDIS_DB=%d: want 0–15", c.RedisDB)},
+		{c.DBPort < 1 || c.DBPort > 65535, fmt.Sprintf("DB_PORT=%d: want 1–65535", c.DBPort)},
+		{c.DBPoolMax < 1 || c.DBPoolMin < 0 || c.DBPoolMin > c.DBPoolMax, fmt.Sprintf("DB_POOL_MIN=%d, DB_POOL_MAX=%d: want 0 ≤ min ≤ max, max ≥ 1", c.DBPoolMin, c.DBPoolMax)},
+		{c.IVSPrivateKey != "" && c.IVSPrivateKeyFile != "", "IVS_PRIVATE_KEY and IVS_PRIVATE_KEY_FILE: set one, not both"},
+		{c.DataDir == "", "IVSLIVE_DATA_DIR: want a directory path"},
+	}
+	for _, ch := range checks {
+		if ch.bad {
+			return fmt.Errorf("invalid configuration: %s", ch.msg)
+		}
+	}
+	for name, raw := range map[string]string{"REDIS_URL": c.RedisURL, "DATABASE_URL": c.DatabaseURL, "IVS_ENDPOINT": c.IVSEndpoint} {
+		if raw == "" {
+			continue
+		}
+		if u, err := url.Parse(raw); err != nil || u.Scheme == "" || u.Host == "" {
+			return fmt.Errorf("invalid configuration: %s: want an absolute URL like scheme://host:port", name)
+		}
+	}
+	if c.MasterStageARN != "" && !ivslive.ValidStageARN(c.MasterStageARN) {
+		return fmt.Errorf("invalid configuration: MASTER_STAGE_ARN=%q: want arn:aws:ivs:<region>:<account>:stage/<id>", c.MasterStageARN)
+	}
+	if c.StageNamePrefix != "" && !ivslive.ValidStageName(c.StageNamePrefix+"master") {
+		return fmt.Errorf("invalid configuration: STAGE_NAME_PREFIX=%q: want letters, digits, - and _ only", c.StageNamePrefix)
+	}
+	return nil
+}
+
+func oneOf(v string, set ...string) bool {
+	for _, s := range set {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func tokenTTL(d time.Duration) bool { return d >= time.Minute && d <= 14*24*time.Hour }

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func lookupFrom(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := LoadConfig(lookupFrom(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 3000 || c.MaxViewersPerStage != 50 || c.ScaleUpThreshold != 45 || c.ScaleDownThreshold != 5 ||
+		c.PublisherTokenTTL != 4*time.Hour || c.ViewerTokenTTL != time.Hour || c.DataDir != "./data" || c.RedisKeyPrefix != "ivs:prod:" {
+		t.Fatalf("defaults = %+v", c)
+	}
+	if c.Modes() != "ivs=emulator presence=memory history=sqlite tokens=key-pair" {
+		t.Fatalf("modes = %s", c.Modes())
+	}
+}
+
+func TestDotenvAndEnvironment(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".env")
+	os.WriteFile(path, []byte(`# the seed's .env.example style
+export API_PORT=4000
+PUBLISHER_TOKEN_DURATION=7200  # 2 小時 (秒)
+VIEWER_TOKEN_DURATION=30m
+CORS_ORIGINS="http://a.example, http://b.example"
+API_SECRET_KEY='k # not a comment'
+RATE_IGNORED=1
+MASTER_STAGE_ARN=arn:aws:ivs:us-east-1:123456789012:stage/abcdEFGH1234
+`), 0o600)
+	dotenv, err := readDotenv(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(lookupFrom(map[string]string{"API_PORT": "5000"}), dotenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 5000 {
+		t.Errorf("API_PORT = %d: the real environment must win over .env", c.Port)
+	}
+	if c.PublisherTokenTTL != 2*time.Hour || c.ViewerTokenTTL != 30*time.Minute {
+		t.Errorf("durations %v %v", c.PublisherTokenTTL, c.ViewerTokenTTL)
+	}
+	if strings.Join(c.CORSOrigins, "|") != "http://a.example|http://b.example" {
+		t.Errorf("CORS_ORIGINS = %q", c.CORSOrigins)
+	}
+	if c.APISecretKey != "k # not a comment" {
+		t.Errorf("quoted value = %q", c.APISecretKey)
+	}
+	if c.Backend() != "aws" || c.TokenMode() != "api" {
+		t.Errorf("with MASTER_STAGE_ARN: %s", c.Modes())
+	}
+}
+
+func TestInvalidConfigNamesTheVariable(t *testing.T) {
+	cases := map[string]string{
+		"API_PORT":                 "http",
+		"SKIP_AUTH":                "sure",
+		"VIEWER_TOKEN_DURATION":    "15d",
+		"PUBLISHER_TOKEN_DURATION": "20",
+		"LOG_LEVEL":                "loud",
+		"IVS_BACKEND":              "gcp",
+		"MAX_VIEWERS_PER_STAGE":    "0",
+		"SCALE_DOWN_THRESHOLD":     "45",
+		"MASTER_STAGE_ARN":         "arn:aws:ivs:us-east-1:1:channel/x",
+		"REDIS_URL":                "localhost",
+		"METRICS_INTERVAL":         "60000",
+		"STAGE_NAME_PREFIX":        "has space",
+	}
+	for name, value := range cases {
+		_, err := LoadConfig(lookupFrom(map[string]string{name: value}), nil)
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%s: error %v should name the variable", name, value, err)
+		}
+	}
+}
+
+func TestRedactedHidesSecrets(t *testing.T) {
+	c, err := LoadConfig(lookupFrom(map[string]string{
+		"API_SECRET_KEY": "supersecret", "DATABASE_URL": "postgres://u:pw123@db:5432/x", "REDIS_PASSWORD": "rpw",
+	}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := strings.Join(c.Redacted(), "\n")
+	for _, secret := range []string{"supersecret", "pw123", "rpw"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("redacted config shows %q:\n%s", secret, out)
+		}
+	}
+	if !strings.Contains(out, "DATABASE_URL=postgres://u:redacted@db:5432/x") {
+		t.Errorf("database URL not shown redacted:\n%s", out)
+	}
+	if got := c.PostgresAddress(); got != "postgres://u:pw123@db:5432/x" {
+		t.Errorf("postgres address %q", got)
+	}
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ivslive/ivslive"
+	ivshttp "github.com/ivslive/ivslive/http"
+	"github.com/ivslive/ivslive/ivs"
+	"github.com/ivslive/ivslive/ivs/emulator"
+	"github.com/ivslive/ivslive/token"
+)
+
+// openIVS returns the IVS client. In embedded mode it first starts the
+// emulator: on a loopback listener of its own, where the SDK client talks to
+// it, and as a handler the API mounts at /ivs/.
+func (a *app) openIVS(ctx context.Context) (*ivs.Client, http.Handler, ivshttp.HealthCheck, error) {
+	check := ivshttp.HealthCheck{Name: "ivs", Mode: a.cfg.Backend(), CacheFor: 15 * time.Second}
+	opts := ivs.Options{Region: a.cfg.AWSRegion, Endpoint: a.cfg.IVSEndpoint, Logger: a.log,
+		AccessKeyID: a.cfg.AWSAccessKeyID, SecretAccessKey: a.cfg.AWSSecretAccessKey}
+	var handler http.Handler
+	if a.cfg.Backend() == "emulator" && a.cfg.IVSEndpoint == "" {
+		port := a.listener.Addr().(*net.TCPAddr).Port
+		em, endpoint, err := a.startEmulator(publicBase(a.cfg.Host, port) + "/ivs")
+		if err != nil {
+			return nil, nil, check, err
+		}
+		handler, opts.Endpoint = em, endpoint
+	}
+	if a.cfg.Backend() == "emulator" {
+		// The emulator ignores credentials; static ones keep the SDK from
+		// searching the default chain (and IMDS) for nothing.
+		opts.AccessKeyID, opts.SecretAccessKey = "emulator", "emulator"
+	}
+	client, err := ivs.New(ctx, opts)
+	if err != nil {
+		return nil, nil, check, err
+	}
+	check.Probe = func(ctx context.Context) (map[string]any, error) {
+		_, _, err := client.ListStages(ctx, "", 1)
+		return nil, err
+	}
+	return client, handler, check, nil
+}
+
+func (a *app) startEmulator(baseURL string) (*emulator.Emulator, string, error) {
+	em, err := emulator.New(emulator.Options{
+		Region: a.cfg.AWSRegion, AccountID: a.cfg.AWSAccountID, BaseURL: baseURL,
+		StatePath: filepath.Join(a.cfg.DataDir, "emulator.json"), Logger: a.log.With("part", "emulator"),
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("start the IVS emulator: %w", err)
+	}
+	a.onClose(em.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", fmt.Errorf("start the IVS emulator: %w", err)
+	}
+	srv := &http.Server{Handler: em, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	a.onClose(srv.Close)
+	return em, "http://" + ln.Addr().String(), nil
+}
+
+func publicBase(host string, port int) string {
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// openTokens picks the token strategy: key-pair (signed here, no AWS call)
+// when a private key is configured or in embedded mode, API otherwise.
+func (a *app) openTokens(ctx context.Context, client *ivs.Client, store ivslive.StageStore) (ivslive.TokenIssuer, error) {
+	if a.cfg.TokenMode() == "api" {
+		return ivs.Tokens{Client: client}, nil
+	}
+	key, generated, err := a.signingKey()
+	if err != nil {
+		return nil, err
+	}
+	arn := a.cfg.IVSPublicKeyARN
+	switch {
+	case arn != "":
+	case a.cfg.Backend() == "aws":
+		return nil, errors.New("IVS_PUBLIC_KEY_ARN is required with IVS_PRIVATE_KEY(_FILE): import the public key with `ivslive keygen --import` and set the ARN it prints")
+	default:
+		arn, err = a.embeddedKeyARN(ctx, client, store, key, generated)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return token.NewSigner(key, arn, nil)
+}
+
+// signingKey reads the configured private key, or in embedded mode the one
+// generated into the data dir.
+func (a *app) signingKey() (key *ecdsaKey, generated bool, err error) {
+	switch {
+	case a.cfg.IVSPrivateKey != "":
+		// Environments often carry PEM with literal \n sequences.
+		pem := strings.ReplaceAll(a.cfg.IVSPrivateKey, `\n`, "\n")
+		key, err = token.ParsePrivateKey([]byte(pem))
+		if err != nil {
+			return nil, false, fmt.Errorf("IVS_PRIVATE_KEY: %w", err)
+		}
+		return key, false, nil
+	case a.cfg.IVSPrivateKeyFile != "":
+		b, err := os.ReadFile(a.cfg.IVSPrivateKeyFile)
+		if err != nil {
+			return nil, false, fmt.Errorf("IVS_PRIVATE_KEY_FILE: %w", err)
+		}
+		key, err = token.ParsePrivateKey(b)
+		if err != nil {
+			return nil, false, fmt.Errorf("IVS_PRIVATE_KEY_FILE %s: %w", a.cfg.IVSPrivateKeyFile, err)
+		}
+		return key, false, nil
+	default:
+		return token.LoadOrCreateKey(filepath.Join(a.cfg.DataDir, "ivs-signing-key.pem"))
+	}
+}
+
+// embeddedKeyARN makes sure the emulator knows the public half of the key
+// and returns its ARN, importing it on first start (or when the emulator's
+// state was reset).
+func (a *app) embeddedKeyARN(ctx context.Context, client *ivs.Client, store ivslive.StageStore, key *ecdsaKey, generated bool) (string, error) {
+	if !generated {
+		arn, err := store.Setting(ctx, ivslive.SettingPublicKeyARN)
+		if err == nil {
+			if _, err := client.GetPublicKey(ctx, arn); err == nil {
+				return arn, nil
+			}
+		}
+	}
+	pem, err := token.EncodePublicKey(&key.PublicKey)
+	if err != nil {
+		return "", err
+	}
+	pk, err := client.ImportPublicKey(ctx, "ivslive-"+time.Now().UTC().Format("20060102-150405"), string(pem), map[string]string{"ManagedBy": "ivslive"})
+	if err != nil {
+		return "", fmt.Errorf("import the signing key into the emulator: %w", err)
+	}
+	if err := store.SetSetting(ctx, ivslive.SettingPublicKeyARN, pk.ARN); err != nil {
+		return "", err
+	}
+	a.log.Info("imported the token signing key", "arn", pk.ARN)
+	return pk.ARN, nil
+}

@@ -1,0 +1,100 @@
+// Command ivslive is the control plane for live streaming on AWS IVS
+// Real-Time: one binary that serves the API (serve, the default), runs the IVS
+// emulator alone (emulator), writes signing keys (keygen) and prints its
+// version (version). All wiring happens here.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "ivslive:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `ivslive: the control plane for live streaming on AWS IVS Real-Time.
+
+Usage:
+  ivslive [serve]          serve the API (the default); configured by environment variables and ./.env
+  ivslive emulator         run the IVS Real-Time emulator alone
+  ivslive keygen           write an ES384 key pair for self-signed tokens (--import to import it into IVS)
+  ivslive version          print the version
+
+Run "ivslive <command> --help" for a command's flags. Configuration: see README.md or .env.example.
+`
+
+// run is main without the process: tests call it with their own arguments,
+// environment and output.
+func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, lookup, stdout, stderr)
+	case "emulator":
+		return runEmulator(ctx, args, lookup, stdout, stderr)
+	case "keygen":
+		return keygen(ctx, args, lookup, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, versionString())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+// loadConfig reads the environment and ./.env.
+func loadConfig(lookup func(string) (string, bool)) (Config, error) {
+	dotenv, err := readDotenv(".env")
+	if err != nil {
+		return Config{}, fmt.Errorf("read .env: %w", err)
+	}
+	return LoadConfig(lookup, dotenv)
+}
+
+func newFlags(name, summary string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("ivslive "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: ivslive %s [flags]\n\n%s\n\nFlags:\n", name, summary)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func versionString() string {
+	v, rev := "(devel)", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				rev = " " + s.Value[:12]
+			}
+		}
+	}
+	return "ivslive " + v + rev
+}

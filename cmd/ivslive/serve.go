@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	ivshttp "github.com/ivslive/ivslive/http"
+	"github.com/ivslive/ivslive/live"
+)
+
+func serve(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+	fs := newFlags("serve", "Serve the API. Configuration comes from environment variables and ./.env (see .env.example).", stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(lookup)
+	if err != nil {
+		return err
+	}
+	a, err := newApp(ctx, cfg, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	return a.run(ctx)
+}
+
+// app is one running server and everything it opened, closed in reverse.
+type app struct {
+	cfg      Config
+	log      *slog.Logger
+	stdout   io.Writer
+	listener net.Listener
+	srv      *http.Server
+	live     *live.Service
+	workers  []func(ctx context.Context)
+	closers  []func() error
+}
+
+func (a *app) onClose(f func() error) { a.closers = append(a.closers, f) }
+
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i](); err != nil {
+			a.log.Warn("close", "err", err)
+		}
+	}
+	a.closers = nil
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel)) // validated already
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Production() {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// newApp opens every part in dependency order. The listener comes first: in
+// embedded mode the emulator's stage endpoints carry the public port.
+func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (a *app, err error) {
+	a = &app{cfg: cfg, stdout: stdout, log: newLogger(cfg, stderr)}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create IVSLIVE_DATA_DIR: %w", err)
+	}
+	skipAuth := cfg.SkipAuth && cfg.Development()
+	switch {
+	case skipAuth:
+		a.log.Warn("!!! SKIP_AUTH=true: the API accepts requests WITHOUT an API key (development only) !!!")
+	case cfg.SkipAuth:
+		a.log.Warn("SKIP_AUTH=true is ignored because NODE_ENV is not development")
+	}
+	a.listener, err = net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return nil, fmt.Errorf("listen on API_PORT %d: %w", cfg.Port, err)
+	}
+	a.onClose(func() error { a.listener.Close(); return nil })
+
+	stages, sink, historyCheck, err := a.openHistory(ctx)
+	if err != nil {
+		return nil, err
+	}
+	presence, presenceCheck, err := a.openPresence(ctx, sink)
+	if err != nil {
+		return nil, err
+	}
+	ivsClient, emu, ivsCheck, err := a.openIVS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := a.openTokens(ctx, ivsClient, stages)
+	if err != nil {
+		return nil, err
+	}
+	apiKey, err := a.apiKey()
+	if err != nil {
+		return nil, err
+	}
+
+	a.live = live.New(live.Config{
+		MasterStageARN:      cfg.MasterStageARN,
+		StageNamePrefix:     cfg.StageNamePrefix,
+		Environment:         orDefault(cfg.NodeEnv, "development"),
+		MaxStages:           cfg.MaxStages,
+		Capacity:            cfg.MaxViewersPerStage,
+		Threshold:           cfg.ScaleUpThreshold,
+		PublisherTokenTTL:   cfg.PublisherTokenTTL,
+		ViewerTokenTTL:      cfg.ViewerTokenTTL,
+		MediaServerTokenTTL: cfg.MediaTokenTTL,
+	}, ivsClient, tokens, stages, presence, a.log)
+	bootCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := a.live.Bootstrap(bootCtx); err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+
+	api := &ivshttp.Server{
+		Live: a.live,
+		Log:  a.log,
+		Config: ivshttp.Config{
+			Development: cfg.Development(), Environment: cfg.NodeEnv, Version: versionString(),
+			APIKey: apiKey, SkipAuth: skipAuth, InternalSecret: cfg.InternalSecret,
+			CORSOrigins: cfg.CORSOrigins, MaxBodyBytes: cfg.MaxBodyBytes, Region: cfg.AWSRegion,
+			IVSBackend: cfg.Backend(),
+		},
+		Health:   []ivshttp.HealthCheck{ivsCheck, presenceCheck, historyCheck},
+		Emulator: emu,
+	}
+	a.srv = &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	a.log.Info("ivslive starting",
+		"ivs", cfg.Backend(), "presence", cfg.PresenceMode(), "history", cfg.HistoryMode(), "tokens", cfg.TokenMode(),
+		"listen", a.listener.Addr().String(), "masterStage", a.live.MasterARN(), "dataDir", cfg.DataDir,
+		"redis", redactIf(cfg.PresenceMode() == "redis", cfg.RedisAddress()),
+		"postgres", redactIf(cfg.HistoryMode() == "postgres", cfg.PostgresAddress()),
+		"environment", orDefault(cfg.NodeEnv, "unset"))
+	return a, nil
+}
+
+// run serves until ctx is done, then shuts down in order: stop accepting,
+// drain in-flight requests, stop the workers, close the stores.
+func (a *app) run(ctx context.Context) error {
+	defer a.close()
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.runWorkers(workCtx)
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- a.srv.Serve(a.listener) }()
+	fmt.Fprintf(a.stdout, "ivslive listening on http://%s\n", displayAddr(a.listener.Addr()))
+
+	var serveErr error
+	select {
+	case serveErr = <-errc:
+	case <-ctx.Done():
+		a.log.Info("shutting down")
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := a.srv.Shutdown(shutCtx); err != nil {
+		a.log.Warn("requests still running at the shutdown deadline", "err", err)
+	}
+	stopWork()
+	<-done
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}
+
+func (a *app) runWorkers(ctx context.Context) {
+	done := make(chan struct{}, len(a.workers))
+	for _, w := range a.workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			w(ctx)
+		}()
+	}
+	for range a.workers {
+		<-done
+	}
+}
+
+// apiKey returns API_SECRET_KEY, or the key generated into the data dir on
+// the first start (printed once, never logged), so a fresh server is never
+// open.
+func (a *app) apiKey() (string, error) {
+	if a.cfg.APISecretKey != "" {
+		if len(a.cfg.APISecretKey) < 16 {
+			a.log.Warn("API_SECRET_KEY is shorter than 16 characters; use a long random key")
+		}
+		return a.cfg.APISecretKey, nil
+	}
+	path := filepath.Join(a.cfg.DataDir, "api-key")
+	if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+		a.log.Info("using the generated API key", "file", path)
+		return string(trimNewline(b)), nil
+	}
+	key := "ivs_" + randomHex(24)
+	if err := writeSecretFile(path, []byte(key+"\n")); err != nil {
+		return "", fmt.Errorf("store the generated API key: %w", err)
+	}
+	fmt.Fprintf(a.stdout, "No API_SECRET_KEY set: generated one and stored it in %s.\nAPI key (send it as x-api-key): %s\n", path, key)
+	return key, nil
+}
+
+func displayAddr(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if ok && tcp.IP.IsUnspecified() {
+		return "localhost:" + strconv.Itoa(tcp.Port)
+	}
+	return addr.String()
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func redactIf(on bool, raw string) string {
+	if !on {
+		return "off"
+	}
+	return redactURL(raw)
+}

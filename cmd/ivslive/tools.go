@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ivslive/ivslive/ivs/emulator"
+	"github.com/ivslive/ivslive/token"
+)
+
+// runEmulator serves the IVS Real-Time emulator alone, for tools and for
+// running several ivslive instances against one fake IVS.
+func runEmulator(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+	fs := newFlags("emulator", "Run the IVS Real-Time emulator alone. Point ivslive (IVS_ENDPOINT) or the AWS CLI (--endpoint-url) at it.", stderr)
+	addr := fs.String("addr", "127.0.0.1:4566", "address to listen on")
+	data := fs.String("data", "", "directory for the emulator's state (default IVSLIVE_DATA_DIR; \"-\" keeps it in memory)")
+	publicURL := fs.String("public-url", "", "URL clients reach the emulator at (default http://<addr>)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(lookup)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	base := *publicURL
+	if base == "" {
+		base = "http://" + displayAddr(ln.Addr())
+	}
+	state := filepath.Join(cfg.DataDir, "emulator.json")
+	switch *data {
+	case "-":
+		state = ""
+	case "":
+	default:
+		state = filepath.Join(*data, "emulator.json")
+	}
+	log := newLogger(cfg, stderr)
+	em, err := emulator.New(emulator.Options{Region: cfg.AWSRegion, AccountID: cfg.AWSAccountID, BaseURL: base, StatePath: state, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer em.Close()
+	srv := &http.Server{Handler: em, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "IVS emulator listening on %s (state: %s)\n", base, orDefault(state, "memory"))
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shut)
+}
+
+// keygen writes an ES384 key pair as PEM files and, with --import, imports
+// the public key into the configured IVS backend and prints its ARN.
+func keygen(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+	fs := newFlags("keygen", "Write an ES384 (P-384) key pair for self-signed participant tokens.", stderr)
+	out := fs.String("out", ".", "directory to write ivs-private.pem and ivs-public.pem into")
+	doImport := fs.Bool("import", false, "import the public key into the configured IVS backend (AWS, IVS_ENDPOINT or the embedded emulator) and print its ARN")
+	name := fs.String("name", "ivslive", "name of the imported public key")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	privPath, pubPath := filepath.Join(*out, "ivs-private.pem"), filepath.Join(*out, "ivs-public.pem")
+	if _, err := os.Stat(privPath); err == nil {
+		return fmt.Errorf("%s exists; refusing to overwrite a private key", privPath)
+	}
+	key, err := token.GenerateKey()
+	if err != nil {
+		return err
+	}
+	priv, err := token.EncodePrivateKey(key)
+	if err != nil {
+		return err
+	}
+	pub, err := token.EncodePublicKey(&key.PublicKey)
+	if err != nil {
+		return err
+	}
+	if err := token.WriteFileAtomic(privPath, priv, 0o600); err != nil {
+		return err
+	}
+	if err := token.WriteFileAtomic(pubPath, pub, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s (keep it secret) and %s\n", privPath, pubPath)
+	if !*doImport {
+		fmt.Fprintln(stdout, "import the public key with `ivslive keygen --import`, or with the AWS CLI: aws ivs-realtime import-public-key --public-key-material file://"+pubPath)
+		return nil
+	}
+	cfg, err := loadConfig(lookup)
+	if err != nil {
+		return err
+	}
+	a := &app{cfg: cfg, log: newLogger(cfg, stderr), stdout: stdout}
+	defer a.close()
+	if a.listener, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		return err
+	}
+	a.onClose(a.listener.Close)
+	client, _, _, err := a.openIVS(ctx)
+	if err != nil {
+		return err
+	}
+	pk, err := client.ImportPublicKey(ctx, *name, string(pub), map[string]string{"ManagedBy": "ivslive"})
+	if err != nil {
+		return errors.Join(errors.New("import the public key"), err)
+	}
+	fmt.Fprintf(stdout, "imported into IVS (%s):\nIVS_PUBLIC_KEY_ARN=%s\nIVS_PRIVATE_KEY_FILE=%s\n", cfg.Backend(), pk.ARN, privPath)
+	return nil
+}

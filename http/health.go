@@ -1,0 +1,160 @@
+package http
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/ivslive/ivslive"
+)
+
+// HealthCheck is one component /api/health looks at.
+type HealthCheck struct {
+	// Name is the component: "ivs", "presence", "history".
+	Name string
+	// Mode says which backend it is: "emulator", "aws", "memory", "redis", ...
+	Mode string
+	// Critical components make the server unhealthy (503) when down; others
+	// only degrade it.
+	Critical bool
+	// CacheFor reuses a result, so health checks never spend a rate quota
+	// (IVS allows 5 GetStage/ListStages calls per second).
+	CacheFor time.Duration
+	// Probe checks the component; it gets a context with a timeout. The map
+	// it returns, if any, is shown (a backlog size, say). A degraded result
+	// is an error wrapped with ivslive code SERVICE_UNAVAILABLE plus details.
+	Probe func(ctx context.Context) (map[string]any, error)
+}
+
+type componentStatus struct {
+	Status    string         `json:"status"`
+	Mode      string         `json:"mode,omitempty"`
+	LatencyMS float64        `json:"latencyMs"`
+	Error     string         `json:"error,omitempty"`
+	Info      map[string]any `json:"info,omitempty"`
+	checkedAt time.Time
+}
+
+type healthCache struct {
+	mu      sync.Mutex
+	results map[string]componentStatus
+}
+
+func newHealthCache() *healthCache { return &healthCache{results: map[string]componentStatus{}} }
+
+const healthTimeout = 2 * time.Second
+
+// handleHealth reports each component's state and latency. Every probe runs
+// at once with a timeout, so the answer never hangs; status is healthy,
+// degraded (a non-critical part is down) or unhealthy (503).
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	results := make([]componentStatus, len(s.Health))
+	var wg sync.WaitGroup
+	for i, c := range s.Health {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = s.probe(r.Context(), c)
+		}()
+	}
+	wg.Wait()
+	status := "healthy"
+	components := make(map[string]componentStatus, len(results))
+	redis := "not_configured"
+	for i, c := range s.Health {
+		res := results[i]
+		components[c.Name] = res
+		if res.Status != "up" {
+			if c.Critical {
+				status = "unhealthy"
+			} else if status == "healthy" {
+				status = "degraded"
+			}
+		}
+		if c.Mode == "redis" {
+			redis = map[bool]string{true: "connected", false: "disconnected"}[res.Status == "up"]
+		}
+	}
+	var mem runtime.MemStats
+	runtime.ReadMemStats(&mem)
+	data := map[string]any{
+		"status":  status,
+		"uptime":  s.now().Sub(s.started).Seconds(),
+		"version": s.Config.Version,
+		"services": map[string]any{
+			"redis": redis,
+			"aws":   map[string]any{"region": s.Config.Region, "stageConfigured": s.Live.MasterARN() != "", "backend": s.Config.IVSBackend},
+		},
+		"memory":     map[string]any{"used": mem.HeapAlloc >> 20, "total": mem.HeapSys >> 20, "unit": "MB"},
+		"components": components,
+	}
+	if s.Config.Environment != "" {
+		data["environment"] = s.Config.Environment
+	}
+	if status == "unhealthy" {
+		s.errorWithData(w, r, ivslive.Errorf(ivslive.EUNAVAILABLE, "服務不可用"), data)
+		return
+	}
+	s.respond(w, http.StatusOK, data, "")
+}
+
+func (s *Server) probe(ctx context.Context, c HealthCheck) componentStatus {
+	if c.CacheFor > 0 {
+		s.health.mu.Lock()
+		res, ok := s.health.results[c.Name]
+		s.health.mu.Unlock()
+		if ok && s.now().Sub(res.checkedAt) < c.CacheFor {
+			return res
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
+	defer cancel()
+	start := time.Now()
+	info, err := c.Probe(ctx)
+	res := componentStatus{Status: "up", Mode: c.Mode, Info: info, checkedAt: s.now()}
+	res.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
+	if err != nil {
+		res.Status = "down"
+		res.Error = ivslive.ErrorMessage(err)
+		if ctx.Err() != nil {
+			res.Error = "no answer within " + healthTimeout.String()
+		}
+	}
+	if c.CacheFor > 0 {
+		s.health.mu.Lock()
+		s.health.results[c.Name] = res
+		s.health.mu.Unlock()
+	}
+	return res
+}
+
+func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
+	s.writeJSON(w, http.StatusOK, map[string]any{
+		"service":   "ivslive",
+		"version":   s.Config.Version,
+		"status":    "running",
+		"timestamp": s.timestamp(),
+		"endpoints": map[string]string{
+			"health": "/health", "publisherToken": "/api/token/publisher", "viewerToken": "/api/token/viewer",
+			"stats": "/api/stats", "stages": "/api/stage",
+		},
+	})
+}
+
+// guardEmulator serves the embedded IVS emulator's control plane to loopback
+// clients only (local tools such as the AWS CLI with --endpoint-url); anyone
+// may read its JWKS.
+func (s *Server) guardEmulator(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		ip := net.ParseIP(host)
+		if r.URL.Path == "/ivs/.well-known/jwks.json" || (ip != nil && ip.IsLoopback()) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		s.Error(w, r, ivslive.Errorf(ivslive.EFORBIDDEN, "the IVS emulator answers loopback clients only"))
+	})
+}

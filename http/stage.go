@@ -1,0 +1,184 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/ivslive/ivslive"
+	"github.com/ivslive/ivslive/live"
+)
+
+// stageJSON is an IVS stage with the SDK's camelCase names, as the Node
+// server sent it.
+type stageJSON struct {
+	ARN             string                   `json:"arn"`
+	Name            string                   `json:"name"`
+	ActiveSessionID string                   `json:"activeSessionId,omitempty"`
+	Tags            map[string]string        `json:"tags"`
+	Recording       *ivslive.RecordingConfig `json:"autoParticipantRecordingConfiguration,omitempty"`
+	Endpoints       *ivslive.StageEndpoints  `json:"endpoints,omitempty"`
+}
+
+func toStageJSON(st ivslive.Stage) stageJSON {
+	j := stageJSON{ARN: st.ARN, Name: st.Name, ActiveSessionID: st.ActiveSessionID, Tags: st.Tags, Recording: st.Recording}
+	if j.Tags == nil {
+		j.Tags = map[string]string{}
+	}
+	if st.Endpoints != (ivslive.StageEndpoints{}) {
+		e := st.Endpoints
+		j.Endpoints = &e
+	}
+	return j
+}
+
+// stageSummary is a managed stage in lists, with ivslive's own facts.
+type stageSummary struct {
+	StageARN    string            `json:"stageArn"`
+	Name        string            `json:"name"`
+	StageName   string            `json:"stageName"`
+	ViewerCount int               `json:"viewerCount"`
+	AutoScaled  bool              `json:"autoScaled"`
+	IsMaster    bool              `json:"isMaster"`
+	State       string            `json:"state"`
+	CreatedAt   any               `json:"createdAt,omitempty"`
+	Tags        map[string]string `json:"tags"`
+	Replicating bool              `json:"replicating"`
+}
+
+func toSummary(v live.StageView) stageSummary {
+	name := v.Name
+	if name == "" {
+		name = "unnamed"
+	}
+	tags := v.Tags
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	return stageSummary{
+		StageARN: v.ARN, Name: v.Name, StageName: name, ViewerCount: v.Viewers, AutoScaled: v.AutoScaled,
+		IsMaster: v.Master, State: string(v.State), CreatedAt: optionalTime(v.CreatedAt), Tags: tags,
+		Replicating: v.Replication != nil,
+	}
+}
+
+func (s *Server) handleStageList(w http.ResponseWriter, r *http.Request) {
+	limit, err := queryInt(r, "limit", 50, 1, 100)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	after, err := query(r, "nextToken")
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	views, next, total, err := s.Live.ListStages(r.Context(), after, limit)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	stages := make([]stageSummary, len(views))
+	for i, v := range views {
+		stages[i] = toSummary(v)
+	}
+	data := map[string]any{"stages": stages, "totalStages": total}
+	if next != "" {
+		data["nextToken"] = next
+	}
+	s.respond(w, http.StatusOK, data, "")
+}
+
+func (s *Server) handleStageMaster(w http.ResponseWriter, r *http.Request) {
+	st, n, err := s.Live.MasterStage(r.Context())
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.respond(w, http.StatusOK, map[string]any{"stage": toStageJSON(st), "viewerCount": n, "isMasterStage": true}, "")
+}
+
+type createStageRequest struct {
+	Name string            `json:"name"`
+	Tags map[string]string `json:"tags"`
+}
+
+func (s *Server) handleStageCreate(w http.ResponseWriter, r *http.Request) {
+	var req createStageRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	st, err := s.Live.CreateStage(r.Context(), req.Name, req.Tags, false)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.respond(w, http.StatusCreated, map[string]any{"stage": toStageJSON(st)}, "")
+}
+
+// stageARN reads and checks the {stageArn} path parameter.
+func stageARN(r *http.Request) (string, error) {
+	arn := r.PathValue("stageArn")
+	if !ivslive.ValidStageARN(arn) {
+		return "", ivslive.Errorf(ivslive.EVALIDATION, "stageArn is not a valid IVS stage ARN (percent-encode it in the path)")
+	}
+	return arn, nil
+}
+
+func (s *Server) handleStageGet(w http.ResponseWriter, r *http.Request) {
+	arn, err := stageARN(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	st, n, err := s.Live.GetStage(r.Context(), arn)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.respond(w, http.StatusOK, map[string]any{"stage": toStageJSON(st), "viewerCount": n}, "")
+}
+
+type updateStageRequest struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) handleStageUpdate(w http.ResponseWriter, r *http.Request) {
+	arn, err := stageARN(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	var req updateStageRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	st, err := s.Live.UpdateStage(r.Context(), arn, req.Name)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.respond(w, http.StatusOK, map[string]any{"stage": toStageJSON(st)}, "")
+}
+
+func (s *Server) handleStageDelete(w http.ResponseWriter, r *http.Request) {
+	arn, err := stageARN(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	force, err := query(r, "force")
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if force != "" && force != "true" && force != "false" {
+		s.Error(w, r, ivslive.Errorf(ivslive.EVALIDATION, "force must be true or false"))
+		return
+	}
+	if err := s.Live.DeleteStage(r.Context(), arn, force == "true"); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.respond(w, http.StatusOK, map[string]any{"stageArn": arn, "deleted": true}, "Stage 已刪除")
+}

@@ -1,0 +1,147 @@
+package http
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/ivslive/ivslive"
+	"github.com/ivslive/ivslive/live"
+)
+
+type viewerRequest struct {
+	UserID        string `json:"userId"`
+	StageARN      string `json:"stageArn"`
+	ParticipantID string `json:"participantId"`
+	SessionID     string `json:"sessionId"`
+}
+
+func (s *Server) handleViewerRejoin(w http.ResponseWriter, r *http.Request) {
+	var req viewerRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if err := missing("缺少必要參數", map[string]string{"userId": req.UserID, "stageArn": req.StageARN, "participantId": req.ParticipantID},
+		"userId", "stageArn", "participantId"); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	res, err := s.Live.Rejoin(r.Context(), live.ViewerRequest{UserID: req.UserID, StageARN: req.StageARN, UserAgent: userAgent(r), IP: s.clientIP(r)}, req.ParticipantID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.respond(w, http.StatusOK, map[string]any{
+		"userId": req.UserID, "stageArn": req.StageARN, "participantId": req.ParticipantID,
+		"currentViewers": res.Viewers, "isNewViewer": res.New, "sessionId": res.Session.ID,
+		"joinedAt": isoTime(res.Session.JoinedAt),
+	}, "重新加入成功")
+}
+
+// decodeViewer reads the userId/stageArn pair heartbeat and leave take.
+func (s *Server) decodeViewer(w http.ResponseWriter, r *http.Request) (viewerRequest, error) {
+	var req viewerRequest
+	if err := s.decode(w, r, &req); err != nil {
+		return req, err
+	}
+	if err := missing("缺少必要參數", map[string]string{"userId": req.UserID, "stageArn": req.StageARN}, "userId", "stageArn"); err != nil {
+		return req, err
+	}
+	if !ivslive.ValidStageARN(req.StageARN) {
+		return req, ivslive.Errorf(ivslive.EVALIDATION, "stageArn is not a valid IVS stage ARN")
+	}
+	return req, nil
+}
+
+func (s *Server) handleViewerHeartbeat(w http.ResponseWriter, r *http.Request) {
+	req, err := s.decodeViewer(w, r)
+	if err == nil {
+		err = s.Live.Heartbeat(r.Context(), req.UserID, req.StageARN, req.SessionID)
+	}
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.respond(w, http.StatusOK, heartbeatData{UserID: req.UserID, StageARN: req.StageARN, HeartbeatUpdated: true}, "心跳更新成功")
+}
+
+// heartbeatData is a struct, not a map: the heartbeat is the hottest route.
+type heartbeatData struct {
+	UserID           string `json:"userId"`
+	StageARN         string `json:"stageArn"`
+	HeartbeatUpdated bool   `json:"heartbeatUpdated"`
+}
+
+func (s *Server) handleViewerLeave(w http.ResponseWriter, r *http.Request) {
+	req, err := s.decodeViewer(w, r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	closed, err := s.Live.Leave(r.Context(), req.UserID, req.StageARN, req.SessionID)
+	switch ivslive.ErrorCode(err) {
+	case "":
+		s.respond(w, http.StatusOK, map[string]any{
+			"userId": req.UserID, "stageArn": req.StageARN, "viewerLeft": true,
+			"sessionId": closed.ID, "watchDurationSeconds": int64(closed.WatchDuration() / time.Second),
+		}, "觀眾離開記錄成功")
+	case ivslive.ENOTFOUND:
+		// Leaving twice is not an error (the Node server answered 200 too),
+		// but the answer says nothing was closed.
+		s.respond(w, http.StatusOK, map[string]any{"userId": req.UserID, "stageArn": req.StageARN, "viewerLeft": false}, "觀眾不在線上")
+	default:
+		s.Error(w, r, err)
+	}
+}
+
+func (s *Server) handleViewerList(w http.ResponseWriter, r *http.Request) {
+	arn, err := stageARN(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	sessions, err := s.Live.Viewers(r.Context(), arn)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	users := make([]string, len(sessions))
+	for i, v := range sessions {
+		users[i] = v.UserID
+	}
+	s.respond(w, http.StatusOK, map[string]any{
+		"stageArn": arn, "totalViewers": len(users), "activeViewers": len(users), "viewers": users,
+	}, "")
+}
+
+func (s *Server) handleViewerDuration(w http.ResponseWriter, r *http.Request) {
+	userID, err := query(r, "userId")
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	arn, err := query(r, "stageArn")
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if err := missing("缺少必要參數", map[string]string{"userId": userID, "stageArn": arn}, "userId", "stageArn"); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if !ivslive.ValidStageARN(arn) {
+		s.Error(w, r, ivslive.Errorf(ivslive.EVALIDATION, "stageArn is not a valid IVS stage ARN"))
+		return
+	}
+	d, active, err := s.Live.WatchDuration(r.Context(), userID, arn)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	secs := int64(d / time.Second)
+	s.respond(w, http.StatusOK, map[string]any{
+		"userId": userID, "stageArn": arn, "watchDurationSeconds": secs, "active": active,
+		"watchDurationFormatted": fmt.Sprintf("%d分 %d秒", secs/60, secs%60),
+	}, "")
+}

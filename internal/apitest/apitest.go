@@ -1,0 +1,243 @@
+// Package apitest starts the whole API in-process for tests: the real HTTP
+// handler, core, SQLite store and token signer, and the real aws-sdk-go-v2
+// client talking to the IVS emulator over loopback. The presence store and the
+// clock are the test's to choose.
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ivslive/ivslive"
+	ivshttp "github.com/ivslive/ivslive/http"
+	"github.com/ivslive/ivslive/internal/contract"
+	"github.com/ivslive/ivslive/ivs"
+	"github.com/ivslive/ivslive/ivs/emulator"
+	"github.com/ivslive/ivslive/live"
+	"github.com/ivslive/ivslive/memory"
+	"github.com/ivslive/ivslive/sqlite"
+	"github.com/ivslive/ivslive/token"
+)
+
+// Key is the admin API key of every test server.
+const Key = "test-admin-key-0123456789"
+
+// Clock is a settable clock for tests.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a clock at t.
+func NewClock(t time.Time) *Clock { return &Clock{now: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Add moves the clock forward.
+func (c *Clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// Options tune a test server.
+type Options struct {
+	// Presence builds the presence store given the sink; default memory.
+	Presence func(t *testing.T, sink ivslive.SessionSink, now func() time.Time) ivslive.PresenceStore
+	// Live overrides parts of the core configuration.
+	Live func(c *live.Config)
+	// HTTP overrides parts of the HTTP configuration.
+	HTTP func(c *ivshttp.Config)
+	// Clock drives the core and presence; default the real time.
+	Clock *Clock
+	// Emulator options (quotas, RequirePublishing).
+	Emulator emulator.Options
+}
+
+// Env is a running test server.
+type Env struct {
+	URL      string
+	Server   *ivshttp.Server
+	Live     *live.Service
+	Emulator *emulator.Emulator
+	IVS      *ivs.Client
+	Store    *sqlite.DB
+	Presence ivslive.PresenceStore
+	Sink     *contract.Sink
+	Signer   *token.Signer
+	HTTP     *http.Client
+}
+
+// New starts a server for the test; it stops at cleanup.
+func New(t *testing.T, o Options) *Env {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now
+	if o.Clock != nil {
+		now = o.Clock.Now
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("IVSLIVE_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+
+	eo := o.Emulator
+	eo.Logger = log
+	em, err := emulator.New(eo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emSrv := httptest.NewServer(em)
+	t.Cleanup(emSrv.Close)
+	client, err := ivs.New(ctx, ivs.Options{Endpoint: emSrv.URL, AccessKeyID: "test", SecretAccessKey: "test",
+		Quotas: map[string]float64{"CreateStage": 1000, "DeleteStage": 1000, "GetStage": 1000, "ListStages": 1000,
+			"UpdateStage": 1000, "StartParticipantReplication": 1000, "StopParticipantReplication": 1000}, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	store.Now = now
+
+	sink := &contract.Sink{}
+	var presence ivslive.PresenceStore
+	if o.Presence != nil {
+		presence = o.Presence(t, sink, now)
+	} else {
+		presence = memory.NewPresence(sink, now, log)
+	}
+
+	key, err := token.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem, _ := token.EncodePublicKey(&key.PublicKey)
+	pk, err := client.ImportPublicKey(ctx, "test", string(pem), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := token.NewSigner(key, pk.ARN, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := live.Config{StageNamePrefix: "test-", Environment: "test", MaxStages: 20, Capacity: 50, Threshold: 45,
+		PublisherTokenTTL: 4 * time.Hour, ViewerTokenTTL: time.Hour, MediaServerTokenTTL: 4 * time.Hour}
+	if o.Live != nil {
+		o.Live(&cfg)
+	}
+	svc := live.New(cfg, client, signer, store, presence, log)
+	svc.Now = now
+	if err := svc.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hc := ivshttp.Config{Development: true, Environment: "test", Version: "test", APIKey: Key,
+		InternalSecret: "internal-secret", CORSOrigins: []string{"http://localhost:3000"}, MaxBodyBytes: 1 << 20, IVSBackend: "emulator"}
+	if o.HTTP != nil {
+		o.HTTP(&hc)
+	}
+	api := &ivshttp.Server{Live: svc, Config: hc, Log: log, Now: now, Emulator: em,
+		Health: []ivshttp.HealthCheck{{Name: "presence", Mode: "memory", Critical: true,
+			Probe: func(ctx context.Context) (map[string]any, error) { return nil, presence.Ping(ctx) }}}}
+	srv := httptest.NewServer(api.Handler())
+	t.Cleanup(srv.Close)
+	return &Env{URL: srv.URL, Server: api, Live: svc, Emulator: em, IVS: client, Store: store,
+		Presence: presence, Sink: sink, Signer: signer, HTTP: srv.Client()}
+}
+
+// Response is a decoded envelope.
+type Response struct {
+	Status    int
+	Header    http.Header
+	Success   bool            `json:"success"`
+	Data      json.RawMessage `json:"data"`
+	Message   string          `json:"message"`
+	Timestamp string          `json:"timestamp"`
+	Error     struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Details any    `json:"details"`
+	} `json:"error"`
+	Raw []byte
+}
+
+// Decode unmarshals the envelope's data into v, failing the test on error.
+func (r *Response) Decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Data, v); err != nil {
+		t.Fatalf("decode data %s: %v", r.Data, err)
+	}
+}
+
+// Do sends a request with the admin key (unless headers say otherwise) and
+// decodes the envelope. body may be nil, a string (sent as is) or a value
+// (sent as JSON).
+func (e *Env) Do(t testing.TB, method, path string, body any, headers ...string) *Response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, e.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("X-Api-Key", Key)
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] == "" {
+			req.Header.Del(headers[i])
+		} else {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+	}
+	resp, err := e.HTTP.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := &Response{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, r); err != nil {
+			t.Fatalf("%s %s: status %d, body is not JSON: %s", method, path, resp.StatusCode, raw)
+		}
+	}
+	return r
+}
+
+// Must is Do that fails the test unless the status is want.
+func (e *Env) Must(t testing.TB, want int, method, path string, body any, headers ...string) *Response {
+	t.Helper()
+	r := e.Do(t, method, path, body, headers...)
+	if r.Status != want {
+		t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Status, want, r.Raw)
+	}
+	return r
+}

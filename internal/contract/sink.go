@@ -1,0 +1,41 @@
+package contract
+
+import (
+	"context"
+	"sync"
+
+	"github.com/ivslive/ivslive"
+)
+
+// Sink is a SessionSink that keeps what it receives, for tests.
+type Sink struct {
+	mu       sync.Mutex
+	sessions []ivslive.ClosedSession
+	// Fail, when set, is returned by RecordSessions (nothing is kept).
+	Fail error
+}
+
+// RecordSessions implements ivslive.SessionSink.
+func (s *Sink) RecordSessions(_ context.Context, sessions []ivslive.ClosedSession) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Fail != nil {
+		return s.Fail
+	}
+	s.sessions = append(s.sessions, sessions...)
+	return nil
+}
+
+// Sessions returns a copy of everything recorded so far.
+func (s *Sink) Sessions() []ivslive.ClosedSession {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]ivslive.ClosedSession(nil), s.sessions...)
+}
+
+// SetFail sets or clears the error RecordSessions returns.
+func (s *Sink) SetFail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Fail = err
+}

@@ -1,0 +1,308 @@
+package emulator
+
+import (
+	"crypto/ecdsa"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configures an Emulator. The zero value is usable: every empty field
+// falls back to the default documented on it.
+type Options struct {
+	// Region is the AWS Region written into ARNs. Default "us-east-1".
+	Region string
+	// AccountID is the AWS account written into ARNs. Default "123456789012".
+	AccountID string
+	// BaseURL is the public URL where the emulator is reachable, for example
+	// "http://localhost:3000/ivs". Stage endpoints and token claims are
+	// derived from it. Default "http://localhost:3000/ivs".
+	BaseURL string
+	// StatePath is the JSON file the state is persisted to after every
+	// mutation and loaded from by New. Empty keeps the state in memory only.
+	// Only one Emulator at a time may use a given file.
+	StatePath string
+	// Quotas are the per-Region service quotas; zero fields use the AWS
+	// defaults.
+	Quotas Quotas
+	// RequirePublishing makes StartParticipantReplication answer
+	// ResourceNotFoundException unless the participant was marked publishing
+	// in the source stage with SetPublishing or POST /_emulator/publishing.
+	RequirePublishing bool
+	// Now is the clock for every timestamp and token iat/exp. Default time.Now.
+	Now func() time.Time
+	// Logger receives request and persistence logs. Default discards them.
+	Logger *slog.Logger
+}
+
+// Quotas holds the service quotas the emulator enforces with
+// ServiceQuotaExceededException (HTTP 402). A zero field means the AWS default.
+type Quotas struct {
+	// Stages is the number of stages per Region. Default 1000.
+	Stages int
+	// PublicKeys is the number of imported public keys per Region. Default 3.
+	PublicKeys int
+	// ReplicationsPerParticipant is the number of concurrent replications of
+	// one participant across all stages. Default 5.
+	ReplicationsPerParticipant int
+}
+
+// operation handles one decoded AWS operation and returns the value to encode
+// as the JSON response body, or an error (an *apiError keeps its AWS type).
+type operation func(r *http.Request) (any, error)
+
+// Emulator is the IVS Real-Time control plane as an http.Handler. Create it
+// with New; it is safe for concurrent use.
+type Emulator struct {
+	opts      Options
+	base      *url.URL
+	keyID     string
+	log       *slog.Logger
+	now       func() time.Time
+	re        patterns
+	ops       map[string]operation
+	statePath string
+
+	mu         sync.Mutex
+	state      *state
+	signingKey *ecdsa.PrivateKey
+	publishing map[string]map[string]bool // stage ARN -> participant ID -> publishing
+	faults     map[string]*fault          // operation name -> pending injected error
+}
+
+// fault is a pending injected error for one operation.
+type fault struct {
+	errorType string
+	status    int
+	remaining int
+}
+
+// New returns an Emulator configured by opts. When opts.StatePath names an
+// existing state file, the stages, public keys, replications and signing key
+// saved there are loaded; otherwise a new signing key is generated.
+func New(opts Options) (*Emulator, error) {
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	if opts.AccountID == "" {
+		opts.AccountID = "123456789012"
+	}
+	if opts.BaseURL == "" {
+		opts.BaseURL = "http://localhost:3000/ivs"
+	}
+	if opts.Quotas.Stages <= 0 {
+		opts.Quotas.Stages = 1000
+	}
+	if opts.Quotas.PublicKeys <= 0 {
+		opts.Quotas.PublicKeys = 3
+	}
+	if opts.Quotas.ReplicationsPerParticipant <= 0 {
+		opts.Quotas.ReplicationsPerParticipant = 5
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	base, err := url.Parse(strings.TrimRight(opts.BaseURL, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("parse BaseURL %q: %w", opts.BaseURL, err)
+	}
+	if (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("BaseURL %q must be an absolute http or https URL", opts.BaseURL)
+	}
+	e := &Emulator{
+		opts:       opts,
+		base:       base,
+		keyID:      fmt.Sprintf("arn:aws:ivs:%s:%s:public-key/emulator", opts.Region, opts.AccountID),
+		log:        opts.Logger,
+		now:        opts.Now,
+		re:         newPatterns(),
+		statePath:  opts.StatePath,
+		publishing: make(map[string]map[string]bool),
+		faults:     make(map[string]*fault),
+	}
+	e.ops = e.operations()
+	if err := e.load(); err != nil {
+		return nil, fmt.Errorf("load emulator state: %w", err)
+	}
+	return e, nil
+}
+
+// operations maps each supported POST operation name to its handler. Tag
+// operations are routed by method in ServeHTTP because they share a path.
+func (e *Emulator) operations() map[string]operation {
+	return map[string]operation{
+		"CreateStage":                 e.createStage,
+		"GetStage":                    e.getStage,
+		"ListStages":                  e.listStages,
+		"UpdateStage":                 e.updateStage,
+		"DeleteStage":                 e.deleteStage,
+		"CreateParticipantToken":      e.createParticipantToken,
+		"DisconnectParticipant":       e.disconnectParticipant,
+		"ImportPublicKey":             e.importPublicKey,
+		"GetPublicKey":                e.getPublicKey,
+		"ListPublicKeys":              e.listPublicKeys,
+		"DeletePublicKey":             e.deletePublicKey,
+		"StartParticipantReplication": e.startParticipantReplication,
+		"StopParticipantReplication":  e.stopParticipantReplication,
+		"ListParticipantReplicas":     e.listParticipantReplicas,
+	}
+}
+
+// Close flushes the state to StatePath. The handler keeps working afterwards,
+// so closing twice or serving a late request is harmless.
+func (e *Emulator) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.saveLocked(); err != nil {
+		return fmt.Errorf("close emulator: %w", err)
+	}
+	return nil
+}
+
+// PublicKey returns the public half of the key that signs participant tokens.
+func (e *Emulator) PublicKey() *ecdsa.PublicKey {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return &e.signingKey.PublicKey
+}
+
+// KeyID returns the kid header value of the tokens the emulator mints.
+func (e *Emulator) KeyID() string {
+	return e.keyID
+}
+
+// InjectError makes the next times calls of operation (an AWS operation name
+// such as "CreateStage" or "ListTagsForResource") fail with HTTP status and
+// the AWS error type errorType, for example "ThrottlingException" and 429.
+// A later call replaces the pending injection; times <= 0 clears it. A
+// status outside 400-599 becomes 500 and an empty errorType becomes
+// InternalServerException.
+func (e *Emulator) InjectError(operation, errorType string, status, times int) {
+	if !e.serves(operation) {
+		// Most likely a typo; the injection would silently never fire.
+		e.log.Warn("ivs emulator: InjectError for an operation the emulator does not serve", "operation", operation)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if times <= 0 {
+		delete(e.faults, operation)
+		return
+	}
+	// A status net/http cannot write would panic in ServeHTTP.
+	if status < 400 || status > 599 {
+		status = http.StatusInternalServerError
+	}
+	if errorType == "" {
+		errorType = "InternalServerException"
+	}
+	e.faults[operation] = &fault{errorType: errorType, status: status, remaining: times}
+}
+
+// serves reports whether op is an operation name ServeHTTP can route to.
+func (e *Emulator) serves(op string) bool {
+	switch op {
+	case "ListTagsForResource", "TagResource", "UntagResource", "JWKS", "SetPublishing":
+		return true
+	}
+	_, ok := e.ops[op]
+	return ok
+}
+
+// takeFault consumes one pending injected error for op, if any.
+func (e *Emulator) takeFault(op string) *apiError {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f, ok := e.faults[op]
+	if !ok {
+		return nil
+	}
+	f.remaining--
+	if f.remaining <= 0 {
+		delete(e.faults, op)
+	}
+	return &apiError{Type: f.errorType, Status: f.status, Message: "injected fault for " + op}
+}
+
+// ServeHTTP routes a request to its operation. It works at the root and under
+// http.StripPrefix because it only looks at the path left to it.
+func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reqID := newRequestID()
+	w.Header().Set("x-amzn-RequestId", reqID)
+	op, handler, err := e.route(r)
+	if err == nil {
+		if f := e.takeFault(op); f != nil {
+			err = f
+		} else {
+			var out any
+			out, err = handler(r)
+			if err == nil {
+				writeJSON(w, http.StatusOK, out)
+				e.log.Debug("ivs emulator request", "op", op, "status", http.StatusOK, "requestId", reqID)
+				return
+			}
+		}
+	}
+	status := writeError(w, err)
+	level := slog.LevelDebug
+	if status >= http.StatusInternalServerError {
+		level = slog.LevelError
+	}
+	e.log.Log(r.Context(), level, "ivs emulator request failed",
+		"op", op, "method", r.Method, "path", r.URL.Path, "status", status, "requestId", reqID, "err", err)
+}
+
+// route finds the operation for a request. Tag operations are matched on the
+// escaped path because their ARN label is percent-encoded.
+func (e *Emulator) route(r *http.Request) (string, operation, error) {
+	path := r.URL.EscapedPath()
+	switch {
+	case path == "/.well-known/jwks.json":
+		return "JWKS", e.jwks, allowMethod(r, http.MethodGet)
+	case path == "/_emulator/publishing":
+		return "SetPublishing", e.handleSetPublishing, allowMethod(r, http.MethodPost)
+	case strings.HasPrefix(path, "/tags/"):
+		switch r.Method {
+		case http.MethodGet:
+			return "ListTagsForResource", e.listTagsForResource, nil
+		case http.MethodPost:
+			return "TagResource", e.tagResource, nil
+		case http.MethodDelete:
+			return "UntagResource", e.untagResource, nil
+		}
+		return "", nil, methodNotAllowed(r, "GET, POST, DELETE")
+	}
+	name := strings.TrimPrefix(path, "/")
+	handler, ok := e.ops[name]
+	if !ok || strings.Contains(name, "/") {
+		return "", nil, &apiError{
+			Type:    "UnknownOperationException",
+			Status:  http.StatusNotFound,
+			Message: fmt.Sprintf("unknown operation %s %s", r.Method, r.URL.Path),
+		}
+	}
+	return name, handler, allowMethod(r, http.MethodPost)
+}
+
+// allowMethod answers nil when r uses method and an AWS-style 405 otherwise.
+func allowMethod(r *http.Request, method string) error {
+	if r.Method == method {
+		return nil
+	}
+	return methodNotAllowed(r, method)
+}
+
+func methodNotAllowed(r *http.Request, allowed string) *apiError {
+	return &apiError{
+		Type:    "MethodNotAllowedException",
+		Status:  http.StatusMethodNotAllowed,
+		Message: fmt.Sprintf("method %s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allowed),
+		allow:   allowed,
+	}
+}

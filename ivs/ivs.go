@@ -1,0 +1,112 @@
+// Package ivs is the IVS Real-Time adapter: the aws-sdk-go-v2 ivsrealtime
+// client, the only IVS client ivslive has. In production it talks to AWS with
+// the default credential chain (environment, shared config, IAM role); in
+// embedded mode and in tests its BaseEndpoint points at the emulator over
+// loopback, so the AWS code path is exercised by every run. It translates AWS
+// errors into ivslive error codes and paces calls to AWS's fixed rate quotas
+// by waiting, with a deadline, instead of failing.
+package ivs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ivsrealtime"
+
+	"github.com/ivslive/ivslive"
+)
+
+// Options configure a Client.
+type Options struct {
+	// Region is the AWS region (AWS_REGION).
+	Region string
+	// Endpoint overrides the service endpoint (the emulator's URL); "" is AWS.
+	Endpoint string
+	// AccessKeyID and SecretAccessKey, when both set, are used as static
+	// credentials instead of the default chain (the emulator ignores them).
+	AccessKeyID     string
+	SecretAccessKey string
+	// HTTPClient is optional.
+	HTTPClient *http.Client
+	// PaceTimeout bounds how long a call waits for its share of the rate
+	// quota before failing with SERVICE_UNAVAILABLE (default 10 s).
+	PaceTimeout time.Duration
+	// Quotas overrides the per-operation calls per second (tests).
+	Quotas map[string]float64
+	// Observe, when set, is called after every IVS call with its operation,
+	// the error code of its result ("" on success) and its duration.
+	Observe func(op, code string, d time.Duration)
+	Logger  *slog.Logger
+}
+
+// Client is the IVS Real-Time adapter. It implements ivslive.IVS.
+type Client struct {
+	api     *ivsrealtime.Client
+	pacer   *pacer
+	observe func(op, code string, d time.Duration)
+	log     *slog.Logger
+}
+
+var _ ivslive.IVS = (*Client)(nil)
+
+// New returns a Client. It resolves credentials lazily, so it does not fail
+// when none are configured until the first call.
+func New(ctx context.Context, o Options) (*Client, error) {
+	if o.Region == "" {
+		o.Region = "us-east-1"
+	}
+	loads := []func(*config.LoadOptions) error{config.WithRegion(o.Region)}
+	if o.AccessKeyID != "" && o.SecretAccessKey != "" {
+		loads = append(loads, config.WithCredentialsProvider(
+			credentials.NewStaticCredentialsProvider(o.AccessKeyID, o.SecretAccessKey, "")))
+	}
+	if o.HTTPClient != nil {
+		loads = append(loads, config.WithHTTPClient(o.HTTPClient))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, loads...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	api := ivsrealtime.NewFromConfig(cfg, func(opts *ivsrealtime.Options) {
+		if o.Endpoint != "" {
+			opts.BaseEndpoint = aws.String(o.Endpoint)
+		}
+	})
+	if o.PaceTimeout <= 0 {
+		o.PaceTimeout = 10 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Client{
+		api:     api,
+		pacer:   newPacer(o.Quotas, o.PaceTimeout),
+		observe: o.Observe,
+		log:     o.Logger,
+	}, nil
+}
+
+// call paces one operation, runs it and translates its error.
+func (c *Client) call(ctx context.Context, op string, fn func(ctx context.Context) error) error {
+	start := time.Now()
+	err := c.pacer.wait(ctx, op)
+	if err == nil {
+		err = fn(ctx)
+		if err != nil {
+			err = translate(op, err)
+		}
+	}
+	if c.observe != nil {
+		c.observe(op, ivslive.ErrorCode(err), time.Since(start))
+	}
+	if err != nil && ivslive.ErrorCode(err) != ivslive.ENOTFOUND {
+		c.log.Warn("ivs call failed", "op", op, "err", err)
+	}
+	return err
+}

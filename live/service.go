@@ -1,0 +1,152 @@
+// Package live is the core of ivslive: it issues tokens, manages the stage
+// pool, seats viewers and keeps the publisher's state, on top of the domain
+// interfaces (IVS, TokenIssuer, StageStore, PresenceStore). It holds no
+// adapter code; cmd/ivslive wires the adapters in.
+package live
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ivslive/ivslive"
+)
+
+// Config is the behaviour the operator tunes.
+type Config struct {
+	// MasterStageARN is the stage the publisher streams to. Empty: ivslive
+	// creates one on first start and remembers it.
+	MasterStageARN string
+	// StageNamePrefix names the stages ivslive creates.
+	StageNamePrefix string
+	// Environment goes into the Environment tag of created stages.
+	Environment string
+	// MaxStages caps the managed stages (manual and auto-scaled).
+	MaxStages int
+	// Capacity is the most viewers a stage takes (MAX_VIEWERS_PER_STAGE).
+	Capacity int
+	// Threshold is the load under which a stage is preferred for new
+	// viewers (SCALE_UP_THRESHOLD).
+	Threshold int
+	// PublisherTokenTTL, ViewerTokenTTL and MediaServerTokenTTL are token lifetimes.
+	PublisherTokenTTL   time.Duration
+	ViewerTokenTTL      time.Duration
+	MediaServerTokenTTL time.Duration
+}
+
+// Tag values that mark the stages ivslive manages.
+const (
+	TagManagedBy    = "ManagedBy"
+	ManagedByValue  = "ivslive"
+	TagAutoScaled   = "AutoScaled"
+	TagEnvironment  = "Environment"
+	seedManagedTag  = "api-server" // stages the Node server created
+	maxTags         = 50
+	maxTagKeyLength = 128
+	maxTagValueLen  = 256
+)
+
+// Service is the live control plane. Its fields are set once in main.
+type Service struct {
+	IVS      ivslive.IVS
+	Tokens   ivslive.TokenIssuer
+	Stages   ivslive.StageStore
+	Presence ivslive.PresenceStore
+	Config   Config
+	Now      func() time.Time
+	Log      *slog.Logger
+
+	// Nudge, when set, is called (never blocking) when a join sees a stage
+	// cross the scale-up threshold or the publisher changes, so the scaler
+	// acts before its next tick.
+	Nudge func()
+
+	mu      sync.RWMutex
+	catalog map[string]ivslive.Stage // managed stages by ARN
+	foreign map[string]ivslive.Stage // endpoints of stages we do not manage
+	master  string
+}
+
+// New returns a Service. Call Bootstrap before serving.
+func New(cfg Config, ivs ivslive.IVS, tokens ivslive.TokenIssuer, stages ivslive.StageStore, presence ivslive.PresenceStore, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{
+		IVS: ivs, Tokens: tokens, Stages: stages, Presence: presence,
+		Config: cfg, Now: time.Now, Log: log,
+		catalog: map[string]ivslive.Stage{},
+		foreign: map[string]ivslive.Stage{},
+	}
+}
+
+func (s *Service) now() time.Time { return s.Now().UTC() }
+
+// MasterARN returns the master stage's ARN ("" before Bootstrap).
+func (s *Service) MasterARN() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.master
+}
+
+func (s *Service) remember(st ivslive.Stage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.catalog[st.ARN] = st
+}
+
+func (s *Service) forget(arn string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.catalog, arn)
+}
+
+// managed returns a stage ivslive manages, from the catalog or else the
+// stage store (another instance may have created it), or ENOTFOUND.
+func (s *Service) managed(ctx context.Context, arn string) (ivslive.Stage, error) {
+	s.mu.RLock()
+	st, ok := s.catalog[arn]
+	s.mu.RUnlock()
+	if ok {
+		return st, nil
+	}
+	st, err := s.Stages.FindStageByARN(ctx, arn)
+	if err != nil {
+		return ivslive.Stage{}, err
+	}
+	if st.State == ivslive.StageDeleted {
+		return ivslive.Stage{}, ivslive.Errorf(ivslive.ENOTFOUND, "Stage不存在")
+	}
+	s.remember(st)
+	return st, nil
+}
+
+// stage returns a stage with its endpoints: a managed one, or any stage IVS
+// knows (cached, since endpoints stay valid for days).
+func (s *Service) stage(ctx context.Context, arn string) (ivslive.Stage, error) {
+	st, err := s.managed(ctx, arn)
+	if ivslive.ErrorCode(err) != ivslive.ENOTFOUND {
+		return st, err
+	}
+	s.mu.RLock()
+	st, ok := s.foreign[arn]
+	s.mu.RUnlock()
+	if ok {
+		return st, nil
+	}
+	st, err = s.IVS.GetStage(ctx, arn)
+	if err != nil {
+		return ivslive.Stage{}, err
+	}
+	s.mu.Lock()
+	s.foreign[arn] = st
+	s.mu.Unlock()
+	return st, nil
+}
+
+func (s *Service) nudge() {
+	if s.Nudge != nil {
+		s.Nudge()
+	}
+}

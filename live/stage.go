@@ -1,0 +1,185 @@
+package live
+
+import (
+	"context"
+	"errors"
+
+	"github.com/ivslive/ivslive"
+)
+
+// CreateStage creates a managed stage in IVS and records it.
+func (s *Service) CreateStage(ctx context.Context, name string, userTags map[string]string, autoScaled bool) (ivslive.Stage, error) {
+	if name == "" {
+		return ivslive.Stage{}, ivslive.Errorf(ivslive.EVALIDATION, "缺少 name 參數").WithDetails(map[string]any{"missingFields": []string{"name"}})
+	}
+	if !ivslive.ValidStageName(name) {
+		return ivslive.Stage{}, ivslive.Errorf(ivslive.EVALIDATION, "name must be 1–128 characters of A–Z, a–z, 0–9, - and _")
+	}
+	if err := validateTags(userTags); err != nil {
+		return ivslive.Stage{}, err
+	}
+	_, _, total, err := s.Stages.FindStages(ctx, ivslive.StageFilter{Limit: 1})
+	if err != nil {
+		return ivslive.Stage{}, err
+	}
+	if total >= s.Config.MaxStages {
+		return ivslive.Stage{}, ivslive.Errorf(ivslive.ESTAGELIMIT, "已達到 Stage 數量上限 (%d)", s.Config.MaxStages)
+	}
+	created, err := s.IVS.CreateStage(ctx, ivslive.CreateStageInput{Name: name, Tags: s.tags(userTags, autoScaled)})
+	if err != nil {
+		return ivslive.Stage{}, err
+	}
+	now := s.now()
+	created.State, created.AutoScaled, created.CreatedAt, created.UpdatedAt = ivslive.StageActive, autoScaled, now, now
+	if err := s.Stages.SaveStage(ctx, created); err != nil {
+		// Without a record the stage would be an orphan that costs money.
+		if derr := s.IVS.DeleteStage(context.WithoutCancel(ctx), created.ARN); derr != nil {
+			s.Log.Error("stage created but neither recorded nor deleted", "arn", created.ARN, "err", derr)
+		}
+		return ivslive.Stage{}, err
+	}
+	if err := s.Presence.PutStage(ctx, created.ARN, ivslive.StageActive); err != nil {
+		return ivslive.Stage{}, err
+	}
+	s.remember(created)
+	s.Log.Info("stage created", "arn", created.ARN, "name", name, "autoScaled", autoScaled)
+	return created, nil
+}
+
+// GetStage returns a stage as IVS has it now (active session included),
+// merged with what ivslive records about it, and its live viewer count.
+func (s *Service) GetStage(ctx context.Context, arn string) (ivslive.Stage, int, error) {
+	live, err := s.IVS.GetStage(ctx, arn)
+	if err != nil {
+		return ivslive.Stage{}, 0, err
+	}
+	st, err := s.managed(ctx, arn)
+	switch ivslive.ErrorCode(err) {
+	case "":
+		st.Name, st.ActiveSessionID, st.Tags, st.Endpoints, st.Recording = live.Name, live.ActiveSessionID, live.Tags, live.Endpoints, live.Recording
+	case ivslive.ENOTFOUND:
+		st = live
+	default:
+		return ivslive.Stage{}, 0, err
+	}
+	n, err := s.viewerCount(ctx, arn)
+	return st, n, err
+}
+
+// UpdateStage renames a managed stage.
+func (s *Service) UpdateStage(ctx context.Context, arn, name string) (ivslive.Stage, error) {
+	if !ivslive.ValidStageName(name) {
+		return ivslive.Stage{}, ivslive.Errorf(ivslive.EVALIDATION, "name must be at most 128 characters of A–Z, a–z, 0–9, - and _")
+	}
+	st, err := s.managed(ctx, arn)
+	if err != nil {
+		return ivslive.Stage{}, err
+	}
+	live, err := s.IVS.UpdateStage(ctx, arn, name)
+	if err != nil {
+		return ivslive.Stage{}, err
+	}
+	st.Name, st.ActiveSessionID, st.Tags, st.Endpoints, st.Recording = live.Name, live.ActiveSessionID, live.Tags, live.Endpoints, live.Recording
+	st.UpdatedAt = s.now()
+	if err := s.Stages.SaveStage(ctx, st); err != nil {
+		return ivslive.Stage{}, err
+	}
+	s.remember(st)
+	return st, nil
+}
+
+// DeleteStage deletes a managed stage: it stops assigning viewers to it,
+// stops its replication, deletes it in IVS and closes the sessions left on it
+// as stage_deleted. Without force, a stage with viewers is refused.
+func (s *Service) DeleteStage(ctx context.Context, arn string, force bool) error {
+	if arn == s.MasterARN() {
+		return ivslive.Errorf(ivslive.EFORBIDDEN, "無法刪除主 Stage")
+	}
+	st, err := s.managed(ctx, arn)
+	if err != nil {
+		return err
+	}
+	if n, err := s.viewerCount(ctx, arn); err != nil {
+		return err
+	} else if n > 0 && !force {
+		return ivslive.Errorf(ivslive.EVALIDATION, "Stage 中仍有觀眾，無法刪除").WithDetails(map[string]any{"viewerCount": n})
+	}
+	return s.removeStage(ctx, st, "deleted by API")
+}
+
+// removeStage is the one way a managed stage goes away, for the API and the
+// scaler alike.
+func (s *Service) removeStage(ctx context.Context, st ivslive.Stage, why string) error {
+	if err := s.Presence.PutStage(ctx, st.ARN, ivslive.StageDraining); err != nil {
+		return err
+	}
+	if r := st.Replication; r != nil {
+		if err := s.IVS.StopReplication(ctx, *r); err != nil && ivslive.ErrorCode(err) != ivslive.ENOTFOUND {
+			return err
+		}
+		st.Replication = nil
+	}
+	if err := s.IVS.DeleteStage(ctx, st.ARN); err != nil && ivslive.ErrorCode(err) != ivslive.ENOTFOUND {
+		return err
+	}
+	st.State, st.UpdatedAt = ivslive.StageDeleted, s.now()
+	if err := s.Stages.SaveStage(ctx, st); err != nil {
+		return err
+	}
+	s.forget(st.ARN)
+	closed, err := s.Presence.RemoveStage(ctx, st.ARN, s.now())
+	if err != nil {
+		return err
+	}
+	s.Log.Info("stage deleted", "arn", st.ARN, "why", why, "viewersClosed", len(closed))
+	return nil
+}
+
+// ListStages returns one page of managed stages with their viewer counts.
+func (s *Service) ListStages(ctx context.Context, after string, limit int) ([]StageView, string, int, error) {
+	page, next, total, err := s.Stages.FindStages(ctx, ivslive.StageFilter{After: after, Limit: limit})
+	if err != nil {
+		return nil, "", 0, err
+	}
+	counts, err := s.counts(ctx)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	views := make([]StageView, len(page))
+	for i, st := range page {
+		views[i] = StageView{Stage: st, Viewers: counts[st.ARN]}
+	}
+	return views, next, total, nil
+}
+
+// StageView is a managed stage with its live viewer count.
+type StageView struct {
+	ivslive.Stage
+	Viewers int
+}
+
+// MasterStage returns the master stage as IVS has it and its viewer count.
+func (s *Service) MasterStage(ctx context.Context) (ivslive.Stage, int, error) {
+	arn := s.MasterARN()
+	if arn == "" {
+		return ivslive.Stage{}, 0, errors.New("master stage not ready")
+	}
+	return s.GetStage(ctx, arn)
+}
+
+func (s *Service) viewerCount(ctx context.Context, arn string) (int, error) {
+	counts, err := s.counts(ctx)
+	return counts[arn], err
+}
+
+func (s *Service) counts(ctx context.Context) (map[string]int, error) {
+	loads, err := s.Presence.Loads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]int, len(loads))
+	for _, l := range loads {
+		m[l.ARN] = l.Viewers
+	}
+	return m, nil
+}

@@ -1,0 +1,73 @@
+package live
+
+import (
+	"context"
+	"strings"
+
+	"github.com/ivslive/ivslive"
+)
+
+// Stats is the live picture: counts per stage, read from the presence store
+// in O(stages), never by listing viewers.
+type Stats struct {
+	TotalViewers    int
+	Stages          []StageView
+	PublisherLive   bool
+	Publisher       *ivslive.Publisher
+	DrainingStages  int
+	CapacityLeft    int
+	ScalingBlockers []string
+}
+
+// Stats returns the live counts of every managed stage.
+func (s *Service) Stats(ctx context.Context) (Stats, error) {
+	loads, err := s.Presence.Loads(ctx)
+	if err != nil {
+		return Stats{}, err
+	}
+	var st Stats
+	for _, l := range loads {
+		stage, err := s.managed(ctx, l.ARN)
+		if ivslive.ErrorCode(err) == ivslive.ENOTFOUND {
+			continue // deleted meanwhile by another instance
+		}
+		if err != nil {
+			return Stats{}, err
+		}
+		stage.State = l.State
+		st.Stages = append(st.Stages, StageView{Stage: stage, Viewers: l.Viewers})
+		st.TotalViewers += l.Viewers
+		if l.State == ivslive.StageDraining {
+			st.DrainingStages++
+		} else if room := s.Config.Capacity - l.Viewers; room > 0 {
+			st.CapacityLeft += room
+		}
+	}
+	pub, err := s.Presence.Publisher(ctx)
+	switch ivslive.ErrorCode(err) {
+	case "":
+		st.PublisherLive, st.Publisher = true, &pub
+	case ivslive.ENOTFOUND:
+	default:
+		return Stats{}, err
+	}
+	return st, nil
+}
+
+// StageByID finds a managed stage by its short id (the ARN's last segment).
+func (s *Service) StageByID(ctx context.Context, id string) (StageView, error) {
+	if strings.ContainsRune(id, ':') {
+		return StageView{}, ivslive.Errorf(ivslive.EVALIDATION, "此 API 只接受短 Stage ID。如需使用完整 ARN，請使用 GET /api/stats/stages?arn=...").
+			WithDetails(map[string]any{"hint": "使用: GET /api/stats/stages?arn=<id>"})
+	}
+	st, err := s.Stats(ctx)
+	if err != nil {
+		return StageView{}, err
+	}
+	for _, v := range st.Stages {
+		if v.ID() == id {
+			return v, nil
+		}
+	}
+	return StageView{}, ivslive.Errorf(ivslive.ENOTFOUND, "Stage不存在")
+}

@@ -1,0 +1,108 @@
+package live
+
+import (
+	"context"
+	"time"
+
+	"github.com/ivslive/ivslive"
+	"github.com/ivslive/ivslive/token"
+)
+
+// Prefixes the Node server puts before user ids in tokens; kept so clients
+// that parse them keep working.
+const (
+	publisherPrefix   = "broadcaster-"
+	viewerPrefix      = "viewer-"
+	mediaServerPrefix = "media-server-"
+	maxIDLength       = token.MaxUserID - len(mediaServerPrefix)
+)
+
+// PublisherToken issues a PUBLISH token on the master stage and marks the
+// publisher live until the token expires or the broadcast ends.
+func (s *Service) PublisherToken(ctx context.Context, userID string) (ivslive.Token, ivslive.Stage, error) {
+	if err := validateUserID(userID); err != nil {
+		return ivslive.Token{}, ivslive.Stage{}, err
+	}
+	master, err := s.stage(ctx, s.MasterARN())
+	if err != nil {
+		return ivslive.Token{}, ivslive.Stage{}, err
+	}
+	now := s.now()
+	tok, err := s.Tokens.IssueToken(ctx, ivslive.TokenRequest{
+		Stage:        master,
+		UserID:       publisherPrefix + userID,
+		Capabilities: []ivslive.Capability{ivslive.Publish},
+		Duration:     s.Config.PublisherTokenTTL,
+		Attributes:   map[string]string{"role": "publisher", "timestamp": isoTime(now)},
+	})
+	if err != nil {
+		return ivslive.Token{}, ivslive.Stage{}, err
+	}
+	pub := ivslive.Publisher{UserID: userID, ParticipantID: tok.ParticipantID, StageARN: master.ARN, JoinedAt: now, ExpiresAt: tok.ExpiresAt}
+	if err := s.Presence.SetPublisher(ctx, pub); err != nil {
+		return ivslive.Token{}, ivslive.Stage{}, err
+	}
+	s.Log.Info("publisher live", "user", userID, "participant", tok.ParticipantID, "until", tok.ExpiresAt)
+	s.nudge() // replications must follow the new participant id
+	return tok, master, nil
+}
+
+// EndPublisher ends the broadcast: viewers can no longer get tokens. When
+// participantID is set, it must be the live publisher's. With disconnect, the
+// publisher is also disconnected from the stage in IVS.
+func (s *Service) EndPublisher(ctx context.Context, participantID string, disconnect bool) (ivslive.Publisher, error) {
+	pub, err := s.Presence.Publisher(ctx)
+	if err != nil {
+		return ivslive.Publisher{}, err
+	}
+	if participantID != "" && participantID != pub.ParticipantID {
+		return ivslive.Publisher{}, ivslive.Errorf(ivslive.ENOTFOUND, "主播直播不存在")
+	}
+	if err := s.Presence.ClearPublisher(ctx, pub.ParticipantID); err != nil {
+		return ivslive.Publisher{}, err
+	}
+	if disconnect {
+		if err := s.IVS.DisconnectParticipant(ctx, pub.StageARN, pub.ParticipantID, "broadcast ended"); err != nil && ivslive.ErrorCode(err) != ivslive.ENOTFOUND {
+			return pub, err
+		}
+	}
+	s.Log.Info("publisher ended", "user", pub.UserID, "participant", pub.ParticipantID)
+	s.nudge()
+	return pub, nil
+}
+
+// MediaServerToken issues a PUBLISH+SUBSCRIBE token for a relay or
+// compositing server on any stage IVS knows.
+func (s *Service) MediaServerToken(ctx context.Context, serverID, stageARN string) (ivslive.Token, error) {
+	if err := validateUserID(serverID); err != nil {
+		return ivslive.Token{}, err
+	}
+	if !ivslive.ValidStageARN(stageARN) {
+		return ivslive.Token{}, ivslive.Errorf(ivslive.EVALIDATION, "stageArn is not a valid IVS stage ARN")
+	}
+	st, err := s.stage(ctx, stageARN)
+	if err != nil {
+		return ivslive.Token{}, err
+	}
+	return s.Tokens.IssueToken(ctx, ivslive.TokenRequest{
+		Stage:        st,
+		UserID:       mediaServerPrefix + serverID,
+		Capabilities: []ivslive.Capability{ivslive.Publish, ivslive.Subscribe},
+		Duration:     s.Config.MediaServerTokenTTL,
+		Attributes:   map[string]string{"role": "media-server", "serverId": serverID, "timestamp": isoTime(s.now())},
+	})
+}
+
+// PublisherInfo returns the live publisher, or ENOTFOUND.
+func (s *Service) PublisherInfo(ctx context.Context) (ivslive.Publisher, error) {
+	return s.Presence.Publisher(ctx)
+}
+
+func validateUserID(id string) error {
+	if len(id) > maxIDLength {
+		return ivslive.Errorf(ivslive.EVALIDATION, "userId must be at most %d characters", maxIDLength)
+	}
+	return nil
+}
+
+func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }

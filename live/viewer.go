@@ -1,0 +1,138 @@
+package live
+
+import (
+	"context"
+	"time"
+
+	"github.com/ivslive/ivslive"
+	"github.com/ivslive/ivslive/token"
+)
+
+// ViewerRequest is a viewer asking to watch.
+type ViewerRequest struct {
+	UserID string
+	// StageARN, when set, must be a managed stage with room.
+	StageARN  string
+	UserAgent string
+	IP        string
+}
+
+// ViewerGrant is a seated viewer with its token.
+type ViewerGrant struct {
+	Token   ivslive.Token
+	Session ivslive.ViewerSession
+	Viewers int
+	New     bool
+}
+
+// ViewerToken seats a viewer on a stage and issues its SUBSCRIBE token. The
+// stage is chosen from ivslive's own state (no AWS call), and the seat is
+// taken atomically with the choice. A token that cannot be issued gives the
+// seat back.
+func (s *Service) ViewerToken(ctx context.Context, r ViewerRequest) (ViewerGrant, error) {
+	if err := validateUserID(r.UserID); err != nil {
+		return ViewerGrant{}, err
+	}
+	if r.StageARN != "" && !ivslive.ValidStageARN(r.StageARN) {
+		return ViewerGrant{}, ivslive.Errorf(ivslive.EVALIDATION, "stageArn is not a valid IVS stage ARN")
+	}
+	if _, err := s.Presence.Publisher(ctx); err != nil {
+		return ViewerGrant{}, err
+	}
+	res, err := s.Presence.Join(ctx, ivslive.JoinRequest{
+		UserID: r.UserID, StageARN: r.StageARN, SessionID: newSessionID(),
+		ParticipantID: token.NewParticipantID(), UserAgent: r.UserAgent, IP: r.IP,
+		Now: s.now(), Threshold: s.Config.Threshold, Capacity: s.Config.Capacity,
+	})
+	if err != nil {
+		return ViewerGrant{}, err
+	}
+	tok, err := s.issueViewerToken(ctx, res.Session)
+	if err != nil {
+		if res.New {
+			if rerr := s.Presence.Release(context.WithoutCancel(ctx), res.Session.StageARN, r.UserID, res.Session.ID); rerr != nil {
+				s.Log.Error("could not give back a seat", "session", res.Session.ID, "err", rerr)
+			}
+		}
+		return ViewerGrant{}, err
+	}
+	if res.Viewers >= s.Config.Threshold {
+		s.nudge()
+	}
+	return ViewerGrant{Token: tok, Session: res.Session, Viewers: res.Viewers, New: res.New}, nil
+}
+
+func (s *Service) issueViewerToken(ctx context.Context, sess ivslive.ViewerSession) (ivslive.Token, error) {
+	st, err := s.stage(ctx, sess.StageARN)
+	if err != nil {
+		return ivslive.Token{}, err
+	}
+	tok, err := s.Tokens.IssueToken(ctx, ivslive.TokenRequest{
+		Stage:         st,
+		UserID:        viewerPrefix + sess.UserID,
+		ParticipantID: sess.ParticipantID,
+		Capabilities:  []ivslive.Capability{ivslive.Subscribe},
+		Duration:      s.Config.ViewerTokenTTL,
+		Attributes:    map[string]string{"role": "viewer", "timestamp": isoTime(s.now())},
+	})
+	if err != nil {
+		return tok, err
+	}
+	if tok.ParticipantID != sess.ParticipantID { // API tokens choose their own id
+		if err := s.Presence.SetParticipant(ctx, sess.StageARN, sess.UserID, sess.ID, tok.ParticipantID); err != nil {
+			return ivslive.Token{}, err
+		}
+	}
+	return tok, nil
+}
+
+// Rejoin puts a viewer back on a stage after a reconnect. A live session is
+// kept (same id, same joined-at); otherwise a new one starts, within capacity.
+func (s *Service) Rejoin(ctx context.Context, r ViewerRequest, participantID string) (ivslive.JoinResult, error) {
+	if err := validateUserID(r.UserID); err != nil {
+		return ivslive.JoinResult{}, err
+	}
+	if !ivslive.ValidStageARN(r.StageARN) {
+		return ivslive.JoinResult{}, ivslive.Errorf(ivslive.EVALIDATION, "stageArn is not a valid IVS stage ARN")
+	}
+	if len(participantID) > 64 {
+		return ivslive.JoinResult{}, ivslive.Errorf(ivslive.EVALIDATION, "participantId must be at most 64 characters")
+	}
+	return s.Presence.Join(ctx, ivslive.JoinRequest{
+		UserID: r.UserID, StageARN: r.StageARN, SessionID: newSessionID(), ParticipantID: participantID,
+		UserAgent: r.UserAgent, IP: r.IP, Now: s.now(), Threshold: s.Config.Threshold, Capacity: s.Config.Capacity,
+	})
+}
+
+// Heartbeat keeps a live session alive. sessionID, when set, must match.
+func (s *Service) Heartbeat(ctx context.Context, userID, stageARN, sessionID string) error {
+	return s.Presence.Heartbeat(ctx, ivslive.HeartbeatRequest{StageARN: stageARN, UserID: userID, SessionID: sessionID, Now: s.now()})
+}
+
+// Leave ends a live session.
+func (s *Service) Leave(ctx context.Context, userID, stageARN, sessionID string) (ivslive.ClosedSession, error) {
+	return s.Presence.Leave(ctx, ivslive.LeaveRequest{StageARN: stageARN, UserID: userID, SessionID: sessionID, Now: s.now(), Reason: ivslive.EndLeave})
+}
+
+// Viewers lists the live sessions on a stage.
+func (s *Service) Viewers(ctx context.Context, stageARN string) ([]ivslive.ViewerSession, error) {
+	if !ivslive.ValidStageARN(stageARN) {
+		return nil, ivslive.Errorf(ivslive.EVALIDATION, "stageArn is not a valid IVS stage ARN")
+	}
+	return s.Presence.Viewers(ctx, stageARN)
+}
+
+// WatchDuration returns how long a viewer has watched a stage in its live
+// session, and false when the viewer has no live session there.
+func (s *Service) WatchDuration(ctx context.Context, userID, stageARN string) (time.Duration, bool, error) {
+	sess, err := s.Presence.Session(ctx, stageARN, userID)
+	if ivslive.ErrorCode(err) == ivslive.ENOTFOUND {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	return s.now().Sub(sess.JoinedAt), true, nil
+}
+
+func newSessionID() string { return "vs-" + token.RandomID(20) }

@@ -1,0 +1,213 @@
+package memory
+
+import (
+	"context"
+	"time"
+
+	"github.com/ivslive/ivslive"
+)
+
+// Join implements ivslive.PresenceStore. Choosing the stage and taking the
+// seat happen under one lock, so concurrent joins never overfill a stage.
+func (p *Presence) Join(_ context.Context, r ivslive.JoinRequest) (ivslive.JoinResult, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st, err := p.choose(r)
+	if err != nil {
+		return ivslive.JoinResult{}, err
+	}
+	if s := st.viewers[r.UserID]; s != nil {
+		// Same user, same stage: one session, original id and joined-at.
+		if r.ParticipantID != "" {
+			s.ParticipantID = r.ParticipantID
+		}
+		if r.UserAgent != "" {
+			s.UserAgent = r.UserAgent
+		}
+		if r.IP != "" {
+			s.IP = r.IP
+		}
+		st.touch(s, r.Now)
+		return ivslive.JoinResult{Session: s.ViewerSession, Viewers: len(st.viewers), New: false}, nil
+	}
+	s := &session{ViewerSession: ivslive.ViewerSession{
+		ID: r.SessionID, UserID: r.UserID, StageARN: st.arn, ParticipantID: r.ParticipantID,
+		JoinedAt: r.Now, LastSeen: r.Now, UserAgent: r.UserAgent, IP: r.IP,
+	}}
+	st.viewers[r.UserID] = s
+	st.insert(s)
+	return ivslive.JoinResult{Session: s.ViewerSession, Viewers: len(st.viewers), New: true}, nil
+}
+
+// choose picks the stage for a join: the requested one, the one the user is
+// already on, the least-loaded active stage under the threshold, or the
+// least-loaded active stage under capacity.
+func (p *Presence) choose(r ivslive.JoinRequest) (*stage, error) {
+	if r.StageARN != "" {
+		st, ok := p.stages[r.StageARN]
+		if !ok {
+			return nil, ivslive.Errorf(ivslive.ENOTFOUND, "Stage不存在")
+		}
+		if st.viewers[r.UserID] != nil {
+			return st, nil
+		}
+		if st.state != ivslive.StageActive {
+			return nil, ivslive.Errorf(ivslive.ESTAGEFULL, "Stage 正在關閉，請稍後再試")
+		}
+		if len(st.viewers) >= r.Capacity {
+			return nil, ivslive.Errorf(ivslive.ESTAGEFULL, "Stage 已滿，請稍後再試")
+		}
+		return st, nil
+	}
+	for _, st := range p.order {
+		if st.viewers[r.UserID] != nil {
+			return st, nil
+		}
+	}
+	var best *stage
+	for _, limit := range []int{r.Threshold, r.Capacity} {
+		for _, st := range p.order {
+			if st.state != ivslive.StageActive || len(st.viewers) >= limit {
+				continue
+			}
+			if best == nil || len(st.viewers) < len(best.viewers) {
+				best = st
+			}
+		}
+		if best != nil {
+			return best, nil
+		}
+	}
+	return nil, ivslive.Errorf(ivslive.ESTAGEFULL, "Stage 已滿，請稍後再試")
+}
+
+// SetParticipant implements ivslive.PresenceStore.
+func (p *Presence) SetParticipant(_ context.Context, stageARN, userID, sessionID, participantID string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.find(stageARN, userID)
+	if s == nil || s.ID != sessionID {
+		return errSessionNotFound()
+	}
+	s.ParticipantID = participantID
+	return nil
+}
+
+// Release implements ivslive.PresenceStore.
+func (p *Presence) Release(_ context.Context, stageARN, userID, sessionID string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.find(stageARN, userID)
+	if s == nil || s.ID != sessionID {
+		return nil
+	}
+	st := p.stages[stageARN]
+	delete(st.viewers, userID)
+	st.unlink(s)
+	return nil
+}
+
+// Heartbeat implements ivslive.PresenceStore.
+func (p *Presence) Heartbeat(_ context.Context, r ivslive.HeartbeatRequest) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.find(r.StageARN, r.UserID)
+	if s == nil || (r.SessionID != "" && s.ID != r.SessionID) {
+		return errSessionNotFound()
+	}
+	p.stages[r.StageARN].touch(s, r.Now)
+	return nil
+}
+
+// Leave implements ivslive.PresenceStore.
+func (p *Presence) Leave(ctx context.Context, r ivslive.LeaveRequest) (ivslive.ClosedSession, error) {
+	p.mu.Lock()
+	s := p.find(r.StageARN, r.UserID)
+	if s == nil || (r.SessionID != "" && s.ID != r.SessionID) {
+		p.mu.Unlock()
+		return ivslive.ClosedSession{}, errSessionNotFound()
+	}
+	st := p.stages[r.StageARN]
+	delete(st.viewers, r.UserID)
+	st.unlink(s)
+	p.mu.Unlock()
+	reason := r.Reason
+	if reason == "" {
+		reason = ivslive.EndLeave
+	}
+	c := ivslive.ClosedSession{ViewerSession: s.ViewerSession, LeftAt: r.Now, Reason: reason}
+	if c.LeftAt.Before(c.LastSeen) {
+		c.LeftAt = c.LastSeen
+	}
+	if err := p.record(ctx, []ivslive.ClosedSession{c}, true); err != nil {
+		return ivslive.ClosedSession{}, err
+	}
+	return c, nil
+}
+
+// Expire implements ivslive.PresenceStore. Each stage's list is ordered by
+// last-seen, so the work is proportional to the sessions expired.
+func (p *Presence) Expire(ctx context.Context, cutoff time.Time, max int) ([]ivslive.ClosedSession, error) {
+	p.mu.Lock()
+	var closed []ivslive.ClosedSession
+	for _, st := range p.order {
+		for st.head != nil && st.head.LastSeen.Before(cutoff) && len(closed) < max {
+			s := st.head
+			delete(st.viewers, s.UserID)
+			st.unlink(s)
+			closed = append(closed, ivslive.ClosedSession{ViewerSession: s.ViewerSession, LeftAt: s.LastSeen, Reason: ivslive.EndTimeout})
+		}
+	}
+	p.mu.Unlock()
+	if err := p.record(ctx, closed, true); err != nil {
+		return nil, err
+	}
+	return closed, nil
+}
+
+// touch moves s to its place for a new last-seen time. Heartbeats only move
+// time forward, so s almost always goes to the tail in O(1).
+func (st *stage) touch(s *session, now time.Time) {
+	if !now.After(s.LastSeen) {
+		return
+	}
+	s.LastSeen = now
+	st.unlink(s)
+	st.insert(s)
+}
+
+// insert threads s into the list, walking back from the tail to keep the
+// list ordered by last-seen.
+func (st *stage) insert(s *session) {
+	at := st.tail
+	for at != nil && at.LastSeen.After(s.LastSeen) {
+		at = at.prev
+	}
+	s.prev = at
+	if at == nil {
+		s.next = st.head
+		st.head = s
+	} else {
+		s.next = at.next
+		at.next = s
+	}
+	if s.next == nil {
+		st.tail = s
+	} else {
+		s.next.prev = s
+	}
+}
+
+func (st *stage) unlink(s *session) {
+	if s.prev == nil {
+		st.head = s.next
+	} else {
+		s.prev.next = s.next
+	}
+	if s.next == nil {
+		st.tail = s.prev
+	} else {
+		s.next.prev = s.prev
+	}
+	s.prev, s.next = nil, nil
+}

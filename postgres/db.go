@@ -1,0 +1,131 @@
+// Package postgres is the production history twin: managed stages, settings
+// and (later) viewing records in PostgreSQL through pgx. Every table lives in
+// one schema (default "ivslive", set as the connections' search_path), so a
+// database shared with the Node server keeps its public tables untouched.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ivslive/ivslive/internal/migrate"
+)
+
+//go:embed migration/*.sql
+var migrations embed.FS
+
+// Options configure Open.
+type Options struct {
+	// URL is a PostgreSQL connection string (DATABASE_URL form).
+	URL string
+	// Schema holds every ivslive table; default "ivslive".
+	Schema string
+	// MaxConns and MinConns size the pool (DB_POOL_MAX, DB_POOL_MIN).
+	MaxConns, MinConns int32
+	// ConnectTimeout bounds each new connection (default 5 s).
+	ConnectTimeout time.Duration
+}
+
+// DB is a PostgreSQL connection pool.
+type DB struct {
+	pool   *pgxpool.Pool
+	schema string
+	Now    func() time.Time
+}
+
+// Open connects, creates the schema if needed and applies pending migrations.
+func Open(ctx context.Context, o Options) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(o.URL)
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL: %w", err)
+	}
+	if o.Schema == "" {
+		o.Schema = "ivslive"
+	}
+	if o.MaxConns > 0 {
+		cfg.MaxConns = o.MaxConns
+	}
+	if o.MinConns > 0 {
+		cfg.MinConns = o.MinConns
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = 5 * time.Second
+	}
+	cfg.ConnConfig.ConnectTimeout = o.ConnectTimeout
+	cfg.ConnConfig.RuntimeParams["search_path"] = o.Schema
+	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	d := &DB{pool: pool, schema: o.Schema, Now: time.Now}
+	if err := d.Migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Close closes the pool.
+func (d *DB) Close() error { d.pool.Close(); return nil }
+
+// Ping checks the database answers.
+func (d *DB) Ping(ctx context.Context) error { return d.pool.Ping(ctx) }
+
+// Migrate applies the embedded migrations that have not run yet, each in its
+// own transaction together with its schema_migrations row. An advisory lock
+// keeps instances starting together from racing.
+func (d *DB) Migrate(ctx context.Context) error {
+	conn, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	defer conn.Release()
+	const lockID = 0x6976736c697665 // "ivslive"
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockID); err != nil {
+		return fmt.Errorf("lock migrations: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockID)
+	if _, err := conn.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{d.schema}.Sanitize()); err != nil {
+		return fmt.Errorf("create schema %s: %w", d.schema, err)
+	}
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	rows, err := conn.Query(ctx, `SELECT name FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("read schema_migrations: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("read schema_migrations: %w", err)
+	}
+	applied := make(map[string]bool, len(names))
+	for _, n := range names {
+		applied[n] = true
+	}
+	sub, _ := fs.Sub(migrations, "migration")
+	pending, err := migrate.Pending(sub, applied)
+	if err != nil {
+		return err
+	}
+	for _, m := range pending {
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("migration %s: %w", m.Name, err)
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)`, m.Name, d.Now())
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,170 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ivslive/ivslive"
+	"github.com/ivslive/ivslive/internal/cursor"
+)
+
+var _ ivslive.StageStore = (*DB)(nil)
+
+const stageColumns = `arn, name, is_master, auto_scaled, state, tags, endpoints, created_at, updated_at,
+	draining_since, replication_source, replication_participant, replication_started_at`
+
+// SaveStage implements ivslive.StageStore.
+func (d *DB) SaveStage(ctx context.Context, s ivslive.Stage) error {
+	var repSource, repParticipant *string
+	var repStarted *time.Time
+	if r := s.Replication; r != nil {
+		repSource, repParticipant, repStarted = &r.SourceStageARN, &r.ParticipantID, timePtr(r.StartedAt)
+	}
+	if s.State == "" {
+		s.State = ivslive.StageActive
+	}
+	if s.UpdatedAt.IsZero() {
+		s.UpdatedAt = d.Now()
+	}
+	tags := s.Tags
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	_, err := d.pool.Exec(ctx, `INSERT INTO stages (`+stageColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		ON CONFLICT (arn) DO UPDATE SET name = excluded.name, is_master = excluded.is_master,
+			auto_scaled = excluded.auto_scaled, state = excluded.state, tags = excluded.tags,
+			endpoints = excluded.endpoints, updated_at = excluded.updated_at,
+			draining_since = excluded.draining_since, replication_source = excluded.replication_source,
+			replication_participant = excluded.replication_participant,
+			replication_started_at = excluded.replication_started_at`,
+		s.ARN, s.Name, s.Master, s.AutoScaled, string(s.State), tags, s.Endpoints,
+		s.CreatedAt, s.UpdatedAt, timePtr(s.DrainingSince), repSource, repParticipant, repStarted)
+	if err != nil {
+		return fmt.Errorf("save stage %s: %w", s.ARN, err)
+	}
+	return nil
+}
+
+// FindStageByARN implements ivslive.StageStore.
+func (d *DB) FindStageByARN(ctx context.Context, arn string) (ivslive.Stage, error) {
+	rows, _ := d.pool.Query(ctx, `SELECT `+stageColumns+` FROM stages WHERE arn = $1`, arn)
+	s, err := pgx.CollectExactlyOneRow(rows, scanStage)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ivslive.Stage{}, ivslive.Errorf(ivslive.ENOTFOUND, "Stage不存在")
+	}
+	if err != nil {
+		return ivslive.Stage{}, fmt.Errorf("find stage %s: %w", arn, err)
+	}
+	return s, nil
+}
+
+// FindStages implements ivslive.StageStore.
+func (d *DB) FindStages(ctx context.Context, f ivslive.StageFilter) ([]ivslive.Stage, string, int, error) {
+	where, args := `WHERE true`, []any{}
+	if !f.IncludeDeleted {
+		where += ` AND state <> 'deleted'`
+	}
+	var total int
+	if err := d.pool.QueryRow(ctx, `SELECT count(*) FROM stages `+where, args...).Scan(&total); err != nil {
+		return nil, "", 0, fmt.Errorf("count stages: %w", err)
+	}
+	if f.After != "" {
+		at, arn, err := cursor.Decode(f.After)
+		if err != nil {
+			return nil, "", 0, err
+		}
+		where += ` AND (created_at, arn) > ($1, $2)`
+		args = append(args, at, arn)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 1 << 30
+	}
+	args = append(args, limit+1)
+	rows, _ := d.pool.Query(ctx, fmt.Sprintf(`SELECT %s FROM stages %s ORDER BY created_at, arn LIMIT $%d`, stageColumns, where, len(args)), args...)
+	stages, err := pgx.CollectRows(rows, scanStage)
+	if err != nil {
+		return nil, "", 0, fmt.Errorf("find stages: %w", err)
+	}
+	next := ""
+	if len(stages) > limit {
+		stages = stages[:limit]
+		last := stages[limit-1]
+		next = cursor.Encode(last.CreatedAt, last.ARN)
+	}
+	return stages, next, total, nil
+}
+
+// Setting implements ivslive.StageStore.
+func (d *DB) Setting(ctx context.Context, key string) (string, error) {
+	var v string
+	err := d.pool.QueryRow(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ivslive.Errorf(ivslive.ENOTFOUND, "setting %s is not set", key)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read setting %s: %w", key, err)
+	}
+	return v, nil
+}
+
+// SetSetting implements ivslive.StageStore.
+func (d *DB) SetSetting(ctx context.Context, key, value string) error {
+	_, err := d.pool.Exec(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, key, value, d.Now())
+	if err != nil {
+		return fmt.Errorf("write setting %s: %w", key, err)
+	}
+	return nil
+}
+
+// InitSetting implements ivslive.StageStore.
+func (d *DB) InitSetting(ctx context.Context, key, value string) (string, error) {
+	_, err := d.pool.Exec(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (key) DO NOTHING`, key, value, d.Now())
+	if err != nil {
+		return "", fmt.Errorf("init setting %s: %w", key, err)
+	}
+	return d.Setting(ctx, key)
+}
+
+func scanStage(row pgx.CollectableRow) (ivslive.Stage, error) {
+	var (
+		s                         ivslive.Stage
+		state                     string
+		draining, repStarted      *time.Time
+		repSource, repParticipant *string
+	)
+	err := row.Scan(&s.ARN, &s.Name, &s.Master, &s.AutoScaled, &state, &s.Tags, &s.Endpoints,
+		&s.CreatedAt, &s.UpdatedAt, &draining, &repSource, &repParticipant, &repStarted)
+	if err != nil {
+		return s, err
+	}
+	s.State = ivslive.StageState(state)
+	s.CreatedAt, s.UpdatedAt = s.CreatedAt.UTC(), s.UpdatedAt.UTC()
+	if draining != nil {
+		s.DrainingSince = draining.UTC()
+	}
+	if repSource != nil && *repSource != "" {
+		s.Replication = &ivslive.Replication{SourceStageARN: *repSource, DestinationStageARN: s.ARN}
+		if repParticipant != nil {
+			s.Replication.ParticipantID = *repParticipant
+		}
+		if repStarted != nil {
+			s.Replication.StartedAt = repStarted.UTC()
+		}
+	}
+	return s, nil
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}

@@ -1,0 +1,127 @@
+// Package sqlite is the embedded history twin: managed stages, settings and
+// (later) viewing records in one SQLite file in the data directory, through
+// the pure-Go modernc.org/sqlite driver. WAL mode with synchronous=FULL makes
+// every committed write durable before the API answers.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/ivslive/ivslive/internal/migrate"
+)
+
+//go:embed migration/*.sql
+var migrations embed.FS
+
+// timeFormat stores UTC times as fixed-width text that sorts in time order.
+const timeFormat = "2006-01-02T15:04:05.000Z"
+
+// DB is an open SQLite database.
+type DB struct {
+	db  *sql.DB
+	Now func() time.Time
+}
+
+// Open opens (creating if needed) the database at path and applies pending
+// migrations. path ":memory:" opens a private in-memory database (tests).
+func Open(ctx context.Context, path string) (*DB, error) {
+	dsn := ":memory:"
+	if path != ":memory:" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+		dsn = "file:" + path
+	}
+	dsn += "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	// SQLite has one writer; a single connection avoids SQLITE_BUSY between
+	// our own connections and keeps :memory: databases to one instance.
+	db.SetMaxOpenConns(1)
+	d := &DB{db: db, Now: time.Now}
+	if err := d.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.db.Close() }
+
+// Ping checks the database answers.
+func (d *DB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }
+
+// Migrate applies the embedded migrations that have not run yet, each in its
+// own transaction together with its schema_migrations row.
+func (d *DB) Migrate(ctx context.Context) error {
+	if _, err := d.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	applied := map[string]bool{}
+	rows, err := d.db.QueryContext(ctx, `SELECT name FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("read schema_migrations: %w", err)
+	}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return err
+		}
+		applied[n] = true
+	}
+	rows.Close()
+	sub, _ := fs.Sub(migrations, "migration")
+	pending, err := migrate.Pending(sub, applied)
+	if err != nil {
+		return err
+	}
+	for _, m := range pending {
+		if err := d.apply(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *DB) apply(ctx context.Context, m migrate.Migration) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return fmt.Errorf("migration %s: %w", m.Name, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, m.Name, d.Now().UTC().Format(timeFormat)); err != nil {
+		return fmt.Errorf("record migration %s: %w", m.Name, err)
+	}
+	return tx.Commit()
+}
+
+func formatTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(timeFormat)
+}
+
+func parseTime(s sql.NullString) time.Time {
+	if !s.Valid || s.String == "" {
+		return time.Time{}
+	}
+	t, _ := time.Parse(timeFormat, s.String)
+	return t
+}

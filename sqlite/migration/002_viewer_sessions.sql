@@ -1,0 +1,20 @@
+-- One row per viewer session, written once when the session closes. The id
+-- is the presence session id, so a record delivered twice is stored once.
+CREATE TABLE viewer_sessions (
+	id                     TEXT PRIMARY KEY,
+	user_id                TEXT NOT NULL,
+	stage_arn              TEXT NOT NULL,
+	participant_id         TEXT NOT NULL DEFAULT '',
+	joined_at              TEXT NOT NULL,
+	last_seen_at           TEXT NOT NULL,
+	left_at                TEXT NOT NULL,
+	watch_duration_seconds INTEGER NOT NULL,
+	end_reason             TEXT NOT NULL,
+	user_agent             TEXT NOT NULL DEFAULT '',
+	ip_address             TEXT NOT NULL DEFAULT '',
+	recorded_at            TEXT NOT NULL
+);
+
+CREATE INDEX viewer_sessions_user ON viewer_sessions (user_id, joined_at DESC, id);
+CREATE INDEX viewer_sessions_stage ON viewer_sessions (stage_arn, joined_at);
+CREATE INDEX viewer_sessions_left ON viewer_sessions (left_at);

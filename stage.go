@@ -1,0 +1,127 @@
+package ivslive
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// StageState is where a managed stage is in its life cycle.
+type StageState string
+
+// Stage states. Viewers are assigned only to active stages; a draining stage
+// keeps the viewers it has until it is empty or its drain deadline passes.
+const (
+	StageActive   StageState = "active"
+	StageDraining StageState = "draining"
+	StageDeleted  StageState = "deleted"
+)
+
+// StageEndpoints are the per-stage URLs IVS returns at CreateStage/GetStage.
+// They go into self-signed tokens (events_url, whip_url) and may be cached.
+type StageEndpoints struct {
+	Events string `json:"events,omitempty"`
+	WHIP   string `json:"whip,omitempty"`
+	RTMP   string `json:"rtmp,omitempty"`
+	RTMPS  string `json:"rtmps,omitempty"`
+}
+
+// RecordingConfig is the subset of IVS's autoParticipantRecordingConfiguration
+// that the API echoes back.
+type RecordingConfig struct {
+	StorageConfigurationARN         string   `json:"storageConfigurationArn"`
+	MediaTypes                      []string `json:"mediaTypes,omitempty"`
+	RecordingReconnectWindowSeconds int32    `json:"recordingReconnectWindowSeconds,omitempty"`
+	RecordParticipantReplicas       bool     `json:"recordParticipantReplicas,omitempty"`
+}
+
+// Stage is an IVS Real-Time stage together with what ivslive knows about it.
+type Stage struct {
+	ARN             string
+	Name            string
+	ActiveSessionID string
+	Tags            map[string]string
+	Endpoints       StageEndpoints
+	Recording       *RecordingConfig
+
+	// Managed-stage facts, kept in the stage store.
+	Master        bool
+	AutoScaled    bool
+	State         StageState
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	DrainingSince time.Time
+	Replication   *Replication
+}
+
+// ID returns the stage's resource id, the last segment of its ARN.
+func (s Stage) ID() string { return StageID(s.ARN) }
+
+// Replication is a participant replication from a source stage into a
+// destination stage (IVS StartParticipantReplication).
+type Replication struct {
+	SourceStageARN      string
+	DestinationStageARN string
+	ParticipantID       string
+	StartedAt           time.Time
+}
+
+// StageFilter selects managed stages from a StageStore. Stages are ordered by
+// creation time, then ARN; After is an opaque cursor from a previous page.
+type StageFilter struct {
+	IncludeDeleted bool
+	After          string
+	Limit          int
+}
+
+// StageStore keeps the managed stages durably, so stage state never depends on
+// keys that expire, plus a few named settings (the master stage ARN, the
+// imported public key ARN). Implemented by sqlite and postgres.
+type StageStore interface {
+	// SaveStage inserts or replaces a stage by ARN.
+	SaveStage(ctx context.Context, s Stage) error
+	// FindStageByARN returns ENOTFOUND when the stage is unknown.
+	FindStageByARN(ctx context.Context, arn string) (Stage, error)
+	// FindStages returns one page of stages and the cursor of the next page
+	// ("" when there is none), and the total number of stages the filter matches.
+	FindStages(ctx context.Context, f StageFilter) (stages []Stage, next string, total int, err error)
+	// Setting returns the value of a named setting, or ENOTFOUND.
+	Setting(ctx context.Context, key string) (string, error)
+	// SetSetting stores a named setting.
+	SetSetting(ctx context.Context, key, value string) error
+	// InitSetting stores a named setting only if it is not set yet, and
+	// returns the value that is set (value, or the one that was there).
+	InitSetting(ctx context.Context, key, value string) (string, error)
+}
+
+// Setting keys used in a StageStore.
+const (
+	SettingMasterStageARN = "master_stage_arn"
+	SettingPublicKeyARN   = "public_key_arn"
+)
+
+var (
+	stageARNPattern = regexp.MustCompile(`^arn:aws:ivs:[a-z0-9-]+:[0-9]+:stage/[a-zA-Z0-9-]+$`)
+	stageNameRE     = regexp.MustCompile(`^[a-zA-Z0-9-_]*$`)
+)
+
+// ValidStageARN reports whether arn matches the IVS stage ARN pattern and
+// length (1–128).
+func ValidStageARN(arn string) bool {
+	return len(arn) <= 128 && stageARNPattern.MatchString(arn)
+}
+
+// ValidStageName reports whether name is a valid IVS stage name (0–128 of
+// [a-zA-Z0-9-_]).
+func ValidStageName(name string) bool {
+	return len(name) <= 128 && stageNameRE.MatchString(name)
+}
+
+// StageID returns the last path segment of a stage ARN.
+func StageID(arn string) string {
+	if i := strings.LastIndexByte(arn, '/'); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
+}

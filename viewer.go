@@ -1,0 +1,162 @@
+package ivslive
+
+import (
+	"context"
+	"time"
+)
+
+// ViewerSession is one viewer watching one stage, from join to leave. The same
+// user on the same stage is one session: joining again or rejoining while the
+// session is alive keeps its id and JoinedAt, so watch time never resets.
+type ViewerSession struct {
+	ID            string
+	UserID        string
+	StageARN      string
+	ParticipantID string
+	JoinedAt      time.Time
+	LastSeen      time.Time
+	UserAgent     string
+	IP            string
+}
+
+// EndReason says why a viewer session ended.
+type EndReason string
+
+// End reasons, as stored in history.
+const (
+	EndLeave        EndReason = "leave"
+	EndTimeout      EndReason = "timeout"
+	EndKicked       EndReason = "kicked"
+	EndShutdown     EndReason = "shutdown"
+	EndStageDeleted EndReason = "stage_deleted"
+)
+
+// ClosedSession is a session that has ended. For a timeout, LeftAt is the last
+// time the viewer was seen, not the time the sweeper noticed.
+type ClosedSession struct {
+	ViewerSession
+	LeftAt time.Time
+	Reason EndReason
+}
+
+// WatchDuration is how long the viewer watched.
+func (c ClosedSession) WatchDuration() time.Duration {
+	if c.LeftAt.Before(c.JoinedAt) {
+		return 0
+	}
+	return c.LeftAt.Sub(c.JoinedAt)
+}
+
+// SessionSink receives every closed session exactly once: the presence twins
+// hand their closed sessions to it, and the history twins implement it.
+// RecordSessions must be idempotent by session id, so a retry after a crash
+// never creates a second record.
+type SessionSink interface {
+	RecordSessions(ctx context.Context, sessions []ClosedSession) error
+}
+
+// JoinRequest asks the presence store to seat a viewer. With StageARN empty
+// the store assigns the least-loaded active stage below Threshold, falling
+// back to any active stage below Capacity; a user already watching a stage
+// keeps it. The choice and the seat are one atomic step.
+type JoinRequest struct {
+	UserID        string
+	StageARN      string
+	SessionID     string // id of the session if a new one is created
+	ParticipantID string
+	UserAgent     string
+	IP            string
+	Now           time.Time
+	Threshold     int
+	Capacity      int
+}
+
+// JoinResult is the outcome of a join.
+type JoinResult struct {
+	Session ViewerSession
+	// Viewers is the stage's viewer count right after the join.
+	Viewers int
+	// New is false when the user already had a live session on the stage.
+	New bool
+}
+
+// HeartbeatRequest keeps a live session alive. When SessionID is set the
+// session must have that id, so a stale client cannot touch a newer session.
+type HeartbeatRequest struct {
+	StageARN  string
+	UserID    string
+	SessionID string
+	Now       time.Time
+}
+
+// LeaveRequest ends a live session.
+type LeaveRequest struct {
+	StageARN  string
+	UserID    string
+	SessionID string
+	Now       time.Time
+	Reason    EndReason
+}
+
+// StageLoad is a stage's live viewer count as the presence store sees it.
+type StageLoad struct {
+	ARN     string
+	State   StageState
+	Viewers int
+}
+
+// Publisher is the live broadcaster: from a publisher token until it ends or
+// its token expires.
+type Publisher struct {
+	UserID        string
+	ParticipantID string
+	StageARN      string
+	JoinedAt      time.Time
+	ExpiresAt     time.Time
+}
+
+// PresenceStore tracks live viewers, per-stage counts and the live publisher.
+// Implemented by memory (one process) and redis (many instances). Counts are
+// exact: they are the size of the set of live sessions, never a separate
+// counter. Every session it closes is handed to the SessionSink exactly once.
+type PresenceStore interface {
+	// PutStage makes a stage known to assignment, or changes its state.
+	PutStage(ctx context.Context, arn string, state StageState) error
+	// RemoveStage forgets a stage and closes its sessions as stage_deleted.
+	RemoveStage(ctx context.Context, arn string, now time.Time) ([]ClosedSession, error)
+
+	// Join seats a viewer (see JoinRequest). ESTAGEFULL when no stage has room,
+	// ENOTFOUND when StageARN is given but unknown.
+	Join(ctx context.Context, req JoinRequest) (JoinResult, error)
+	// SetParticipant records the participant id of a session after its token
+	// was issued (API tokens choose the id themselves).
+	SetParticipant(ctx context.Context, stageARN, userID, sessionID, participantID string) error
+	// Release undoes a join whose token could not be issued. It removes the
+	// session only if it still has sessionID, and records nothing.
+	Release(ctx context.Context, stageARN, userID, sessionID string) error
+	// Heartbeat marks a live session as seen; ENOTFOUND if it is not live.
+	// It never recreates a session.
+	Heartbeat(ctx context.Context, req HeartbeatRequest) error
+	// Leave closes a live session; ENOTFOUND if it is not live.
+	Leave(ctx context.Context, req LeaveRequest) (ClosedSession, error)
+	// Expire closes, as timeouts, up to max sessions last seen before cutoff.
+	Expire(ctx context.Context, cutoff time.Time, max int) ([]ClosedSession, error)
+
+	// Loads returns every known stage with its viewer count, in O(stages).
+	Loads(ctx context.Context) ([]StageLoad, error)
+	// Viewers lists the live sessions of one stage.
+	Viewers(ctx context.Context, stageARN string) ([]ViewerSession, error)
+	// Session returns one live session, or ENOTFOUND.
+	Session(ctx context.Context, stageARN, userID string) (ViewerSession, error)
+
+	// SetPublisher records the live publisher until p.ExpiresAt.
+	SetPublisher(ctx context.Context, p Publisher) error
+	// Publisher returns the live publisher, or ENOTFOUND when none is live.
+	Publisher(ctx context.Context) (Publisher, error)
+	// ClearPublisher ends the live publisher if it has participantID (any
+	// publisher when participantID is empty).
+	ClearPublisher(ctx context.Context, participantID string) error
+
+	// Ping checks the store is reachable.
+	Ping(ctx context.Context) error
+}
