@@ -23,6 +23,13 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 		"isPublisherLive": st.PublisherLive,
 		"capacityLeft":    st.CapacityLeft,
 		"stages":          stages,
+		"scaling": map[string]any{
+			"enabled":             s.Live.Config.AutoScale,
+			"autoScaledStages":    st.AutoScaled,
+			"maxAutoScaledStages": s.Live.Config.MaxReplicas,
+			"canGrow":             st.ScalingBlocker == "",
+			"blocker":             st.ScalingBlocker,
+		},
 	}, "")
 }
 

@@ -22,11 +22,10 @@ func (s *Service) StartReplication(ctx context.Context, r ivslive.Replication) (
 	}
 	r.StartedAt = s.now()
 	if st, err := s.managed(ctx, r.DestinationStageARN); err == nil {
-		st.Replication, st.UpdatedAt = &r, s.now()
-		if err := s.Stages.SaveStage(ctx, st); err != nil {
+		st.Replication = &r
+		if err := s.saveStage(ctx, st); err != nil {
 			return r, err
 		}
-		s.remember(st)
 	}
 	s.Log.Info("replication started", "source", r.SourceStageARN, "destination", r.DestinationStageARN, "participant", r.ParticipantID)
 	return r, nil
@@ -41,11 +40,10 @@ func (s *Service) StopReplication(ctx context.Context, r ivslive.Replication) (i
 		return r, err
 	}
 	if st, err := s.managed(ctx, r.DestinationStageARN); err == nil && st.Replication != nil && st.Replication.ParticipantID == r.ParticipantID {
-		st.Replication, st.UpdatedAt = nil, s.now()
-		if err := s.Stages.SaveStage(ctx, st); err != nil {
+		st.Replication = nil
+		if err := s.saveStage(ctx, st); err != nil {
 			return r, err
 		}
-		s.remember(st)
 	}
 	s.Log.Info("replication stopped", "source", r.SourceStageARN, "destination", r.DestinationStageARN, "participant", r.ParticipantID)
 	return r, nil

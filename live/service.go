@@ -33,6 +33,20 @@ type Config struct {
 	PublisherTokenTTL   time.Duration
 	ViewerTokenTTL      time.Duration
 	MediaServerTokenTTL time.Duration
+
+	// AutoScale turns the scaler's stage creation and draining on.
+	AutoScale bool
+	// ScaleDownThreshold is the load at or under which an auto-scaled stage
+	// past its warm-up is drained (SCALE_DOWN_THRESHOLD).
+	ScaleDownThreshold int
+	// WarmUp protects a new auto-scaled stage from scale-down.
+	WarmUp time.Duration
+	// DrainTimeout is how long a draining stage may keep viewers before it
+	// is deleted anyway.
+	DrainTimeout time.Duration
+	// MaxReplicas is how many stages the publisher can be replicated into:
+	// IVS allows 5 concurrent replications per participant.
+	MaxReplicas int
 }
 
 // Tag values that mark the stages ivslive manages.

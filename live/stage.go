@@ -3,6 +3,8 @@ package live
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/ivslive/ivslive"
 )
@@ -80,11 +82,9 @@ func (s *Service) UpdateStage(ctx context.Context, arn, name string) (ivslive.St
 		return ivslive.Stage{}, err
 	}
 	st.Name, st.ActiveSessionID, st.Tags, st.Endpoints, st.Recording = live.Name, live.ActiveSessionID, live.Tags, live.Endpoints, live.Recording
-	st.UpdatedAt = s.now()
-	if err := s.Stages.SaveStage(ctx, st); err != nil {
+	if err := s.saveStage(ctx, st); err != nil {
 		return ivslive.Stage{}, err
 	}
-	s.remember(st)
 	return st, nil
 }
 
@@ -182,4 +182,43 @@ func (s *Service) counts(ctx context.Context) (map[string]int, error) {
 		m[l.ARN] = l.Viewers
 	}
 	return m, nil
+}
+
+// setState moves a managed stage between active and draining, in the store
+// and in assignment.
+func (s *Service) setState(ctx context.Context, st ivslive.Stage, state ivslive.StageState) error {
+	st.State = state
+	st.DrainingSince = time.Time{}
+	if state == ivslive.StageDraining {
+		st.DrainingSince = s.now()
+	}
+	if err := s.saveStage(ctx, st); err != nil {
+		return err
+	}
+	return s.Presence.PutStage(ctx, st.ARN, state)
+}
+
+// saveStage records a managed stage and refreshes the catalog.
+func (s *Service) saveStage(ctx context.Context, st ivslive.Stage) error {
+	st.UpdatedAt = s.now()
+	if err := s.Stages.SaveStage(ctx, st); err != nil {
+		return err
+	}
+	s.remember(st)
+	return nil
+}
+
+// growBlocker says why the pool cannot get another auto-scaled stage, or "".
+func (s *Service) growBlocker(stages []ivslive.Stage, autoScaled int, publisherLive bool) string {
+	switch {
+	case !s.Config.AutoScale:
+		return "auto-scaling is disabled (AUTO_SCALE_ENABLED=false)"
+	case len(stages) >= s.Config.MaxStages:
+		return fmt.Sprintf("MAX_STAGES (%d) reached", s.Config.MaxStages)
+	case autoScaled >= s.Config.MaxReplicas:
+		return fmt.Sprintf("the publisher can be replicated into at most %d stages (IVS quota); raise MAX_VIEWERS_PER_STAGE instead", s.Config.MaxReplicas)
+	case !publisherLive:
+		return "no live publisher to replicate into a new stage"
+	}
+	return ""
 }

@@ -10,13 +10,15 @@ import (
 // Stats is the live picture: counts per stage, read from the presence store
 // in O(stages), never by listing viewers.
 type Stats struct {
-	TotalViewers    int
-	Stages          []StageView
-	PublisherLive   bool
-	Publisher       *ivslive.Publisher
-	DrainingStages  int
-	CapacityLeft    int
-	ScalingBlockers []string
+	TotalViewers   int
+	Stages         []StageView
+	PublisherLive  bool
+	Publisher      *ivslive.Publisher
+	DrainingStages int
+	AutoScaled     int
+	CapacityLeft   int
+	// ScalingBlocker says why the pool could not grow now, or "".
+	ScalingBlocker string
 }
 
 // Stats returns the live counts of every managed stage.
@@ -36,6 +38,9 @@ func (s *Service) Stats(ctx context.Context) (Stats, error) {
 		}
 		stage.State = l.State
 		st.Stages = append(st.Stages, StageView{Stage: stage, Viewers: l.Viewers})
+		if stage.AutoScaled {
+			st.AutoScaled++
+		}
 		st.TotalViewers += l.Viewers
 		if l.State == ivslive.StageDraining {
 			st.DrainingStages++
@@ -51,6 +56,11 @@ func (s *Service) Stats(ctx context.Context) (Stats, error) {
 	default:
 		return Stats{}, err
 	}
+	all := make([]ivslive.Stage, len(st.Stages))
+	for i, v := range st.Stages {
+		all[i] = v.Stage
+	}
+	st.ScalingBlocker = s.growBlocker(all, st.AutoScaled, st.PublisherLive)
 	return st, nil
 }
 

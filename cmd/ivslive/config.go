@@ -50,6 +50,11 @@ type Config struct {
 	MaxViewersPerStage int           `env:"MAX_VIEWERS_PER_STAGE" default:"50" group:"stages" help:"Most viewers seated on one stage. IVS allows 10,000 subscribers per stage: raise this first."`
 	ScaleUpThreshold   int           `env:"SCALE_UP_THRESHOLD" default:"45" group:"stages" help:"New viewers prefer stages below this; the scaler adds a stage when the pool is 80% of it."`
 	ScaleDownThreshold int           `env:"SCALE_DOWN_THRESHOLD" default:"5" group:"stages" help:"An auto-scaled stage at or below this many viewers after warm-up is drained and deleted."`
+	AutoScaleEnabled   bool          `env:"AUTO_SCALE_ENABLED" default:"true" group:"stages" help:"false turns stage auto-scaling off."`
+	ScaleInterval      time.Duration `env:"HEALTH_CHECK_INTERVAL" default:"30" unit:"s" group:"stages" help:"How often the scaler checks the pool (seconds); a join crossing the threshold also triggers a check."`
+	ScaleWarmUp        time.Duration `env:"SCALE_WARMUP" default:"300" unit:"s" group:"stages" help:"A new auto-scaled stage is never scaled down before this age (seconds)."`
+	DrainTimeout       time.Duration `env:"STAGE_DRAIN_TIMEOUT" default:"600" unit:"s" group:"stages" help:"A draining stage is deleted when empty, or after this long even with viewers (seconds)."`
+	ViewerTimeout      time.Duration `env:"VIEWER_TIMEOUT" default:"60" unit:"s" group:"stages" help:"A viewer without a heartbeat for this long is removed (seconds); clients send one every 30 s."`
 	PublisherTokenTTL  time.Duration `env:"PUBLISHER_TOKEN_DURATION" default:"14400" unit:"s" group:"tokens" help:"Publisher token lifetime (seconds, or a Go duration like 4h)."`
 	ViewerTokenTTL     time.Duration `env:"VIEWER_TOKEN_DURATION" default:"3600" unit:"s" group:"tokens" help:"Viewer token lifetime (seconds)."`
 	MediaTokenTTL      time.Duration `env:"MEDIASERVER_TOKEN_DURATION" default:"14400" unit:"s" group:"tokens" help:"Media-server token lifetime (seconds)."`
@@ -205,6 +210,10 @@ func (c Config) Validate() error {
 		{!tokenTTL(c.PublisherTokenTTL), fmt.Sprintf("PUBLISHER_TOKEN_DURATION=%s: want 60 s to 14 days (IVS limit)", c.PublisherTokenTTL)},
 		{!tokenTTL(c.ViewerTokenTTL), fmt.Sprintf("VIEWER_TOKEN_DURATION=%s: want 60 s to 14 days (IVS limit)", c.ViewerTokenTTL)},
 		{!tokenTTL(c.MediaTokenTTL), fmt.Sprintf("MEDIASERVER_TOKEN_DURATION=%s: want 60 s to 14 days (IVS limit)", c.MediaTokenTTL)},
+		{c.ScaleInterval < time.Second || c.ScaleInterval > time.Hour, fmt.Sprintf("HEALTH_CHECK_INTERVAL=%s: want 1 s to 1 h", c.ScaleInterval)},
+		{c.ScaleWarmUp < 0 || c.ScaleWarmUp > 24*time.Hour, fmt.Sprintf("SCALE_WARMUP=%s: want 0 to 24 h", c.ScaleWarmUp)},
+		{c.DrainTimeout < 0 || c.DrainTimeout > 24*time.Hour, fmt.Sprintf("STAGE_DRAIN_TIMEOUT=%s: want 0 to 24 h", c.DrainTimeout)},
+		{c.ViewerTimeout < 5*time.Second || c.ViewerTimeout > time.Hour, fmt.Sprintf("VIEWER_TIMEOUT=%s: want 5 s to 1 h", c.ViewerTimeout)},
 		{c.MetricsInterval < 10*time.Second || c.MetricsInterval > time.Hour, fmt.Sprintf("METRICS_INTERVAL=%s: want 10 s to 1 h", c.MetricsInterval)},
 		{c.RedisPort < 1 || c.RedisPort > 65535, fmt.Sprintf("REDIS_PORT=%d: want 1–65535", c.RedisPort)},
 		{c.RedisDB < 0 || c.RedisDB > 15, fmt.Sprintf("REDIS_DB=%d: want 0–15", c.RedisDB)},

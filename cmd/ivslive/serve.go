@@ -41,6 +41,7 @@ type app struct {
 	listener net.Listener
 	srv      *http.Server
 	live     *live.Service
+	scaler   *live.Scaler
 	workers  []func(ctx context.Context)
 	closers  []func() error
 }
@@ -95,7 +96,7 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (a *app, 
 	if err != nil {
 		return nil, err
 	}
-	presence, presenceCheck, err := a.openPresence(ctx, sink)
+	pres, err := a.openPresence(ctx, sink)
 	if err != nil {
 		return nil, err
 	}
@@ -122,12 +123,18 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (a *app, 
 		PublisherTokenTTL:   cfg.PublisherTokenTTL,
 		ViewerTokenTTL:      cfg.ViewerTokenTTL,
 		MediaServerTokenTTL: cfg.MediaTokenTTL,
-	}, ivsClient, tokens, stages, presence, a.log)
+		AutoScale:           cfg.AutoScaleEnabled,
+		ScaleDownThreshold:  cfg.ScaleDownThreshold,
+		WarmUp:              cfg.ScaleWarmUp,
+		DrainTimeout:        cfg.DrainTimeout,
+		MaxReplicas:         maxReplicas,
+	}, ivsClient, tokens, stages, pres.store, a.log)
 	bootCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if err := a.live.Bootstrap(bootCtx); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
+	a.startJobs(pres.leases)
 
 	api := &ivshttp.Server{
 		Live: a.live,
@@ -138,7 +145,7 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (a *app, 
 			CORSOrigins: cfg.CORSOrigins, MaxBodyBytes: cfg.MaxBodyBytes, Region: cfg.AWSRegion,
 			IVSBackend: cfg.Backend(),
 		},
-		Health:   []ivshttp.HealthCheck{ivsCheck, presenceCheck, historyCheck},
+		Health:   []ivshttp.HealthCheck{ivsCheck, pres.check, withBacklog(historyCheck, pres.backlog), a.scalerCheck()},
 		Emulator: emu,
 	}
 	a.srv = &http.Server{

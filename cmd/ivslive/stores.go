@@ -3,12 +3,17 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/ivslive/ivslive"
 	ivshttp "github.com/ivslive/ivslive/http"
 	"github.com/ivslive/ivslive/memory"
 	"github.com/ivslive/ivslive/postgres"
+	"github.com/ivslive/ivslive/redis"
 	"github.com/ivslive/ivslive/sqlite"
 )
 
@@ -49,10 +54,55 @@ func (a *app) openHistory(ctx context.Context) (history, ivslive.SessionSink, iv
 	return db, db, check, nil
 }
 
-// openPresence opens Redis when configured, else the in-memory store.
-func (a *app) openPresence(ctx context.Context, sink ivslive.SessionSink) (ivslive.PresenceStore, ivshttp.HealthCheck, error) {
-	p := memory.NewPresence(sink, nil, a.log)
-	check := ivshttp.HealthCheck{Name: "presence", Mode: "memory", Critical: true,
-		Probe: func(ctx context.Context) (map[string]any, error) { return nil, p.Ping(ctx) }}
-	return p, check, nil
+// presence is what the presence twins offer the rest of the program.
+type presence struct {
+	store  ivslive.PresenceStore
+	leases ivslive.LeaseStore
+	check  ivshttp.HealthCheck
+	// backlog counts closed sessions not yet in the history store (Redis
+	// mode: the stream's length); nil when records are written directly.
+	backlog func(ctx context.Context) (int64, error)
+}
+
+// openPresence opens Redis when configured, else the in-memory store. In
+// Redis mode closed sessions travel through a Redis stream, and a Recorder
+// on every instance moves them to the history store.
+func (a *app) openPresence(ctx context.Context, sink ivslive.SessionSink) (presence, error) {
+	if a.cfg.PresenceMode() == "memory" {
+		p := memory.NewPresence(sink, nil, a.log)
+		return presence{store: p, leases: memory.NewLeases(nil), check: ivshttp.HealthCheck{
+			Name: "presence", Mode: "memory", Critical: true,
+			Probe: func(ctx context.Context) (map[string]any, error) { return nil, p.Ping(ctx) }}}, nil
+	}
+	opts, err := goredis.ParseURL(a.cfg.RedisAddress())
+	if err != nil {
+		return presence{}, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	// Fail fast rather than hang when Redis is away: requests answer 503.
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = 2*time.Second, 2*time.Second, 2*time.Second, 3*time.Second
+	opts.MaxRetries = 1
+	client := goredis.NewClient(opts)
+	a.onClose(client.Close)
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := client.Ping(pingCtx).Err(); err != nil {
+		return presence{}, fmt.Errorf("connect to Redis (%s): %w", redactURL(a.cfg.RedisAddress()), err)
+	}
+	prefix := a.cfg.RedisKeyPrefix
+	p := redis.NewPresence(client, prefix)
+	rec := redis.NewRecorder(client, prefix, sink, instanceID(), a.log)
+	a.workers = append(a.workers, func(ctx context.Context) {
+		if err := rec.Run(ctx); err != nil {
+			a.log.Error("session recorder stopped", "err", err)
+		}
+	})
+	return presence{store: p, leases: redis.NewLeases(client, prefix), backlog: rec.Backlog,
+		check: ivshttp.HealthCheck{Name: "presence", Mode: "redis", Critical: true,
+			Probe: func(ctx context.Context) (map[string]any, error) { return nil, p.Ping(ctx) }}}, nil
+}
+
+// instanceID names this process among the instances sharing Redis.
+func instanceID() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomHex(3))
 }

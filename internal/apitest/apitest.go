@@ -56,8 +56,12 @@ func (c *Clock) Add(d time.Duration) {
 
 // Options tune a test server.
 type Options struct {
-	// Presence builds the presence store given the sink; default memory.
-	Presence func(t *testing.T, sink ivslive.SessionSink, now func() time.Time) ivslive.PresenceStore
+	// Presence builds the presence store given the sink, and returns a
+	// function that delivers whatever is queued for the sink (nil when the
+	// store writes to the sink directly); default memory.
+	Presence func(t *testing.T, sink ivslive.SessionSink, now func() time.Time) (ivslive.PresenceStore, func(context.Context) error)
+	// Stages is the stage store; default a fresh SQLite database.
+	Stages func(t *testing.T) ivslive.StageStore
 	// Live overrides parts of the core configuration.
 	Live func(c *live.Config)
 	// HTTP overrides parts of the HTTP configuration.
@@ -75,9 +79,10 @@ type Env struct {
 	Live     *live.Service
 	Emulator *emulator.Emulator
 	IVS      *ivs.Client
-	Store    *sqlite.DB
+	Store    ivslive.StageStore
 	Presence ivslive.PresenceStore
 	Sink     *contract.Sink
+	flush    func(context.Context) error
 	Signer   *token.Signer
 	HTTP     *http.Client
 }
@@ -109,17 +114,24 @@ func New(t *testing.T, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := sqlite.Open(ctx, ":memory:")
-	if err != nil {
-		t.Fatal(err)
+	var store ivslive.StageStore
+	if o.Stages != nil {
+		store = o.Stages(t)
+	} else {
+		db, err := sqlite.Open(ctx, ":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		db.Now = now
+		store = db
 	}
-	t.Cleanup(func() { store.Close() })
-	store.Now = now
 
 	sink := &contract.Sink{}
 	var presence ivslive.PresenceStore
+	var flush func(context.Context) error
 	if o.Presence != nil {
-		presence = o.Presence(t, sink, now)
+		presence, flush = o.Presence(t, sink, now)
 	} else {
 		presence = memory.NewPresence(sink, now, log)
 	}
@@ -139,7 +151,8 @@ func New(t *testing.T, o Options) *Env {
 	}
 
 	cfg := live.Config{StageNamePrefix: "test-", Environment: "test", MaxStages: 20, Capacity: 50, Threshold: 45,
-		PublisherTokenTTL: 4 * time.Hour, ViewerTokenTTL: time.Hour, MediaServerTokenTTL: 4 * time.Hour}
+		PublisherTokenTTL: 4 * time.Hour, ViewerTokenTTL: time.Hour, MediaServerTokenTTL: 4 * time.Hour,
+		AutoScale: false, ScaleDownThreshold: 5, WarmUp: 5 * time.Minute, DrainTimeout: 10 * time.Minute, MaxReplicas: 5}
 	if o.Live != nil {
 		o.Live(&cfg)
 	}
@@ -159,7 +172,19 @@ func New(t *testing.T, o Options) *Env {
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
 	return &Env{URL: srv.URL, Server: api, Live: svc, Emulator: em, IVS: client, Store: store,
-		Presence: presence, Sink: sink, Signer: signer, HTTP: srv.Client()}
+		Presence: presence, Sink: sink, Signer: signer, HTTP: srv.Client(), flush: flush}
+}
+
+// Recorded returns the closed sessions the sink has received, after
+// delivering anything still queued.
+func (e *Env) Recorded(t testing.TB) []ivslive.ClosedSession {
+	t.Helper()
+	if e.flush != nil {
+		if err := e.flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e.Sink.Sessions()
 }
 
 // Response is a decoded envelope.

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ivslive/ivslive"
+	ivshttp "github.com/ivslive/ivslive/http"
+	"github.com/ivslive/ivslive/live"
+)
+
+// Background job timing. The lease TTL bounds how long the jobs stop when
+// the leader dies (another instance takes over within about TTL plus a
+// renewal); the sweep interval bounds how late a silent viewer is removed.
+const (
+	leaseTTL      = 5 * time.Second
+	sweepInterval = time.Second
+	// maxReplicas is IVS's quota of concurrent replications per participant
+	// (not adjustable), so at most this many auto-scaled stages can carry
+	// the publisher.
+	maxReplicas = 5
+)
+
+// startJobs sets up the leader election and the jobs only the leader runs.
+func (a *app) startJobs(leases ivslive.LeaseStore) {
+	leader := &live.Leader{Leases: leases, Name: "jobs", Owner: instanceID(), TTL: leaseTTL, Log: a.log}
+	sweeper := &live.Sweeper{Service: a.live, Leader: leader, Timeout: a.cfg.ViewerTimeout, Interval: sweepInterval}
+	a.scaler = &live.Scaler{Service: a.live, Leader: leader, Interval: a.cfg.ScaleInterval}
+	a.live.Nudge = a.scaler.Nudge
+	a.workers = append(a.workers, leader.Run, sweeper.Run, a.scaler.Run)
+}
+
+// scalerCheck reports, in /api/health, a pool that is full and cannot grow,
+// with the reason (degraded, not unhealthy: viewers already seated are fine).
+func (a *app) scalerCheck() ivshttp.HealthCheck {
+	return ivshttp.HealthCheck{Name: "scaler", Mode: map[bool]string{true: "auto", false: "off"}[a.cfg.AutoScaleEnabled],
+		Probe: func(ctx context.Context) (map[string]any, error) {
+			st, err := a.live.Stats(ctx)
+			if err != nil {
+				return nil, err
+			}
+			info := map[string]any{"viewers": st.TotalViewers, "capacityLeft": st.CapacityLeft, "autoScaledStages": st.AutoScaled}
+			if a.scaler != nil {
+				status := a.scaler.Status()
+				if !status.LastCheck.IsZero() {
+					info["lastCheck"], info["lastAction"] = status.LastCheck.UTC().Format(time.RFC3339), status.LastAction
+				}
+			}
+			if st.CapacityLeft == 0 && st.ScalingBlocker != "" {
+				info["blocker"] = st.ScalingBlocker
+				return info, ivslive.Errorf(ivslive.EUNAVAILABLE, "stage pool full: %s", st.ScalingBlocker)
+			}
+			return info, nil
+		}}
+}
+
+// withBacklog adds the closed sessions waiting for the history store to its
+// health report.
+func withBacklog(check ivshttp.HealthCheck, backlog func(context.Context) (int64, error)) ivshttp.HealthCheck {
+	if backlog == nil {
+		return check
+	}
+	probe := check.Probe
+	check.Probe = func(ctx context.Context) (map[string]any, error) {
+		n, berr := backlog(ctx)
+		info := map[string]any{"backlog": n}
+		if berr != nil {
+			info["backlog"] = fmt.Sprintf("unknown: %v", ivslive.ErrorMessage(berr))
+		}
+		_, err := probe(ctx)
+		return info, err
+	}
+	return check
+}

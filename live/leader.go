@@ -1,0 +1,97 @@
+package live
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ivslive/ivslive"
+)
+
+// Leader keeps one instance in charge of the background jobs. It renews a
+// lease every TTL/3 and believes itself leader only until its last renewal
+// plus the TTL minus a margin, so a leader cut off from the lease store stops
+// acting before another can take over.
+type Leader struct {
+	Leases ivslive.LeaseStore
+	Name   string // lease name, e.g. "jobs"
+	Owner  string // this instance's id
+	TTL    time.Duration
+	Log    *slog.Logger
+	// OnChange, when set, is told when leadership is gained or lost.
+	OnChange func(leader bool)
+
+	mu         sync.Mutex
+	token      int64
+	validUntil time.Time
+	leading    bool
+}
+
+// IsLeader reports whether this instance holds the lease now.
+func (l *Leader) IsLeader() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.leading && time.Now().Before(l.validUntil)
+}
+
+// Token returns the fencing token of the current term (0 when not leading).
+func (l *Leader) Token() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.leading {
+		return 0
+	}
+	return l.token
+}
+
+// Run takes and renews the lease until ctx is done, then releases it so
+// another instance can take over at once.
+func (l *Leader) Run(ctx context.Context) {
+	if l.TTL <= 0 {
+		l.TTL = 5 * time.Second
+	}
+	tick := time.NewTicker(l.TTL / 3)
+	defer tick.Stop()
+	for {
+		l.renew(ctx)
+		select {
+		case <-ctx.Done():
+			rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			if err := l.Leases.ReleaseLease(rctx, l.Name, l.Owner); err != nil {
+				l.Log.Warn("could not release the leader lease", "err", err)
+			}
+			l.set(false, 0, time.Time{})
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (l *Leader) renew(ctx context.Context) {
+	start := time.Now()
+	rctx, cancel := context.WithTimeout(ctx, l.TTL/3)
+	defer cancel()
+	token, held, err := l.Leases.AcquireLease(rctx, l.Name, l.Owner, l.TTL)
+	if err != nil {
+		l.Log.Warn("leader lease renewal failed", "err", err)
+		return // leadership lapses by itself at validUntil
+	}
+	// A quarter of the TTL is kept as margin for clock drift between us and
+	// the lease store.
+	l.set(held, token, start.Add(l.TTL*3/4))
+}
+
+func (l *Leader) set(held bool, token int64, until time.Time) {
+	l.mu.Lock()
+	changed := held != l.leading || token != l.token
+	l.leading, l.token, l.validUntil = held, token, until
+	l.mu.Unlock()
+	if changed {
+		l.Log.Info("leadership", "leader", held, "owner", l.Owner, "term", token)
+		if l.OnChange != nil {
+			l.OnChange(held)
+		}
+	}
+}

@@ -1,0 +1,64 @@
+package live
+
+import (
+	"context"
+	"time"
+)
+
+// Sweeper closes the sessions of viewers who stopped sending heartbeats. It
+// runs on the leader only, every Interval, so a silent viewer is gone within
+// Timeout plus one Interval, closed as a timeout at its last-seen time.
+type Sweeper struct {
+	Service  *Service
+	Leader   interface{ IsLeader() bool }
+	Timeout  time.Duration // VIEWER_TIMEOUT
+	Interval time.Duration
+	// Batch bounds how many sessions one store call closes.
+	Batch int
+	// OnExpired, when set, sees each batch of expired sessions (metrics).
+	OnExpired func(n int)
+}
+
+// Run sweeps until ctx is done.
+func (w *Sweeper) Run(ctx context.Context) {
+	tick := time.NewTicker(w.Interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if w.Leader.IsLeader() {
+				w.Sweep(ctx)
+			}
+		}
+	}
+}
+
+// Sweep expires every viewer silent for longer than Timeout, in batches.
+func (w *Sweeper) Sweep(ctx context.Context) int {
+	batch := w.Batch
+	if batch <= 0 {
+		batch = 10000
+	}
+	cutoff := w.Service.now().Add(-w.Timeout)
+	total := 0
+	for {
+		closed, err := w.Service.Presence.Expire(ctx, cutoff, batch)
+		if err != nil {
+			w.Service.Log.Warn("expiry failed; retrying next sweep", "err", err)
+			return total
+		}
+		total += len(closed)
+		if w.OnExpired != nil && len(closed) > 0 {
+			w.OnExpired(len(closed))
+		}
+		if len(closed) < batch {
+			break
+		}
+	}
+	if total > 0 {
+		w.Service.Log.Info("expired silent viewers", "count", total, "timeout", w.Timeout)
+	}
+	return total
+}

@@ -1,0 +1,53 @@
+// Package redis is the shared presence twin: live viewers, exact per-stage
+// counts, expiry and the live publisher, kept in Redis so that many ivslive
+// instances see one truth. It passes the same contract suite as the memory
+// twin, and its Recorder moves closed sessions from Redis to the history
+// store exactly once.
+//
+// # Key layout
+//
+// Every key starts with the prefix the caller passes (REDIS_KEY_PREFIX,
+// "ivs:prod:" by default), written <p> below. Each fact has exactly one home
+// and there are no counters that could drift from what they count:
+//
+//	<p>stages                  ZSET   member stage ARN, score registration sequence
+//	<p>stages:seq              STRING INCR source of that sequence
+//	<p>stage:states            HASH   ARN → "active" | "draining"
+//	<p>stage:<arn>:live        ZSET   member user id, score last-seen Unix ms
+//	<p>session:<arn>:<userId>  HASH   id, pid, joined (ms), ua, ip
+//	<p>sessions:closed         STREAM one entry per closed session: id, user,
+//	                                  stage, pid, joined, last, left, reason, ua, ip
+//	<p>publisher               HASH   user, pid, stage, joined, expires; PEXPIREAT expires
+//
+// Why this shape:
+//
+//   - Stages are a ZSET scored by registration order so assignment iterates
+//     them oldest first and ties go to the older stage, as in memory.
+//   - A stage's viewer count is the ZCARD of its live ZSET: the count is the
+//     set of live sessions, never a separate counter, so it cannot drift.
+//   - Last-seen lives only in the live ZSET score. A heartbeat is then one
+//     ZADD XX GT (O(log n), never creates), and expiry is a ZRANGEBYSCORE
+//     from the oldest, proportional to the sessions it closes.
+//   - The Node server kept stage:<arn>:viewers as a SET; the live ZSET has a
+//     different name so a shared Redis never answers WRONGTYPE.
+//   - Closing a session and enqueueing its history record happen in one Lua
+//     script (ZREM + DEL + XADD), so a session is never closed without its
+//     record, nor recorded twice. The Recorder drains the stream into the
+//     history store with a consumer group and deletes what it acknowledged,
+//     which keeps the stream bounded by the undelivered backlog.
+//
+// Every mutation is one Lua script (EVALSHA, one round trip) that keeps all
+// keys consistent atomically; Join makes the whole stage choice and takes
+// the seat in the same script, so concurrent joins never overfill a stage.
+// No request path uses KEYS or SCAN.
+//
+// The scripts build key names from the prefix passed as an argument instead
+// of declaring them as KEYS, because Join must reach stages it only learns
+// about inside the script. That is not Redis Cluster safe: a single primary
+// (for example ElastiCache with cluster mode disabled) is required, running
+// Redis 6.2 or later (ZADD GT, XAUTOCLAIM).
+//
+// Times are stored as Unix milliseconds and returned as UTC time.Time.
+// Every Redis failure (connection refused, timeout, read-only replica)
+// comes back as an ivslive EUNAVAILABLE error, never as NOT_FOUND.
+package redis

@@ -1,0 +1,73 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/ivslive/ivslive"
+)
+
+func errNoPublisher() error { return ivslive.Errorf(ivslive.ENOTFOUND, "主播直播不存在") }
+
+// SetPublisher implements ivslive.PresenceStore. The hash expires at
+// pub.ExpiresAt, so a publisher whose token ran out disappears without a
+// sweeper. The old hash is deleted in the same MULTI so no field of a
+// previous publisher survives.
+func (p *Presence) SetPublisher(ctx context.Context, pub ivslive.Publisher) error {
+	key := p.publisherKey()
+	_, err := p.client.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
+		pipe.Del(ctx, key)
+		if !pub.ExpiresAt.After(time.Now()) {
+			return nil // already expired: nothing is live
+		}
+		pipe.HSet(ctx, key,
+			"user", pub.UserID, "pid", pub.ParticipantID, "stage", pub.StageARN,
+			"joined", pub.JoinedAt.UnixMilli(), "expires", pub.ExpiresAt.UnixMilli())
+		pipe.Do(ctx, "pexpireat", key, pub.ExpiresAt.UnixMilli())
+		return nil
+	})
+	if err != nil {
+		return unavailable("set publisher", err)
+	}
+	return nil
+}
+
+// Publisher implements ivslive.PresenceStore. Besides the key's own expiry,
+// the stored expiry is checked against this host's clock, as memory does,
+// so a Redis clock running behind never extends a broadcast.
+func (p *Presence) Publisher(ctx context.Context) (ivslive.Publisher, error) {
+	h, err := p.client.HGetAll(ctx, p.publisherKey()).Result()
+	if err != nil {
+		return ivslive.Publisher{}, unavailable("publisher", err)
+	}
+	if len(h) == 0 {
+		return ivslive.Publisher{}, errNoPublisher()
+	}
+	joined, err := parseMillis(h["joined"])
+	if err != nil {
+		return ivslive.Publisher{}, malformed("publisher", fmt.Errorf("joined: %w", err))
+	}
+	expires, err := parseMillis(h["expires"])
+	if err != nil {
+		return ivslive.Publisher{}, malformed("publisher", fmt.Errorf("expires: %w", err))
+	}
+	if !time.Now().Before(expires) {
+		return ivslive.Publisher{}, errNoPublisher()
+	}
+	return ivslive.Publisher{
+		UserID: h["user"], ParticipantID: h["pid"], StageARN: h["stage"],
+		JoinedAt: joined, ExpiresAt: expires,
+	}, nil
+}
+
+// ClearPublisher implements ivslive.PresenceStore with a compare-and-delete
+// script, so a late "publisher left" event never ends a newer broadcast.
+func (p *Presence) ClearPublisher(ctx context.Context, participantID string) error {
+	if err := clearPublisherScript.Run(ctx, p.client, nil, p.prefix, participantID).Err(); err != nil {
+		return unavailable("clear publisher", err)
+	}
+	return nil
+}
