@@ -157,6 +157,12 @@ type PresenceStore interface {
 	// publisher when participantID is empty).
 	ClearPublisher(ctx context.Context, participantID string) error
 
+	// Restore puts back sessions from a checkpoint after presence was lost.
+	// It skips sessions whose stage is unknown and users already live on the
+	// stage, ignores capacity (they were seated before), and returns how many
+	// it restored.
+	Restore(ctx context.Context, sessions []ViewerSession) (int, error)
+
 	// Ping checks the store is reachable.
 	Ping(ctx context.Context) error
 }

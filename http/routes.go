@@ -26,6 +26,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /api/viewer/leave", s.handleViewerLeave)
 	mux.HandleFunc("GET /api/viewer/list/{stageArn}", s.handleViewerList)
 	mux.HandleFunc("GET /api/viewer/duration", s.handleViewerDuration)
+	mux.HandleFunc("GET /api/viewer/history/{userId}", s.handleViewerHistory)
+	mux.HandleFunc("GET /api/viewer/stats/{stageArn}", s.handleViewerStats)
 
 	mux.HandleFunc("GET /api/stats", s.handleStats)
 	mux.HandleFunc("GET /api/stats/viewers", s.handleStatsViewers)

@@ -71,7 +71,10 @@ func TestErrorTranslation(t *testing.T) {
 			return c.StartReplication(ctx, ivslive.Replication{SourceStageARN: "arn:aws:ivs:us-east-1:123456789012:stage/a", DestinationStageARN: "arn:aws:ivs:us-east-1:123456789012:stage/b", ParticipantID: "p"})
 		}, ivslive.EQUOTA},
 		{"GetStage", "ValidationException", 400, func() error { _, err := c.GetStage(ctx, "arn:aws:ivs:us-east-1:123456789012:stage/a"); return err }, ivslive.EVALIDATION},
-		{"UpdateStage", "ConflictException", 409, func() error { _, err := c.UpdateStage(ctx, "arn:aws:ivs:us-east-1:123456789012:stage/a", "n"); return err }, ivslive.ECONFLICT},
+		{"UpdateStage", "ConflictException", 409, func() error {
+			_, err := c.UpdateStage(ctx, "arn:aws:ivs:us-east-1:123456789012:stage/a", "n")
+			return err
+		}, ivslive.ECONFLICT},
 		{"DeleteStage", "AccessDeniedException", 403, func() error { return c.DeleteStage(ctx, "arn:aws:ivs:us-east-1:123456789012:stage/a") }, ivslive.EINTERNAL},
 		{"ListStages", "InternalServerException", 500, func() error { _, _, err := c.ListStages(ctx, "", 1); return err }, ivslive.EUNAVAILABLE},
 		{"ListStages", "ThrottlingException", 429, func() error { _, _, err := c.ListStages(ctx, "", 1); return err }, ivslive.EUNAVAILABLE},

@@ -11,6 +11,35 @@ import (
 // makes sure the master stage exists: the configured MASTER_STAGE_ARN, or the
 // one created on an earlier start, or a new one.
 func (s *Service) Bootstrap(ctx context.Context) error {
+	loads, err := s.Presence.Loads(ctx)
+	if err != nil {
+		return fmt.Errorf("read presence: %w", err)
+	}
+	if err := s.registerStages(ctx); err != nil {
+		return err
+	}
+	master, err := s.ensureMaster(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.master = master.ARN
+	s.mu.Unlock()
+	s.Log.Info("master stage ready", "arn", master.ARN, "name", master.Name)
+	// An empty presence store at start (first start, an embedded-mode
+	// restart, a Redis that restarted without persistence) gets the live
+	// sessions of the newest checkpoint back.
+	if len(loads) == 0 {
+		if _, err := s.RestorePresence(ctx); err != nil {
+			return fmt.Errorf("restore presence: %w", err)
+		}
+	}
+	return nil
+}
+
+// registerStages loads the managed stages into the catalog and the presence
+// store.
+func (s *Service) registerStages(ctx context.Context) error {
 	cursor := ""
 	for {
 		page, next, _, err := s.Stages.FindStages(ctx, ivslive.StageFilter{After: cursor, Limit: 500})
@@ -24,19 +53,10 @@ func (s *Service) Bootstrap(ctx context.Context) error {
 			}
 		}
 		if next == "" {
-			break
+			return nil
 		}
 		cursor = next
 	}
-	master, err := s.ensureMaster(ctx)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.master = master.ARN
-	s.mu.Unlock()
-	s.Log.Info("master stage ready", "arn", master.ARN, "name", master.Name)
-	return nil
 }
 
 func (s *Service) ensureMaster(ctx context.Context) (ivslive.Stage, error) {

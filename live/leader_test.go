@@ -33,6 +33,7 @@ func TestTwoScalersOnOneRedisCreateOneStage(t *testing.T) {
 		svc := env.Live
 		if i == 1 {
 			svc = live.New(env.Live.Config, env.IVS, env.Signer, env.Store, env.Presence, slog.New(slog.DiscardHandler))
+			svc.History = env.Store
 			if err := svc.Bootstrap(ctx); err != nil {
 				t.Fatal(err)
 			}

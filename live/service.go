@@ -67,9 +67,11 @@ type Service struct {
 	Tokens   ivslive.TokenIssuer
 	Stages   ivslive.StageStore
 	Presence ivslive.PresenceStore
-	Config   Config
-	Now      func() time.Time
-	Log      *slog.Logger
+	// History keeps closed sessions, snapshots and checkpoints.
+	History ivslive.HistoryStore
+	Config  Config
+	Now     func() time.Time
+	Log     *slog.Logger
 
 	// Nudge, when set, is called (never blocking) when a join sees a stage
 	// cross the scale-up threshold or the publisher changes, so the scaler

@@ -41,6 +41,10 @@ func (w *Sweeper) Sweep(ctx context.Context) int {
 	if batch <= 0 {
 		batch = 10000
 	}
+	if err := w.Service.EnsurePresence(ctx); err != nil {
+		w.Service.Log.Warn("presence check failed", "err", err)
+		return 0
+	}
 	cutoff := w.Service.now().Add(-w.Timeout)
 	total := 0
 	for {

@@ -211,3 +211,22 @@ func (st *stage) unlink(s *session) {
 	}
 	s.prev, s.next = nil, nil
 }
+
+// Restore implements ivslive.PresenceStore.
+func (p *Presence) Restore(_ context.Context, sessions []ivslive.ViewerSession) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, v := range sessions {
+		st, ok := p.stages[v.StageARN]
+		if !ok || st.viewers[v.UserID] != nil {
+			continue
+		}
+		s := &session{ViewerSession: v}
+		s.StageARN = st.arn
+		st.viewers[v.UserID] = s
+		st.insert(s)
+		n++
+	}
+	return n, nil
+}

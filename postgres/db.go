@@ -34,10 +34,14 @@ type Options struct {
 
 // DB is a PostgreSQL connection pool.
 type DB struct {
-	pool   *pgxpool.Pool
-	schema string
-	Now    func() time.Time
+	pool     *pgxpool.Pool
+	schema   string
+	migrated []string
+	Now      func() time.Time
 }
+
+// Migrated returns the names of the migrations Open applied.
+func (d *DB) Migrated() []string { return d.migrated }
 
 // Open connects, creates the schema if needed and applies pending migrations.
 func Open(ctx context.Context, o Options) (*DB, error) {
@@ -65,7 +69,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
 	d := &DB{pool: pool, schema: o.Schema, Now: time.Now}
-	if err := d.Migrate(ctx); err != nil {
+	if d.migrated, err = d.Migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
 	}
@@ -79,32 +83,33 @@ func (d *DB) Close() error { d.pool.Close(); return nil }
 func (d *DB) Ping(ctx context.Context) error { return d.pool.Ping(ctx) }
 
 // Migrate applies the embedded migrations that have not run yet, each in its
-// own transaction together with its schema_migrations row. An advisory lock
-// keeps instances starting together from racing.
-func (d *DB) Migrate(ctx context.Context) error {
+// own transaction together with its schema_migrations row, and returns the
+// names of those it applied. An advisory lock keeps instances starting
+// together from racing.
+func (d *DB) Migrate(ctx context.Context) ([]string, error) {
 	conn, err := d.pool.Acquire(ctx)
 	if err != nil {
-		return fmt.Errorf("connect to PostgreSQL: %w", err)
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
 	defer conn.Release()
 	const lockID = 0x6976736c697665 // "ivslive"
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockID); err != nil {
-		return fmt.Errorf("lock migrations: %w", err)
+		return nil, fmt.Errorf("lock migrations: %w", err)
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockID)
 	if _, err := conn.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{d.schema}.Sanitize()); err != nil {
-		return fmt.Errorf("create schema %s: %w", d.schema, err)
+		return nil, fmt.Errorf("create schema %s: %w", d.schema, err)
 	}
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
+		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
 	rows, err := conn.Query(ctx, `SELECT name FROM schema_migrations`)
 	if err != nil {
-		return fmt.Errorf("read schema_migrations: %w", err)
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
 	}
 	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return fmt.Errorf("read schema_migrations: %w", err)
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
 	}
 	applied := make(map[string]bool, len(names))
 	for _, n := range names {
@@ -113,8 +118,9 @@ func (d *DB) Migrate(ctx context.Context) error {
 	sub, _ := fs.Sub(migrations, "migration")
 	pending, err := migrate.Pending(sub, applied)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var done []string
 	for _, m := range pending {
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
@@ -124,8 +130,9 @@ func (d *DB) Migrate(ctx context.Context) error {
 			return err
 		})
 		if err != nil {
-			return err
+			return done, err
 		}
+		done = append(done, m.Name)
 	}
-	return nil
+	return done, nil
 }

@@ -219,3 +219,19 @@ if ARGV[2] == '' or redis.call('HGET', k, 'pid') == ARGV[2] then
 end
 return 0
 `)
+
+// restoreScript puts back checkpointed sessions on known stages, skipping
+// users already live there. ARGV: prefix, then groups of arn, user, id, pid,
+// joined, last, ua, ip. Returns how many it restored.
+var restoreScript = goredis.NewScript(luaPrelude + `
+local n = 0
+for i = 2, #ARGV, 8 do
+  local arn, user = ARGV[i], ARGV[i + 1]
+  if redis.call('ZSCORE', p .. 'stages', arn) and not redis.call('ZSCORE', livekey(arn), user) then
+    redis.call('HSET', sessionkey(arn, user), 'id', ARGV[i + 2], 'pid', ARGV[i + 3], 'joined', ARGV[i + 4], 'ua', ARGV[i + 6], 'ip', ARGV[i + 7])
+    redis.call('ZADD', livekey(arn), ARGV[i + 5], user)
+    n = n + 1
+  end
+end
+return n
+`)

@@ -216,3 +216,23 @@ func viewerSession(arn, user string, score float64, h []any) (s ivslive.ViewerSe
 		JoinedAt: joined, LastSeen: time.UnixMilli(int64(score)).UTC(), UserAgent: str(h[3]), IP: str(h[4]),
 	}, true, nil
 }
+
+// Restore implements ivslive.PresenceStore, scriptBatch sessions per script
+// call.
+func (p *Presence) Restore(ctx context.Context, sessions []ivslive.ViewerSession) (int, error) {
+	total := 0
+	for start := 0; start < len(sessions); start += scriptBatch {
+		batch := sessions[start:min(start+scriptBatch, len(sessions))]
+		args := make([]any, 0, 1+8*len(batch))
+		args = append(args, p.prefix)
+		for _, s := range batch {
+			args = append(args, s.StageARN, s.UserID, s.ID, s.ParticipantID, s.JoinedAt.UnixMilli(), s.LastSeen.UnixMilli(), s.UserAgent, s.IP)
+		}
+		n, err := restoreScript.Run(ctx, p.client, nil, args...).Int()
+		if err != nil {
+			return total, unavailable("restore", err)
+		}
+		total += n
+	}
+	return total, nil
+}

@@ -27,9 +27,13 @@ const timeFormat = "2006-01-02T15:04:05.000Z"
 
 // DB is an open SQLite database.
 type DB struct {
-	db  *sql.DB
-	Now func() time.Time
+	db       *sql.DB
+	migrated []string
+	Now      func() time.Time
 }
+
+// Migrated returns the names of the migrations Open applied.
+func (d *DB) Migrated() []string { return d.migrated }
 
 // Open opens (creating if needed) the database at path and applies pending
 // migrations. path ":memory:" opens a private in-memory database (tests).
@@ -50,7 +54,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// our own connections and keeps :memory: databases to one instance.
 	db.SetMaxOpenConns(1)
 	d := &DB{db: db, Now: time.Now}
-	if err := d.Migrate(ctx); err != nil {
+	if d.migrated, err = d.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -64,21 +68,22 @@ func (d *DB) Close() error { return d.db.Close() }
 func (d *DB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }
 
 // Migrate applies the embedded migrations that have not run yet, each in its
-// own transaction together with its schema_migrations row.
-func (d *DB) Migrate(ctx context.Context) error {
+// own transaction together with its schema_migrations row, and returns the
+// names of those it applied.
+func (d *DB) Migrate(ctx context.Context) ([]string, error) {
 	if _, err := d.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
+		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
 	applied := map[string]bool{}
 	rows, err := d.db.QueryContext(ctx, `SELECT name FROM schema_migrations`)
 	if err != nil {
-		return fmt.Errorf("read schema_migrations: %w", err)
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
 	}
 	for rows.Next() {
 		var n string
 		if err := rows.Scan(&n); err != nil {
 			rows.Close()
-			return err
+			return nil, err
 		}
 		applied[n] = true
 	}
@@ -86,14 +91,16 @@ func (d *DB) Migrate(ctx context.Context) error {
 	sub, _ := fs.Sub(migrations, "migration")
 	pending, err := migrate.Pending(sub, applied)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var done []string
 	for _, m := range pending {
 		if err := d.apply(ctx, m); err != nil {
-			return err
+			return done, err
 		}
+		done = append(done, m.Name)
 	}
-	return nil
+	return done, nil
 }
 
 func (d *DB) apply(ctx context.Context, m migrate.Migration) error {

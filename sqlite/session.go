@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -17,29 +18,27 @@ func (d *DB) RecordSessions(ctx context.Context, sessions []ivslive.ClosedSessio
 	if len(sessions) == 0 {
 		return nil
 	}
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("record sessions: %w", err)
-	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO viewer_sessions (id, user_id, stage_arn, participant_id,
-		joined_at, last_seen_at, left_at, watch_duration_seconds, end_reason, user_agent, ip_address, recorded_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
-	if err != nil {
-		return fmt.Errorf("record sessions: %w", err)
-	}
-	defer stmt.Close()
-	now := formatTime(d.Now())
-	for _, s := range sessions {
-		_, err := stmt.ExecContext(ctx, s.ID, s.UserID, s.StageARN, s.ParticipantID,
-			formatTime(s.JoinedAt), formatTime(s.LastSeen), formatTime(s.LeftAt),
-			int64(s.WatchDuration()/time.Second), string(s.Reason), s.UserAgent, s.IP, now)
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO viewer_sessions (id, user_id, stage_arn, participant_id,
+			joined_at, last_seen_at, left_at, watch_duration_seconds, end_reason, user_agent, ip_address, recorded_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
 		if err != nil {
-			return fmt.Errorf("record session %s: %w", s.ID, err)
+			return err
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("record sessions: %w", err)
+		defer stmt.Close()
+		now := formatTime(d.Now())
+		for _, s := range sessions {
+			_, err := stmt.ExecContext(ctx, s.ID, s.UserID, s.StageARN, s.ParticipantID,
+				formatTime(s.JoinedAt), formatTime(s.LastSeen), formatTime(s.LeftAt),
+				int64(s.WatchDuration()/time.Second), string(s.Reason), s.UserAgent, s.IP, now)
+			if err != nil {
+				return fmt.Errorf("session %s: %w", s.ID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record %d sessions: %w", len(sessions), err)
 	}
 	return nil
 }

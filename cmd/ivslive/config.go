@@ -59,6 +59,10 @@ type Config struct {
 	ViewerTokenTTL     time.Duration `env:"VIEWER_TOKEN_DURATION" default:"3600" unit:"s" group:"tokens" help:"Viewer token lifetime (seconds)."`
 	MediaTokenTTL      time.Duration `env:"MEDIASERVER_TOKEN_DURATION" default:"14400" unit:"s" group:"tokens" help:"Media-server token lifetime (seconds)."`
 
+	SnapshotInterval      time.Duration `env:"SNAPSHOT_INTERVAL" default:"300" unit:"s" group:"history" help:"How often the viewer count of every stage is recorded and live sessions are checkpointed (seconds)."`
+	SnapshotRetentionDays int           `env:"SNAPSHOT_RETENTION_DAYS" default:"90" group:"history" help:"Snapshots older than this many days are deleted daily; 0 keeps them forever."`
+	SessionRetentionDays  int           `env:"SESSION_RETENTION_DAYS" default:"0" group:"history" help:"Viewing records older than this many days are deleted daily; 0 (the default) keeps them forever."`
+
 	MetricsInterval time.Duration `env:"METRICS_INTERVAL" default:"60" unit:"s" group:"metrics" help:"How often CloudWatch metrics are sent (seconds)."`
 
 	RedisURL       string `env:"REDIS_URL" secret:"url" default:"" group:"redis" help:"redis:// or rediss:// URL. Setting it (or REDIS_HOST) selects Redis presence."`
@@ -214,6 +218,9 @@ func (c Config) Validate() error {
 		{c.ScaleWarmUp < 0 || c.ScaleWarmUp > 24*time.Hour, fmt.Sprintf("SCALE_WARMUP=%s: want 0 to 24 h", c.ScaleWarmUp)},
 		{c.DrainTimeout < 0 || c.DrainTimeout > 24*time.Hour, fmt.Sprintf("STAGE_DRAIN_TIMEOUT=%s: want 0 to 24 h", c.DrainTimeout)},
 		{c.ViewerTimeout < 5*time.Second || c.ViewerTimeout > time.Hour, fmt.Sprintf("VIEWER_TIMEOUT=%s: want 5 s to 1 h", c.ViewerTimeout)},
+		{c.SnapshotInterval < 10*time.Second || c.SnapshotInterval > 24*time.Hour, fmt.Sprintf("SNAPSHOT_INTERVAL=%s: want 10 s to 24 h", c.SnapshotInterval)},
+		{c.SnapshotRetentionDays < 0 || c.SnapshotRetentionDays > 36500, fmt.Sprintf("SNAPSHOT_RETENTION_DAYS=%d: want 0–36500", c.SnapshotRetentionDays)},
+		{c.SessionRetentionDays < 0 || c.SessionRetentionDays > 36500, fmt.Sprintf("SESSION_RETENTION_DAYS=%d: want 0–36500", c.SessionRetentionDays)},
 		{c.MetricsInterval < 10*time.Second || c.MetricsInterval > time.Hour, fmt.Sprintf("METRICS_INTERVAL=%s: want 10 s to 1 h", c.MetricsInterval)},
 		{c.RedisPort < 1 || c.RedisPort > 65535, fmt.Sprintf("REDIS_PORT=%d: want 1–65535", c.RedisPort)},
 		{c.RedisDB < 0 || c.RedisDB > 15, fmt.Sprintf("REDIS_DB=%d: want 0–15", c.RedisDB)},

@@ -28,7 +28,29 @@ func (a *app) startJobs(leases ivslive.LeaseStore) {
 	sweeper := &live.Sweeper{Service: a.live, Leader: leader, Timeout: a.cfg.ViewerTimeout, Interval: sweepInterval}
 	a.scaler = &live.Scaler{Service: a.live, Leader: leader, Interval: a.cfg.ScaleInterval}
 	a.live.Nudge = a.scaler.Nudge
-	a.workers = append(a.workers, leader.Run, sweeper.Run, a.scaler.Run)
+	snapshots := &live.Snapshotter{Service: a.live, Leader: leader, Interval: a.cfg.SnapshotInterval,
+		SnapshotRetention: days(a.cfg.SnapshotRetentionDays), SessionRetention: days(a.cfg.SessionRetentionDays)}
+	a.workers = append(a.workers, leader.Run, sweeper.Run, a.scaler.Run, snapshots.Run)
+}
+
+func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
+
+// finalCheckpoint runs at graceful shutdown in memory mode: the live
+// sessions are saved and come back at the next start (then expire as usual
+// if their viewers left meanwhile, closing at their last heartbeat). In
+// Redis mode they simply stay in Redis for the other instances.
+func (a *app) finalCheckpoint() {
+	if a.cfg.PresenceMode() != "memory" || a.live == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n, err := a.live.Checkpoint(ctx)
+	if err != nil {
+		a.log.Error("could not checkpoint live sessions at shutdown", "err", err)
+		return
+	}
+	a.log.Info("checkpointed live sessions for the next start", "sessions", n)
 }
 
 // scalerCheck reports, in /api/health, a pool that is full and cannot grow,

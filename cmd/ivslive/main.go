@@ -34,6 +34,7 @@ Usage:
   ivslive [serve]          serve the API (the default); configured by environment variables and ./.env
   ivslive emulator         run the IVS Real-Time emulator alone
   ivslive keygen           write an ES384 key pair for self-signed tokens (--import to import it into IVS)
+  ivslive migrate          apply the database migrations (serve does it at start too)
   ivslive version          print the version
 
 Run "ivslive <command> --help" for a command's flags. Configuration: see README.md or .env.example.
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return runEmulator(ctx, args, lookup, stdout, stderr)
 	case "keygen":
 		return keygen(ctx, args, lookup, stdout, stderr)
+	case "migrate":
+		return migrateCmd(ctx, args, lookup, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return nil

@@ -92,7 +92,7 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (a *app, 
 	}
 	a.onClose(func() error { a.listener.Close(); return nil })
 
-	stages, sink, historyCheck, err := a.openHistory(ctx)
+	stages, sink, spoolBacklog, historyCheck, err := a.openHistory(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +129,7 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (a *app, 
 		DrainTimeout:        cfg.DrainTimeout,
 		MaxReplicas:         maxReplicas,
 	}, ivsClient, tokens, stages, pres.store, a.log)
+	a.live.History = stages
 	bootCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if err := a.live.Bootstrap(bootCtx); err != nil {
@@ -145,7 +146,7 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (a *app, 
 			CORSOrigins: cfg.CORSOrigins, MaxBodyBytes: cfg.MaxBodyBytes, Region: cfg.AWSRegion,
 			IVSBackend: cfg.Backend(),
 		},
-		Health:   []ivshttp.HealthCheck{ivsCheck, pres.check, withBacklog(historyCheck, pres.backlog), a.scalerCheck()},
+		Health:   []ivshttp.HealthCheck{ivsCheck, pres.check, withBacklog(historyCheck, firstNonNil(pres.backlog, spoolBacklog)), a.scalerCheck()},
 		Emulator: emu,
 	}
 	a.srv = &http.Server{
@@ -193,6 +194,7 @@ func (a *app) run(ctx context.Context) error {
 	}
 	stopWork()
 	<-done
+	a.finalCheckpoint()
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}
@@ -241,6 +243,15 @@ func displayAddr(addr net.Addr) string {
 		return "localhost:" + strconv.Itoa(tcp.Port)
 	}
 	return addr.String()
+}
+
+func firstNonNil[T any](fs ...func(context.Context) (T, error)) func(context.Context) (T, error) {
+	for _, f := range fs {
+		if f != nil {
+			return f
+		}
+	}
+	return nil
 }
 
 func orDefault(v, def string) string {

@@ -20,13 +20,16 @@ import (
 // history is what the history twins offer the rest of the program.
 type history interface {
 	ivslive.StageStore
-	ivslive.SessionSink
-	Ping(ctx context.Context) error
+	ivslive.HistoryStore
+	Migrated() []string
 	Close() error
 }
 
 // openHistory opens PostgreSQL when configured, else SQLite in the data dir.
-func (a *app) openHistory(ctx context.Context) (history, ivslive.SessionSink, ivshttp.HealthCheck, error) {
+// The sink it returns is where the presence store hands closed sessions: the
+// database itself, or, for PostgreSQL without Redis, a spool on local disk
+// that forwards to it, so a PostgreSQL outage never refuses a leave.
+func (a *app) openHistory(ctx context.Context) (history, ivslive.SessionSink, func(context.Context) (int64, error), ivshttp.HealthCheck, error) {
 	var (
 		db  history
 		err error
@@ -38,20 +41,34 @@ func (a *app) openHistory(ctx context.Context) (history, ivslive.SessionSink, iv
 			MaxConns: int32(a.cfg.DBPoolMax), MinConns: int32(a.cfg.DBPoolMin),
 		})
 		if err != nil {
-			return nil, nil, check, fmt.Errorf("open PostgreSQL (%s): %w", redactURL(a.cfg.PostgresAddress()), err)
+			return nil, nil, nil, check, fmt.Errorf("open PostgreSQL (%s): %w", redactURL(a.cfg.PostgresAddress()), err)
 		}
 	} else {
 		path := filepath.Join(a.cfg.DataDir, "ivslive.db")
 		db, err = sqlite.Open(ctx, path)
 		if err != nil {
-			return nil, nil, check, fmt.Errorf("open SQLite %s: %w", path, err)
+			return nil, nil, nil, check, fmt.Errorf("open SQLite %s: %w", path, err)
 		}
 		// The embedded store is on local disk: if it fails nothing works.
 		check.Critical = true
 	}
 	a.onClose(db.Close)
+	if m := db.Migrated(); len(m) > 0 {
+		a.log.Info("database migrated", "history", a.cfg.HistoryMode(), "applied", m)
+	}
 	check.Probe = func(ctx context.Context) (map[string]any, error) { return nil, db.Ping(ctx) }
-	return db, db, check, nil
+	if a.cfg.HistoryMode() != "postgres" || a.cfg.PresenceMode() != "memory" {
+		return db, db, nil, check, nil
+	}
+	path := filepath.Join(a.cfg.DataDir, "spool.db")
+	local, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return nil, nil, nil, check, fmt.Errorf("open the session spool %s: %w", path, err)
+	}
+	a.onClose(local.Close)
+	spool := sqlite.NewSpool(local, a.log)
+	a.workers = append(a.workers, func(ctx context.Context) { spool.Run(ctx, db, time.Second) })
+	return db, spool, spool.Backlog, check, nil
 }
 
 // presence is what the presence twins offer the rest of the program.

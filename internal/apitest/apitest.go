@@ -54,14 +54,21 @@ func (c *Clock) Add(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+// Stores is what the history twins offer.
+type Stores interface {
+	ivslive.StageStore
+	ivslive.HistoryStore
+}
+
 // Options tune a test server.
 type Options struct {
 	// Presence builds the presence store given the sink, and returns a
 	// function that delivers whatever is queued for the sink (nil when the
 	// store writes to the sink directly); default memory.
 	Presence func(t *testing.T, sink ivslive.SessionSink, now func() time.Time) (ivslive.PresenceStore, func(context.Context) error)
-	// Stages is the stage store; default a fresh SQLite database.
-	Stages func(t *testing.T) ivslive.StageStore
+	// Stores is the stage and history store; default a fresh SQLite
+	// database.
+	Stores func(t *testing.T) Stores
 	// Live overrides parts of the core configuration.
 	Live func(c *live.Config)
 	// HTTP overrides parts of the HTTP configuration.
@@ -79,7 +86,7 @@ type Env struct {
 	Live     *live.Service
 	Emulator *emulator.Emulator
 	IVS      *ivs.Client
-	Store    ivslive.StageStore
+	Store    Stores
 	Presence ivslive.PresenceStore
 	Sink     *contract.Sink
 	flush    func(context.Context) error
@@ -114,9 +121,9 @@ func New(t *testing.T, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var store ivslive.StageStore
-	if o.Stages != nil {
-		store = o.Stages(t)
+	var store Stores
+	if o.Stores != nil {
+		store = o.Stores(t)
 	} else {
 		db, err := sqlite.Open(ctx, ":memory:")
 		if err != nil {
@@ -127,7 +134,7 @@ func New(t *testing.T, o Options) *Env {
 		store = db
 	}
 
-	sink := &contract.Sink{}
+	sink := &contract.Sink{Next: store}
 	var presence ivslive.PresenceStore
 	var flush func(context.Context) error
 	if o.Presence != nil {
@@ -158,6 +165,7 @@ func New(t *testing.T, o Options) *Env {
 	}
 	svc := live.New(cfg, client, signer, store, presence, log)
 	svc.Now = now
+	svc.History = store
 	if err := svc.Bootstrap(ctx); err != nil {
 		t.Fatal(err)
 	}

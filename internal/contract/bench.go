@@ -107,3 +107,30 @@ func names(prefix string, n int) []string {
 	}
 	return out
 }
+
+// BenchmarkHistoryWrites measures batched session records (500 per batch,
+// the Recorder's batch size) and reports sessions per second.
+func BenchmarkHistoryWrites(b *testing.B, open func(b *testing.B) ivslive.HistoryStore) {
+	h := open(b)
+	ctx := context.Background()
+	const batch = 500
+	sessions := make([]ivslive.ClosedSession, batch)
+	seq := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j := range sessions {
+			seq++
+			id := fmt.Sprint("bench-", seq)
+			sessions[j] = ivslive.ClosedSession{
+				ViewerSession: ivslive.ViewerSession{ID: id, UserID: fmt.Sprint("u", seq%5000), StageARN: stageA,
+					ParticipantID: "p" + id, JoinedAt: t0, LastSeen: t0.Add(time.Minute), UserAgent: "Mozilla/5.0", IP: "192.0.2.1"},
+				LeftAt: t0.Add(time.Minute), Reason: ivslive.EndLeave,
+			}
+		}
+		if err := h.RecordSessions(ctx, sessions); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "sessions/s")
+}

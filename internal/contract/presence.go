@@ -328,5 +328,35 @@ func PresenceStore(t *testing.T, open func(t *testing.T) Presence) {
 		wantCode(t, err, ivslive.ENOTFOUND)
 	})
 
+	t.Run("restore from a checkpoint", func(t *testing.T) {
+		p := open(t)
+		putStages(t, p.Store, stageA)
+		live := join(t, p.Store, "already", stageA, t0.Add(time.Minute))
+		back := []ivslive.ViewerSession{
+			{ID: "r1", UserID: "u1", StageARN: stageA, ParticipantID: "p1", JoinedAt: t0, LastSeen: t0.Add(30 * time.Second), UserAgent: "ua", IP: "192.0.2.1"},
+			{ID: "old", UserID: "already", StageARN: stageA, JoinedAt: t0, LastSeen: t0},
+			{ID: "r3", UserID: "u3", StageARN: stageB, JoinedAt: t0, LastSeen: t0},
+		}
+		n, err := p.Store.Restore(ctx, back)
+		if err != nil || n != 1 {
+			t.Fatalf("restored %d, %v; want 1 (one user already live, one unknown stage)", n, err)
+		}
+		got, err := p.Store.Session(ctx, stageA, "u1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(back[0], got); diff != "" {
+			t.Fatalf("restored session (-want +got):\n%s", diff)
+		}
+		if s, _ := p.Store.Session(ctx, stageA, "already"); s.ID != live.Session.ID {
+			t.Fatalf("restore replaced a live session: %+v", s)
+		}
+		// A restored session expires like any other, at its last-seen time.
+		closed, _ := p.Store.Expire(ctx, t0.Add(45*time.Second), 10)
+		if len(closed) != 1 || closed[0].ID != "r1" || !closed[0].LeftAt.Equal(t0.Add(30*time.Second)) {
+			t.Fatalf("expired %+v", closed)
+		}
+	})
+
 	t.Run("concurrency", func(t *testing.T) { presenceConcurrency(t, open) })
 }

@@ -13,14 +13,22 @@ type Sink struct {
 	sessions []ivslive.ClosedSession
 	// Fail, when set, is returned by RecordSessions (nothing is kept).
 	Fail error
+	// Next, when set, also receives what is recorded (a real store behind
+	// the test's view).
+	Next ivslive.SessionSink
 }
 
 // RecordSessions implements ivslive.SessionSink.
-func (s *Sink) RecordSessions(_ context.Context, sessions []ivslive.ClosedSession) error {
+func (s *Sink) RecordSessions(ctx context.Context, sessions []ivslive.ClosedSession) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.Fail != nil {
 		return s.Fail
+	}
+	if s.Next != nil {
+		if err := s.Next.RecordSessions(ctx, sessions); err != nil {
+			return err
+		}
 	}
 	s.sessions = append(s.sessions, sessions...)
 	return nil

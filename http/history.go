@@ -1,0 +1,86 @@
+package http
+
+import (
+	"net/http"
+)
+
+type historyEntry struct {
+	ID                   string `json:"id"`
+	UserID               string `json:"userId"`
+	StageARN             string `json:"stageArn"`
+	ParticipantID        string `json:"participantId"`
+	JoinedAt             string `json:"joinedAt"`
+	LeftAt               string `json:"leftAt"`
+	WatchDurationSeconds int64  `json:"watchDurationSeconds"`
+	EndReason            string `json:"endReason"`
+	UserAgent            string `json:"userAgent"`
+	IPAddress            string `json:"ipAddress"`
+}
+
+func (s *Server) handleViewerHistory(w http.ResponseWriter, r *http.Request) {
+	userID := r.PathValue("userId")
+	limit, err := queryInt(r, "limit", 10, 1, 100)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	after, err := query(r, "nextToken")
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	page, next, total, err := s.Live.ViewerHistory(r.Context(), userID, after, limit)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	history := make([]historyEntry, len(page))
+	for i, c := range page {
+		history[i] = historyEntry{
+			ID: c.ID, UserID: c.UserID, StageARN: c.StageARN, ParticipantID: c.ParticipantID,
+			JoinedAt: isoTime(c.JoinedAt), LeftAt: isoTime(c.LeftAt), WatchDurationSeconds: int64(c.WatchDuration().Seconds()),
+			EndReason: string(c.Reason), UserAgent: c.UserAgent, IPAddress: c.IP,
+		}
+	}
+	data := map[string]any{"userId": userID, "totalRecords": total, "history": history}
+	if next != "" {
+		data["nextToken"] = next
+	}
+	s.respond(w, http.StatusOK, data, "")
+}
+
+type seriesPoint struct {
+	Time        string  `json:"time"`
+	AvgViewers  float64 `json:"avgViewers"`
+	PeakViewers int     `json:"peakViewers"`
+}
+
+func (s *Server) handleViewerStats(w http.ResponseWriter, r *http.Request) {
+	arn := r.PathValue("stageArn")
+	days, err := queryInt(r, "days", 7, 1, 365)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	h, err := s.Live.StageHistory(r.Context(), arn, days)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	points := make([]seriesPoint, len(h.Series))
+	for i, b := range h.Series {
+		points[i] = seriesPoint{Time: isoTime(b.Start), AvgViewers: b.AvgViewers, PeakViewers: b.PeakViewers}
+	}
+	s.respond(w, http.StatusOK, map[string]any{
+		"stageArn": arn,
+		"days":     days,
+		"stats": map[string]any{
+			"stageArn": arn, "totalViews": h.Stats.TotalViews, "uniqueViewers": h.Stats.UniqueViewers,
+			"avgWatchDuration": h.Stats.AvgWatchSeconds, "maxWatchDuration": h.Stats.MaxWatchSeconds,
+			"totalWatchSeconds": h.Stats.TotalWatchSeconds, "peakViewers": h.PeakViewers,
+		},
+		"series": map[string]any{
+			"from": isoTime(h.Since), "to": isoTime(h.Until), "bucketSeconds": int64(h.Bucket.Seconds()), "points": points,
+		},
+	}, "")
+}

@@ -1,0 +1,143 @@
+package live
+
+import (
+	"context"
+	"time"
+
+	"github.com/ivslive/ivslive"
+)
+
+// historyUnavailable is what a client sees when the history database fails:
+// a 503, never an empty success.
+func historyUnavailable(err error) error {
+	if ivslive.ErrorCode(err) == ivslive.EVALIDATION {
+		return err
+	}
+	return ivslive.WrapError(ivslive.EUNAVAILABLE, "歷史資料庫暫時無法使用，請稍後再試", err)
+}
+
+// ViewerHistory returns one page of a user's past sessions, newest first.
+func (s *Service) ViewerHistory(ctx context.Context, userID, after string, limit int) ([]ivslive.ClosedSession, string, int, error) {
+	if err := validateUserID(userID); err != nil {
+		return nil, "", 0, err
+	}
+	page, next, total, err := s.History.FindSessions(ctx, ivslive.SessionFilter{UserID: userID, After: after, Limit: limit})
+	if err != nil {
+		return nil, "", 0, historyUnavailable(err)
+	}
+	return page, next, total, nil
+}
+
+// StageHistory is what happened on a stage over a range of days.
+type StageHistory struct {
+	Since, Until time.Time
+	Stats        ivslive.SessionStats
+	PeakViewers  int
+	Bucket       time.Duration
+	Series       []ivslive.SnapshotBucket
+}
+
+// bucketSizes are the widths a series may use; the smallest that keeps the
+// series within maxPoints is chosen, so a day and ninety days both chart well.
+var bucketSizes = []time.Duration{5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour,
+	3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour}
+
+const maxPoints = 300
+
+// BucketFor returns the snapshot bucket width for a range.
+func BucketFor(r time.Duration) time.Duration {
+	for _, b := range bucketSizes {
+		if r/b <= maxPoints {
+			return b
+		}
+	}
+	return bucketSizes[len(bucketSizes)-1]
+}
+
+// StageHistory summarises a stage's sessions and audience over the last days
+// (the stage may be deleted by now; "*" is the whole pool).
+func (s *Service) StageHistory(ctx context.Context, stageARN string, days int) (StageHistory, error) {
+	if stageARN != ivslive.TotalStageARN && !ivslive.ValidStageARN(stageARN) {
+		return StageHistory{}, ivslive.Errorf(ivslive.EVALIDATION, "stageArn is not a valid IVS stage ARN")
+	}
+	h := StageHistory{Until: s.now(), Since: s.now().Add(-time.Duration(days) * 24 * time.Hour)}
+	h.Bucket = BucketFor(h.Until.Sub(h.Since))
+	var err error
+	if stageARN != ivslive.TotalStageARN {
+		if h.Stats, err = s.History.StageSessionStats(ctx, stageARN, h.Since); err != nil {
+			return h, historyUnavailable(err)
+		}
+	}
+	if h.PeakViewers, err = s.History.PeakViewers(ctx, stageARN, h.Since, h.Until); err != nil {
+		return h, historyUnavailable(err)
+	}
+	if h.Series, err = s.History.SnapshotSeries(ctx, stageARN, h.Since, h.Until, h.Bucket); err != nil {
+		return h, historyUnavailable(err)
+	}
+	return h, nil
+}
+
+// LiveSessions returns every live session, stage by stage (for checkpoints).
+func (s *Service) LiveSessions(ctx context.Context) ([]ivslive.ViewerSession, error) {
+	loads, err := s.Presence.Loads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var all []ivslive.ViewerSession
+	for _, l := range loads {
+		vs, err := s.Presence.Viewers(ctx, l.ARN)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, vs...)
+	}
+	return all, nil
+}
+
+// Checkpoint copies the live sessions into the history store.
+func (s *Service) Checkpoint(ctx context.Context) (int, error) {
+	sessions, err := s.LiveSessions(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.History.SaveCheckpoint(ctx, ivslive.Checkpoint{TakenAt: s.now(), Sessions: sessions}); err != nil {
+		return 0, err
+	}
+	return len(sessions), nil
+}
+
+// RestorePresence brings live sessions back from the newest checkpoint when
+// presence was lost. Sessions recorded as closed since are not restored;
+// restored sessions whose viewers are gone expire as usual, closing at their
+// last heartbeat.
+func (s *Service) RestorePresence(ctx context.Context) (int, error) {
+	c, err := s.History.LoadCheckpoint(ctx)
+	if ivslive.ErrorCode(err) == ivslive.ENOTFOUND {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n, err := s.Presence.Restore(ctx, c.Sessions)
+	if err != nil {
+		return n, err
+	}
+	s.Log.Info("restored live sessions from the checkpoint", "restored", n, "inCheckpoint", len(c.Sessions), "takenAt", c.TakenAt)
+	return n, nil
+}
+
+// EnsurePresence notices that the presence store lost its state (Redis
+// restarted without persistence) and rebuilds it: the stages from the stage
+// store, the sessions from the checkpoint. It is cheap when nothing is lost.
+func (s *Service) EnsurePresence(ctx context.Context) error {
+	loads, err := s.Presence.Loads(ctx)
+	if err != nil || len(loads) > 0 {
+		return err
+	}
+	s.Log.Warn("the presence store is empty: registering stages and restoring sessions from the checkpoint")
+	if err := s.registerStages(ctx); err != nil {
+		return err
+	}
+	_, err = s.RestorePresence(ctx)
+	return err
+}

@@ -1,0 +1,148 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ivslive/ivslive"
+)
+
+// SaveSnapshots implements ivslive.HistoryStore.
+func (d *DB) SaveSnapshots(ctx context.Context, snaps []ivslive.Snapshot) error {
+	return d.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO viewer_stats_snapshots (stage_arn, snapshot_time, viewer_count)
+			VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET viewer_count = excluded.viewer_count`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, s := range snaps {
+			if _, err := stmt.ExecContext(ctx, s.StageARN, formatTime(s.Time), s.Viewers); err != nil {
+				return fmt.Errorf("save snapshot: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// SnapshotSeries implements ivslive.HistoryStore.
+func (d *DB) SnapshotSeries(ctx context.Context, stageARN string, since, until time.Time, bucket time.Duration) ([]ivslive.SnapshotBucket, error) {
+	width := int64(bucket / time.Second)
+	if width < 1 {
+		width = 1
+	}
+	rows, err := d.db.QueryContext(ctx, `SELECT (CAST(strftime('%s', snapshot_time) AS INTEGER) / ?) * ? AS b,
+			avg(viewer_count), max(viewer_count)
+		FROM viewer_stats_snapshots WHERE stage_arn = ? AND snapshot_time >= ? AND snapshot_time < ?
+		GROUP BY b ORDER BY b`, width, width, stageARN, formatTime(since), formatTime(until))
+	if err != nil {
+		return nil, fmt.Errorf("snapshot series: %w", err)
+	}
+	defer rows.Close()
+	var out []ivslive.SnapshotBucket
+	for rows.Next() {
+		var (
+			start int64
+			b     ivslive.SnapshotBucket
+		)
+		if err := rows.Scan(&start, &b.AvgViewers, &b.PeakViewers); err != nil {
+			return nil, fmt.Errorf("scan snapshot bucket: %w", err)
+		}
+		b.Start = time.Unix(start, 0).UTC()
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// PeakViewers implements ivslive.HistoryStore.
+func (d *DB) PeakViewers(ctx context.Context, stageARN string, since, until time.Time) (int, error) {
+	var n int
+	err := d.db.QueryRowContext(ctx, `SELECT coalesce(max(viewer_count), 0) FROM viewer_stats_snapshots
+		WHERE stage_arn = ? AND snapshot_time >= ? AND snapshot_time < ?`, stageARN, formatTime(since), formatTime(until)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("peak viewers: %w", err)
+	}
+	return n, nil
+}
+
+// DeleteSnapshotsBefore implements ivslive.HistoryStore.
+func (d *DB) DeleteSnapshotsBefore(ctx context.Context, t time.Time) (int64, error) {
+	res, err := d.db.ExecContext(ctx, `DELETE FROM viewer_stats_snapshots WHERE snapshot_time < ?`, formatTime(t))
+	if err != nil {
+		return 0, fmt.Errorf("delete old snapshots: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// SaveCheckpoint implements ivslive.HistoryStore.
+func (d *DB) SaveCheckpoint(ctx context.Context, c ivslive.Checkpoint) error {
+	return d.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM presence_checkpoint`); err != nil {
+			return err
+		}
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO presence_checkpoint (id, user_id, stage_arn, participant_id,
+			joined_at, last_seen_at, user_agent, ip_address, taken_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		taken := formatTime(c.TakenAt)
+		for _, s := range c.Sessions {
+			if _, err := stmt.ExecContext(ctx, s.ID, s.UserID, s.StageARN, s.ParticipantID,
+				formatTime(s.JoinedAt), formatTime(s.LastSeen), s.UserAgent, s.IP, taken); err != nil {
+				return fmt.Errorf("save checkpoint: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// LoadCheckpoint implements ivslive.HistoryStore.
+func (d *DB) LoadCheckpoint(ctx context.Context) (ivslive.Checkpoint, error) {
+	var c ivslive.Checkpoint
+	var taken sql.NullString
+	err := d.db.QueryRowContext(ctx, `SELECT max(taken_at) FROM presence_checkpoint`).Scan(&taken)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("load checkpoint: %w", err)
+	}
+	if !taken.Valid {
+		return c, ivslive.Errorf(ivslive.ENOTFOUND, "no presence checkpoint")
+	}
+	c.TakenAt = parseTime(taken)
+	rows, err := d.db.QueryContext(ctx, `SELECT c.id, c.user_id, c.stage_arn, c.participant_id, c.joined_at, c.last_seen_at,
+			c.user_agent, c.ip_address
+		FROM presence_checkpoint c WHERE NOT EXISTS (SELECT 1 FROM viewer_sessions v WHERE v.id = c.id)
+		ORDER BY c.stage_arn, c.last_seen_at`)
+	if err != nil {
+		return c, fmt.Errorf("load checkpoint: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			s            ivslive.ViewerSession
+			joined, seen sql.NullString
+		)
+		if err := rows.Scan(&s.ID, &s.UserID, &s.StageARN, &s.ParticipantID, &joined, &seen, &s.UserAgent, &s.IP); err != nil {
+			return c, fmt.Errorf("scan checkpoint: %w", err)
+		}
+		s.JoinedAt, s.LastSeen = parseTime(joined), parseTime(seen)
+		c.Sessions = append(c.Sessions, s)
+	}
+	return c, rows.Err()
+}
+
+// inTx runs f in a transaction, committing if it returns nil.
+func (d *DB) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := f(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
