@@ -10,7 +10,7 @@ import (
 // percent-encoded by clients (the ARN contains "/"); ServeMux matches on the
 // escaped path and PathValue returns the decoded ARN.
 func (s *Server) routes() *http.ServeMux {
-	mux := http.NewServeMux()
+	mux := &patternMux{ServeMux: http.NewServeMux()}
 
 	mux.HandleFunc("GET /{$}", s.handleRoot)
 	mux.HandleFunc("GET /health", s.handleHealth)
@@ -50,8 +50,30 @@ func (s *Server) routes() *http.ServeMux {
 		mux.Handle("/ivs/", s.guardEmulator(http.StripPrefix("/ivs", s.Emulator)))
 	}
 	mux.HandleFunc("/", s.handleNotFound)
-	return mux
+	s.patterns = mux.patterns
+	return mux.ServeMux
 }
+
+// patternMux remembers the patterns registered, for Patterns.
+type patternMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *patternMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.HandleFunc(pattern, h)
+}
+
+func (m *patternMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+// Patterns lists every route pattern ("METHOD /path/{param}") the handler
+// serves, in registration order; the OpenAPI contract test compares it with
+// the document. Call it after Handler.
+func (s *Server) Patterns() []string { return append([]string(nil), s.patterns...) }
 
 // handleNotFound answers unknown routes in the envelope.
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {

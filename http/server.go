@@ -53,8 +53,9 @@ type Server struct {
 	// Observe, when set, sees every request's status and duration (metrics).
 	Observe func(r *http.Request, status int, d time.Duration)
 
-	started time.Time
-	health  *healthCache
+	started  time.Time
+	health   *healthCache
+	patterns []string
 	// buffers recycles response buffers: the heartbeat is answered tens of
 	// thousands of times a second.
 	buffers sync.Pool
