@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
@@ -8,6 +9,47 @@ import (
 
 	"github.com/ivslive/ivslive"
 )
+
+// Scope is what a key may do. admin may do everything; read may read stats,
+// lists, history and the WebSocket; viewer may mint viewer tokens and keep
+// viewers' presence (heartbeat, rejoin, leave, duration).
+type Scope string
+
+// Scopes.
+const (
+	ScopeAdmin  Scope = "admin"
+	ScopeRead   Scope = "read"
+	ScopeViewer Scope = "viewer"
+	// scopeNone marks routes that need no key.
+	scopeNone Scope = ""
+)
+
+// APIKey is one accepted key. Name identifies it in logs; the secret never
+// appears anywhere but in the comparison.
+type APIKey struct {
+	Name   string
+	Scope  Scope
+	Secret string
+}
+
+// Principal is who a request authenticated as.
+type Principal struct {
+	Name  string
+	Scope Scope
+}
+
+// allows reports whether p may use a route that needs scope need.
+func (p Principal) allows(need Scope) bool {
+	return need == scopeNone || p.Scope == ScopeAdmin || p.Scope == need
+}
+
+type principalKey struct{}
+
+// PrincipalOf returns the principal the auth middleware stored in ctx.
+func PrincipalOf(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
 
 // secretEqual compares a presented secret with the expected one in constant
 // time. Hashing first makes the comparison independent of both lengths.
@@ -19,32 +61,67 @@ func secretEqual(presented, expected string) bool {
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 
-// authExempt lists what answers without a key: the root, health and the API
-// document. Everything under /api/ else needs one; pages outside /api/ do
-// their own checks.
-func authExempt(path string) bool {
-	switch path {
-	case "/api/health", "/api/openapi.json":
-		return true
+// lookupKey finds the key a request presented. Every configured key is
+// compared, whatever matches first, so timing says nothing about which.
+func (s *Server) lookupKey(presented string) (Principal, bool) {
+	var (
+		found Principal
+		ok    bool
+	)
+	for _, k := range s.Config.Keys {
+		if secretEqual(presented, k.Secret) && !ok {
+			found, ok = Principal{Name: k.Name, Scope: k.Scope}, true
+		}
 	}
-	return !strings.HasPrefix(path, "/api/")
+	return found, ok
 }
 
-// requireKey checks x-api-key on API routes.
-func (s *Server) requireKey(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.Config.SkipAuth || authExempt(r.URL.Path) {
-			next.ServeHTTP(w, r)
+// authenticate resolves the request's x-api-key. With SkipAuth (development
+// only) every request is admin.
+func (s *Server) authenticate(r *http.Request, key string) (Principal, error) {
+	if s.Config.SkipAuth {
+		return Principal{Name: "skip-auth", Scope: ScopeAdmin}, nil
+	}
+	if key == "" {
+		return Principal{}, ivslive.Errorf(ivslive.EUNAUTHORIZED, "缺少 API Key")
+	}
+	p, ok := s.lookupKey(key)
+	if !ok {
+		return Principal{}, ivslive.Errorf(ivslive.EUNAUTHORIZED, "API Key 無效")
+	}
+	return p, nil
+}
+
+// requireScope wraps a handler so it runs only for a principal allowed the
+// scope; routes() applies it to every route.
+func (s *Server) requireScope(need Scope, next http.HandlerFunc) http.HandlerFunc {
+	if need == scopeNone {
+		return next
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.authenticate(r, r.Header.Get("X-Api-Key"))
+		if err != nil {
+			s.Error(w, r, err)
 			return
 		}
-		key := r.Header.Get("X-Api-Key")
-		switch {
-		case key == "":
-			s.Error(w, r, ivslive.Errorf(ivslive.EUNAUTHORIZED, "缺少 API Key"))
-		case !secretEqual(key, s.Config.APIKey):
-			s.Error(w, r, ivslive.Errorf(ivslive.EUNAUTHORIZED, "API Key 無效"))
-		default:
-			next.ServeHTTP(w, r)
+		if !p.allows(need) {
+			s.Error(w, r, ivslive.Errorf(ivslive.EFORBIDDEN, "this key (%s) has the %s scope; this route needs %s", p.Name, p.Scope, need))
+			return
 		}
-	})
+		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	}
+}
+
+// requireKeyForUnknown keeps the Node server's order for paths under /api/
+// that match no route: without a valid key 401, with one 404.
+func (s *Server) requireKeyForUnknown(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			if _, err := s.authenticate(r, r.Header.Get("X-Api-Key")); err != nil {
+				s.Error(w, r, err)
+				return
+			}
+		}
+		next(w, r)
+	}
 }

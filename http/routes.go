@@ -6,52 +6,74 @@ import (
 	"github.com/ivslive/ivslive"
 )
 
-// routes lists every route of the API. Path parameters that hold ARNs must be
-// percent-encoded by clients (the ARN contains "/"); ServeMux matches on the
-// escaped path and PathValue returns the decoded ARN.
+// routes lists every route of the API with the scope of key it needs. Path
+// parameters that hold ARNs must be percent-encoded by clients (the ARN
+// contains "/"); ServeMux matches on the escaped path and PathValue returns
+// the decoded ARN.
 func (s *Server) routes() *http.ServeMux {
 	mux := &patternMux{ServeMux: http.NewServeMux()}
+	route := func(pattern string, need Scope, h http.HandlerFunc) {
+		mux.HandleFunc(pattern, s.requireScope(need, h))
+	}
 
-	mux.HandleFunc("GET /{$}", s.handleRoot)
-	mux.HandleFunc("GET /health", s.handleHealth)
-	mux.HandleFunc("GET /api/health", s.handleHealth)
+	route("GET /{$}", scopeNone, s.handleRoot)
+	route("GET /health", scopeNone, s.handleHealth)
+	route("GET /api/health", scopeNone, s.handleHealth)
 
-	mux.HandleFunc("POST /api/token/publisher", s.handlePublisherToken)
-	mux.HandleFunc("POST /api/token/publisher/end", s.handlePublisherEnd)
-	mux.HandleFunc("POST /api/token/viewer", s.handleViewerToken)
-	mux.HandleFunc("POST /api/token/mediaserver", s.handleMediaServerToken)
+	route("POST /api/token/publisher", ScopeAdmin, s.handlePublisherToken)
+	route("POST /api/token/publisher/end", ScopeAdmin, s.handlePublisherEnd)
+	route("POST /api/token/viewer", ScopeViewer, s.handleViewerToken)
+	route("POST /api/token/mediaserver", ScopeAdmin, s.handleMediaServerToken)
 
-	mux.HandleFunc("POST /api/viewer/rejoin", s.handleViewerRejoin)
-	mux.HandleFunc("POST /api/viewer/heartbeat", s.handleViewerHeartbeat)
-	mux.HandleFunc("POST /api/viewer/leave", s.handleViewerLeave)
-	mux.HandleFunc("GET /api/viewer/list/{stageArn}", s.handleViewerList)
-	mux.HandleFunc("GET /api/viewer/duration", s.handleViewerDuration)
-	mux.HandleFunc("GET /api/viewer/history/{userId}", s.handleViewerHistory)
-	mux.HandleFunc("GET /api/viewer/stats/{stageArn}", s.handleViewerStats)
+	route("POST /api/viewer/rejoin", ScopeViewer, s.handleViewerRejoin)
+	route("POST /api/viewer/heartbeat", ScopeViewer, s.handleViewerHeartbeat)
+	route("POST /api/viewer/leave", ScopeViewer, s.handleViewerLeave)
+	route("GET /api/viewer/list/{stageArn}", ScopeRead, s.handleViewerList)
+	route("GET /api/viewer/duration", ScopeViewer, s.handleViewerDuration)
+	route("GET /api/viewer/history/{userId}", ScopeRead, s.handleViewerHistory)
+	route("GET /api/viewer/stats/{stageArn}", ScopeRead, s.handleViewerStats)
 
-	mux.HandleFunc("GET /api/stats", s.handleStats)
-	mux.HandleFunc("GET /api/stats/viewers", s.handleStatsViewers)
-	mux.HandleFunc("GET /api/stats/stages", s.handleStatsStages)
-	mux.HandleFunc("GET /api/stats/stages/{stageId}", s.handleStatsStage)
-	mux.HandleFunc("GET /api/stats/publisher", s.handleStatsPublisher)
+	route("GET /api/stats", ScopeRead, s.handleStats)
+	route("GET /api/stats/viewers", ScopeRead, s.handleStatsViewers)
+	route("GET /api/stats/stages", ScopeRead, s.handleStatsStages)
+	route("GET /api/stats/stages/{stageId}", ScopeRead, s.handleStatsStage)
+	route("GET /api/stats/publisher", ScopeRead, s.handleStatsPublisher)
 
-	mux.HandleFunc("GET /api/stage/list", s.handleStageList)
-	mux.HandleFunc("GET /api/stage/master/info", s.handleStageMaster)
-	mux.HandleFunc("POST /api/stage", s.handleStageCreate)
-	mux.HandleFunc("GET /api/stage/{stageArn}", s.handleStageGet)
-	mux.HandleFunc("PUT /api/stage/{stageArn}", s.handleStageUpdate)
-	mux.HandleFunc("DELETE /api/stage/{stageArn}", s.handleStageDelete)
-	mux.HandleFunc("POST /api/stage/replication/start", s.handleReplicationStart)
-	mux.HandleFunc("DELETE /api/stage/replication/stop", s.handleReplicationStop)
-	mux.HandleFunc("GET /api/stage/replication/status/{stageArn}", s.handleReplicationStatus)
-	mux.HandleFunc("GET /api/stage/replication/publisher-info", s.handlePublisherInfo)
+	route("GET /api/stage/list", ScopeRead, s.handleStageList)
+	route("GET /api/stage/master/info", ScopeRead, s.handleStageMaster)
+	route("POST /api/stage", ScopeAdmin, s.handleStageCreate)
+	route("GET /api/stage/{stageArn}", ScopeRead, s.handleStageGet)
+	route("PUT /api/stage/{stageArn}", ScopeAdmin, s.handleStageUpdate)
+	route("DELETE /api/stage/{stageArn}", ScopeAdmin, s.handleStageDelete)
+	route("POST /api/stage/replication/start", ScopeAdmin, s.handleReplicationStart)
+	route("DELETE /api/stage/replication/stop", ScopeAdmin, s.handleReplicationStop)
+	route("GET /api/stage/replication/status/{stageArn}", ScopeRead, s.handleReplicationStatus)
+	route("GET /api/stage/replication/publisher-info", ScopeRead, s.handlePublisherInfo)
+
+	// The WebSocket authenticates itself: browsers cannot send headers.
+	route("GET /ws", scopeNone, s.handleWebSocket)
+	route("GET /metrics", ScopeRead, s.handleMetrics)
 
 	if s.Emulator != nil {
 		mux.Handle("/ivs/", s.guardEmulator(http.StripPrefix("/ivs", s.Emulator)))
 	}
-	mux.HandleFunc("/", s.handleNotFound)
+	mux.HandleFunc("/", s.requireKeyForUnknown(s.handleNotFound))
 	s.patterns = mux.patterns
 	return mux.ServeMux
+}
+
+// handleMetrics serves the Prometheus metrics, when they are configured.
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	if s.Metrics == nil {
+		s.handleNotFound(w, r)
+		return
+	}
+	s.Metrics.ServeHTTP(w, r)
+}
+
+// handleNotFound answers unknown routes in the envelope.
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	s.Error(w, r, ivslive.Errorf(ivslive.ENOTFOUND, "路由 %s 不存在", r.URL.EscapedPath()))
 }
 
 // patternMux remembers the patterns registered, for Patterns.
@@ -74,8 +96,3 @@ func (m *patternMux) Handle(pattern string, h http.Handler) {
 // serves, in registration order; the OpenAPI contract test compares it with
 // the document. Call it after Handler.
 func (s *Server) Patterns() []string { return append([]string(nil), s.patterns...) }
-
-// handleNotFound answers unknown routes in the envelope.
-func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
-	s.Error(w, r, ivslive.Errorf(ivslive.ENOTFOUND, "路由 %s 不存在", r.URL.EscapedPath()))
-}

@@ -23,8 +23,11 @@ type Config struct {
 	Environment string
 	// Version is the build version.
 	Version string
-	// APIKey is the admin key (API_SECRET_KEY).
-	APIKey string
+	// Keys are the accepted API keys: API_SECRET_KEY as admin, and the named,
+	// scoped keys of API_KEYS.
+	Keys []APIKey
+	// WSPublic lets anyone read the WebSocket's stats channels without a key.
+	WSPublic bool
 	// SkipAuth disables the key check; main allows it only in development.
 	SkipAuth bool
 	// InternalSecret guards /api/token/mediaserver; empty means the route
@@ -48,6 +51,10 @@ type Server struct {
 	Now    func() time.Time
 	// Health lists the components /api/health checks.
 	Health []HealthCheck
+	// Hub, when set, serves the WebSocket at /ws.
+	Hub *Hub
+	// Metrics, when set, is served at /metrics to keys with the read scope.
+	Metrics http.Handler
 	// Emulator, when set, is the in-process IVS emulator mounted at /ivs/.
 	Emulator http.Handler
 	// Observe, when set, sees every request's status and duration (metrics).
@@ -75,7 +82,6 @@ func (s *Server) Handler() http.Handler {
 	s.started = s.Now()
 	s.health = newHealthCache()
 	var h http.Handler = s.routes()
-	h = s.requireKey(h)
 	h = s.cors(h)
 	h = s.securityHeaders(h)
 	h = trimSlash(h)

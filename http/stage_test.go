@@ -158,3 +158,8 @@ func TestStageDeleteRefusesViewersUnlessForced(t *testing.T) {
 		t.Fatalf("recorded %+v, want v1's session closed as stage_deleted", rec)
 	}
 }
+
+// apitestCapacity sets every stage's capacity and threshold to n.
+func apitestCapacity(n int) func(c *live.Config) {
+	return func(c *live.Config) { c.Capacity, c.Threshold = n, n }
+}

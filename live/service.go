@@ -73,6 +73,11 @@ type Service struct {
 	Now     func() time.Time
 	Log     *slog.Logger
 
+	// Events receives every presence and stage change; optional.
+	Events ivslive.EventPublisher
+	// Observer counts what happens, for metrics; optional.
+	Observer Observer
+
 	// Nudge, when set, is called (never blocking) when a join sees a stage
 	// cross the scale-up threshold or the publisher changes, so the scaler
 	// acts before its next tick.

@@ -45,6 +45,7 @@ func (s *Service) CreateStage(ctx context.Context, name string, userTags map[str
 	}
 	s.remember(created)
 	s.Log.Info("stage created", "arn", created.ARN, "name", name, "autoScaled", autoScaled)
+	s.emit(ivslive.Event{Type: ivslive.EventStageCreated, StageARN: created.ARN, Viewers: count(0)})
 	return created, nil
 }
 
@@ -132,6 +133,8 @@ func (s *Service) removeStage(ctx context.Context, st ivslive.Stage, why string)
 		return err
 	}
 	s.Log.Info("stage deleted", "arn", st.ARN, "why", why, "viewersClosed", len(closed))
+	s.emitClosed(closed, ivslive.EndStageDeleted)
+	s.emit(ivslive.Event{Type: ivslive.EventStageDeleted, StageARN: st.ARN, Count: len(closed), Reason: why})
 	return nil
 }
 
@@ -195,7 +198,15 @@ func (s *Service) setState(ctx context.Context, st ivslive.Stage, state ivslive.
 	if err := s.saveStage(ctx, st); err != nil {
 		return err
 	}
-	return s.Presence.PutStage(ctx, st.ARN, state)
+	if err := s.Presence.PutStage(ctx, st.ARN, state); err != nil {
+		return err
+	}
+	typ := ivslive.EventStageActive
+	if state == ivslive.StageDraining {
+		typ = ivslive.EventStageDraining
+	}
+	s.emit(ivslive.Event{Type: typ, StageARN: st.ARN})
+	return nil
 }
 
 // saveStage records a managed stage and refreshes the catalog.

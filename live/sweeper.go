@@ -3,6 +3,8 @@ package live
 import (
 	"context"
 	"time"
+
+	"github.com/ivslive/ivslive"
 )
 
 // Sweeper closes the sessions of viewers who stopped sending heartbeats. It
@@ -15,8 +17,6 @@ type Sweeper struct {
 	Interval time.Duration
 	// Batch bounds how many sessions one store call closes.
 	Batch int
-	// OnExpired, when set, sees each batch of expired sessions (metrics).
-	OnExpired func(n int)
 }
 
 // Run sweeps until ctx is done.
@@ -54,9 +54,7 @@ func (w *Sweeper) Sweep(ctx context.Context) int {
 			return total
 		}
 		total += len(closed)
-		if w.OnExpired != nil && len(closed) > 0 {
-			w.OnExpired(len(closed))
-		}
+		w.Service.emitClosed(closed, ivslive.EndTimeout)
 		if len(closed) < batch {
 			break
 		}

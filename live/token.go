@@ -43,6 +43,8 @@ func (s *Service) PublisherToken(ctx context.Context, userID string) (ivslive.To
 		return ivslive.Token{}, ivslive.Stage{}, err
 	}
 	s.Log.Info("publisher live", "user", userID, "participant", tok.ParticipantID, "until", tok.ExpiresAt)
+	s.observer().TokenIssued("publisher", s.Tokens.Strategy())
+	s.emit(ivslive.Event{Type: ivslive.EventPublisherLive, StageARN: master.ARN, UserID: userID, ParticipantID: tok.ParticipantID})
 	s.nudge() // replications must follow the new participant id
 	return tok, master, nil
 }
@@ -67,6 +69,7 @@ func (s *Service) EndPublisher(ctx context.Context, participantID string, discon
 		}
 	}
 	s.Log.Info("publisher ended", "user", pub.UserID, "participant", pub.ParticipantID)
+	s.emit(ivslive.Event{Type: ivslive.EventPublisherEnded, StageARN: pub.StageARN, UserID: pub.UserID, ParticipantID: pub.ParticipantID})
 	s.nudge()
 	return pub, nil
 }
@@ -84,13 +87,17 @@ func (s *Service) MediaServerToken(ctx context.Context, serverID, stageARN strin
 	if err != nil {
 		return ivslive.Token{}, err
 	}
-	return s.Tokens.IssueToken(ctx, ivslive.TokenRequest{
+	tok, err := s.Tokens.IssueToken(ctx, ivslive.TokenRequest{
 		Stage:        st,
 		UserID:       mediaServerPrefix + serverID,
 		Capabilities: []ivslive.Capability{ivslive.Publish, ivslive.Subscribe},
 		Duration:     s.Config.MediaServerTokenTTL,
 		Attributes:   map[string]string{"role": "media-server", "serverId": serverID, "timestamp": isoTime(s.now())},
 	})
+	if err == nil {
+		s.observer().TokenIssued("mediaserver", s.Tokens.Strategy())
+	}
+	return tok, err
 }
 
 // PublisherInfo returns the live publisher, or ENOTFOUND.

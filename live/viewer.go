@@ -56,6 +56,11 @@ func (s *Service) ViewerToken(ctx context.Context, r ViewerRequest) (ViewerGrant
 		}
 		return ViewerGrant{}, err
 	}
+	s.observer().TokenIssued("viewer", s.Tokens.Strategy())
+	if res.New {
+		s.observer().SessionOpened()
+		s.emit(ivslive.Event{Type: ivslive.EventViewerJoined, StageARN: res.Session.StageARN, UserID: r.UserID, SessionID: res.Session.ID, Viewers: count(res.Viewers)})
+	}
 	if res.Viewers >= s.Config.Threshold {
 		s.nudge()
 	}
@@ -98,20 +103,32 @@ func (s *Service) Rejoin(ctx context.Context, r ViewerRequest, participantID str
 	if len(participantID) > 64 {
 		return ivslive.JoinResult{}, ivslive.Errorf(ivslive.EVALIDATION, "participantId must be at most 64 characters")
 	}
-	return s.Presence.Join(ctx, ivslive.JoinRequest{
+	res, err := s.Presence.Join(ctx, ivslive.JoinRequest{
 		UserID: r.UserID, StageARN: r.StageARN, SessionID: newSessionID(), ParticipantID: participantID,
 		UserAgent: r.UserAgent, IP: r.IP, Now: s.now(), Threshold: s.Config.Threshold, Capacity: s.Config.Capacity,
 	})
+	if err == nil && res.New {
+		s.observer().SessionOpened()
+		s.emit(ivslive.Event{Type: ivslive.EventViewerJoined, StageARN: res.Session.StageARN, UserID: r.UserID, SessionID: res.Session.ID, Viewers: count(res.Viewers)})
+	}
+	return res, err
 }
 
 // Heartbeat keeps a live session alive. sessionID, when set, must match.
 func (s *Service) Heartbeat(ctx context.Context, userID, stageARN, sessionID string) error {
-	return s.Presence.Heartbeat(ctx, ivslive.HeartbeatRequest{StageARN: stageARN, UserID: userID, SessionID: sessionID, Now: s.now()})
+	err := s.Presence.Heartbeat(ctx, ivslive.HeartbeatRequest{StageARN: stageARN, UserID: userID, SessionID: sessionID, Now: s.now()})
+	s.observer().Heartbeat(err == nil)
+	return err
 }
 
 // Leave ends a live session.
 func (s *Service) Leave(ctx context.Context, userID, stageARN, sessionID string) (ivslive.ClosedSession, error) {
-	return s.Presence.Leave(ctx, ivslive.LeaveRequest{StageARN: stageARN, UserID: userID, SessionID: sessionID, Now: s.now(), Reason: ivslive.EndLeave})
+	c, err := s.Presence.Leave(ctx, ivslive.LeaveRequest{StageARN: stageARN, UserID: userID, SessionID: sessionID, Now: s.now(), Reason: ivslive.EndLeave})
+	if err == nil {
+		s.observer().SessionsClosed(ivslive.EndLeave, 1)
+		s.emit(ivslive.Event{Type: ivslive.EventViewerLeft, StageARN: stageARN, UserID: userID, SessionID: c.ID, Reason: string(ivslive.EndLeave)})
+	}
+	return c, err
 }
 
 // Viewers lists the live sessions on a stage.

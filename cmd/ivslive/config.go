@@ -31,6 +31,8 @@ type Config struct {
 	CORSOrigins  []string `env:"CORS_ORIGINS" default:"http://localhost:3000" group:"server" help:"Comma-separated browser origins allowed to call the API; * allows any."`
 
 	APISecretKey   string `env:"API_SECRET_KEY" secret:"true" group:"auth" help:"Admin API key sent as x-api-key. Unset: a random key is generated into the data dir and printed once."`
+	APIKeys        string `env:"API_KEYS" secret:"true" group:"auth" help:"More keys, comma-separated name:scope:secret (scope admin, read or viewer); two keys of one scope allow rotation without downtime."`
+	WSPublic       bool   `env:"WS_PUBLIC" default:"false" group:"auth" help:"true lets anyone read the WebSocket's stats and stage channels without a key (never the events channel)."`
 	SkipAuth       bool   `env:"SKIP_AUTH" default:"false" group:"auth" help:"true disables the API key check, only together with NODE_ENV=development."`
 	InternalSecret string `env:"INTERNAL_SECRET" secret:"true" group:"auth" help:"Required x-internal-secret for /api/token/mediaserver; unset, that route refuses every request."`
 
@@ -63,7 +65,11 @@ type Config struct {
 	SnapshotRetentionDays int           `env:"SNAPSHOT_RETENTION_DAYS" default:"90" group:"history" help:"Snapshots older than this many days are deleted daily; 0 keeps them forever."`
 	SessionRetentionDays  int           `env:"SESSION_RETENTION_DAYS" default:"0" group:"history" help:"Viewing records older than this many days are deleted daily; 0 (the default) keeps them forever."`
 
-	MetricsInterval time.Duration `env:"METRICS_INTERVAL" default:"60" unit:"s" group:"metrics" help:"How often CloudWatch metrics are sent (seconds)."`
+	CloudWatchEnabled   string        `env:"CLOUDWATCH_ENABLED" default:"" group:"metrics" help:"true sends TotalViewers, ActiveStages, StageViewers, TokensIssued and ApiErrors to CloudWatch every METRICS_INTERVAL (leader only); default on with NODE_ENV=production and AWS IVS, off otherwise."`
+	CloudWatchNamespace string        `env:"CLOUDWATCH_NAMESPACE" default:"IVS/Production" group:"metrics" help:"CloudWatch namespace of those metrics."`
+	CloudWatchEndpoint  string        `env:"CLOUDWATCH_ENDPOINT" default:"" group:"metrics" help:"Override the CloudWatch endpoint URL (tests, LocalStack)."`
+	MetricsAddr         string        `env:"METRICS_ADDR" default:"" group:"metrics" help:"Also serve /metrics without a key on this address (e.g. 127.0.0.1:9090), for a scraper in a private network."`
+	MetricsInterval     time.Duration `env:"METRICS_INTERVAL" default:"60" unit:"s" group:"metrics" help:"How often CloudWatch metrics are sent (seconds)."`
 
 	RedisURL       string `env:"REDIS_URL" secret:"url" default:"" group:"redis" help:"redis:// or rediss:// URL. Setting it (or REDIS_HOST) selects Redis presence."`
 	RedisHost      string `env:"REDIS_HOST" default:"" group:"redis" help:"Redis host, the Node server's way (with REDIS_PORT, REDIS_PASSWORD, REDIS_DB, REDIS_TLS_ENABLED)."`
@@ -221,7 +227,7 @@ func (c Config) Validate() error {
 		{c.SnapshotInterval < 10*time.Second || c.SnapshotInterval > 24*time.Hour, fmt.Sprintf("SNAPSHOT_INTERVAL=%s: want 10 s to 24 h", c.SnapshotInterval)},
 		{c.SnapshotRetentionDays < 0 || c.SnapshotRetentionDays > 36500, fmt.Sprintf("SNAPSHOT_RETENTION_DAYS=%d: want 0–36500", c.SnapshotRetentionDays)},
 		{c.SessionRetentionDays < 0 || c.SessionRetentionDays > 36500, fmt.Sprintf("SESSION_RETENTION_DAYS=%d: want 0–36500", c.SessionRetentionDays)},
-		{c.MetricsInterval < 10*time.Second || c.MetricsInterval > time.Hour, fmt.Sprintf("METRICS_INTERVAL=%s: want 10 s to 1 h", c.MetricsInterval)},
+		{c.MetricsInterval < time.Second || c.MetricsInterval > time.Hour, fmt.Sprintf("METRICS_INTERVAL=%s: want 1 s to 1 h", c.MetricsInterval)},
 		{c.RedisPort < 1 || c.RedisPort > 65535, fmt.Sprintf("REDIS_PORT=%d: want 1–65535", c.RedisPort)},
 		{c.RedisDB < 0 || c.RedisDB > 15, fmt.Sprintf("REDIS_DB=%d: want 0–15", c.RedisDB)},
 		{c.DBPort < 1 || c.DBPort > 65535, fmt.Sprintf("DB_PORT=%d: want 1–65535", c.DBPort)},
@@ -234,7 +240,10 @@ func (c Config) Validate() error {
 			return fmt.Errorf("invalid configuration: %s", ch.msg)
 		}
 	}
-	for name, raw := range map[string]string{"REDIS_URL": c.RedisURL, "DATABASE_URL": c.DatabaseURL, "IVS_ENDPOINT": c.IVSEndpoint} {
+	if !oneOf(c.CloudWatchEnabled, "", "true", "false") {
+		return fmt.Errorf("invalid configuration: CLOUDWATCH_ENABLED=%q: want true or false", c.CloudWatchEnabled)
+	}
+	for name, raw := range map[string]string{"REDIS_URL": c.RedisURL, "DATABASE_URL": c.DatabaseURL, "IVS_ENDPOINT": c.IVSEndpoint, "CLOUDWATCH_ENDPOINT": c.CloudWatchEndpoint} {
 		if raw == "" {
 			continue
 		}

@@ -74,7 +74,7 @@ func TestInvalidConfigNamesTheVariable(t *testing.T) {
 		"SCALE_DOWN_THRESHOLD":     "45",
 		"MASTER_STAGE_ARN":         "arn:aws:ivs:us-east-1:1:channel/x",
 		"REDIS_URL":                "localhost",
-		"METRICS_INTERVAL":         "60000",
+		"METRICS_INTERVAL":         "7200",
 		"STAGE_NAME_PREFIX":        "has space",
 	}
 	for name, value := range cases {

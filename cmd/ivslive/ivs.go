@@ -26,6 +26,9 @@ func (a *app) openIVS(ctx context.Context) (*ivs.Client, http.Handler, ivshttp.H
 	check := ivshttp.HealthCheck{Name: "ivs", Mode: a.cfg.Backend(), CacheFor: 15 * time.Second}
 	opts := ivs.Options{Region: a.cfg.AWSRegion, Endpoint: a.cfg.IVSEndpoint, Logger: a.log,
 		AccessKeyID: a.cfg.AWSAccessKeyID, SecretAccessKey: a.cfg.AWSSecretAccessKey}
+	if a.metrics != nil {
+		opts.Observe = a.metrics.IVSCall
+	}
 	var handler http.Handler
 	if a.cfg.Backend() == "emulator" && a.cfg.IVSEndpoint == "" {
 		port := a.listener.Addr().(*net.TCPAddr).Port

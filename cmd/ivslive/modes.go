@@ -43,6 +43,15 @@ func (c Config) TokenMode() string {
 	return "api"
 }
 
+// CloudWatch reports whether metrics go to CloudWatch: as configured, else
+// in production against AWS.
+func (c Config) CloudWatch() bool {
+	if c.CloudWatchEnabled != "" {
+		return c.CloudWatchEnabled == "true"
+	}
+	return c.Production() && c.Backend() == "aws"
+}
+
 // RedisAddress returns the Redis URL, built from REDIS_HOST and friends
 // when REDIS_URL is unset.
 func (c Config) RedisAddress() string {

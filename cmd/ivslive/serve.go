@@ -13,8 +13,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	ivshttp "github.com/ivslive/ivslive/http"
 	"github.com/ivslive/ivslive/live"
+	"github.com/ivslive/ivslive/metrics"
 )
 
 func serve(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
@@ -42,6 +45,7 @@ type app struct {
 	srv      *http.Server
 	live     *live.Service
 	scaler   *live.Scaler
+	metrics  *metrics.Metrics
 	workers  []func(ctx context.Context)
 	closers  []func() error
 }
@@ -92,6 +96,13 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (a *app, 
 	}
 	a.onClose(func() error { a.listener.Close(); return nil })
 
+	// Metrics first: every part reports to them. The state gauges read the
+	// service lazily, at scrape time.
+	reg := prometheus.NewRegistry()
+	var backlog func(context.Context) (int64, error)
+	a.metrics = metrics.New(reg, func(ctx context.Context) (live.Stats, error) { return a.live.Stats(ctx) },
+		func(ctx context.Context) (int64, error) { return backlog(ctx) })
+
 	stages, sink, spoolBacklog, historyCheck, err := a.openHistory(ctx)
 	if err != nil {
 		return nil, err
@@ -109,6 +120,10 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (a *app, 
 		return nil, err
 	}
 	apiKey, err := a.apiKey()
+	if err != nil {
+		return nil, err
+	}
+	keys, err := parseAPIKeys(apiKey, cfg.APIKeys)
 	if err != nil {
 		return nil, err
 	}
@@ -130,21 +145,39 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (a *app, 
 		MaxReplicas:         maxReplicas,
 	}, ivsClient, tokens, stages, pres.store, a.log)
 	a.live.History = stages
+	a.live.Observer = a.metrics
+	backlog = firstNonNil(pres.backlog, spoolBacklog, func(context.Context) (int64, error) { return 0, nil })
+	bus := live.NewBus()
+	a.live.Events = bus
+	if pres.events != nil {
+		a.live.Events = pres.events(bus)
+	}
+	hub := ivshttp.NewHub(a.live, bus, a.log)
+	hub.OnClients = a.metrics.SetWebSocketClients
+	a.workers = append(a.workers, hub.Run)
 	bootCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if err := a.live.Bootstrap(bootCtx); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
-	a.startJobs(pres.leases)
+	leader := a.startJobs(pres.leases)
+	if err := a.startCloudWatch(ctx, leader, bus); err != nil {
+		return nil, err
+	}
 
 	api := &ivshttp.Server{
 		Live: a.live,
 		Log:  a.log,
 		Config: ivshttp.Config{
 			Development: cfg.Development(), Environment: cfg.NodeEnv, Version: versionString(),
-			APIKey: apiKey, SkipAuth: skipAuth, InternalSecret: cfg.InternalSecret,
+			Keys: keys, WSPublic: cfg.WSPublic, SkipAuth: skipAuth, InternalSecret: cfg.InternalSecret,
 			CORSOrigins: cfg.CORSOrigins, MaxBodyBytes: cfg.MaxBodyBytes, Region: cfg.AWSRegion,
 			IVSBackend: cfg.Backend(),
+		},
+		Hub:     hub,
+		Metrics: a.metrics.Handler(),
+		Observe: func(r *http.Request, status int, d time.Duration) {
+			a.metrics.ObserveRequest(r.Pattern, r.Method, status, d)
 		},
 		Health:   []ivshttp.HealthCheck{ivsCheck, pres.check, withBacklog(historyCheck, firstNonNil(pres.backlog, spoolBacklog)), a.scalerCheck()},
 		Emulator: emu,
@@ -157,6 +190,11 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (a *app, 
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	if cfg.MetricsAddr != "" {
+		if err := a.serveMetrics(cfg.MetricsAddr); err != nil {
+			return nil, err
+		}
 	}
 	a.log.Info("ivslive starting",
 		"ivs", cfg.Backend(), "presence", cfg.PresenceMode(), "history", cfg.HistoryMode(), "tokens", cfg.TokenMode(),
@@ -178,7 +216,7 @@ func (a *app) run(ctx context.Context) error {
 		a.runWorkers(workCtx)
 	}()
 	errc := make(chan error, 1)
-	go func() { errc <- a.srv.Serve(a.listener) }()
+	go func() { errc <- a.srv.Serve(ivshttp.Listener(a.listener)) }()
 	fmt.Fprintf(a.stdout, "ivslive listening on http://%s\n", displayAddr(a.listener.Addr()))
 
 	var serveErr error
@@ -266,4 +304,20 @@ func redactIf(on bool, raw string) string {
 		return "off"
 	}
 	return redactURL(raw)
+}
+
+// serveMetrics serves /metrics without a key on its own address, for a
+// scraper inside a private network.
+func (a *app) serveMetrics(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("METRICS_ADDR %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.metrics.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	a.onClose(srv.Close)
+	a.log.Info("metrics without a key", "addr", ln.Addr().String())
+	return nil
 }

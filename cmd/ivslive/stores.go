@@ -11,6 +11,7 @@ import (
 
 	"github.com/ivslive/ivslive"
 	ivshttp "github.com/ivslive/ivslive/http"
+	"github.com/ivslive/ivslive/live"
 	"github.com/ivslive/ivslive/memory"
 	"github.com/ivslive/ivslive/postgres"
 	"github.com/ivslive/ivslive/redis"
@@ -79,6 +80,9 @@ type presence struct {
 	// backlog counts closed sessions not yet in the history store (Redis
 	// mode: the stream's length); nil when records are written directly.
 	backlog func(ctx context.Context) (int64, error)
+	// events publishes to every instance's bus (Redis pub/sub), or nil to
+	// publish to the local bus directly.
+	events func(bus *live.Bus) ivslive.EventPublisher
 }
 
 // openPresence opens Redis when configured, else the in-memory store. In
@@ -113,7 +117,12 @@ func (a *app) openPresence(ctx context.Context, sink ivslive.SessionSink) (prese
 			a.log.Error("session recorder stopped", "err", err)
 		}
 	})
-	return presence{store: p, leases: redis.NewLeases(client, prefix), backlog: rec.Backlog,
+	events := func(bus *live.Bus) ivslive.EventPublisher {
+		relay := redis.NewEvents(client, prefix, bus.Deliver, a.log)
+		a.workers = append(a.workers, relay.Run)
+		return relay
+	}
+	return presence{store: p, leases: redis.NewLeases(client, prefix), backlog: rec.Backlog, events: events,
 		check: ivshttp.HealthCheck{Name: "presence", Mode: "redis", Critical: true,
 			Probe: func(ctx context.Context) (map[string]any, error) { return nil, p.Ping(ctx) }}}, nil
 }

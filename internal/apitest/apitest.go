@@ -28,8 +28,12 @@ import (
 	"github.com/ivslive/ivslive/token"
 )
 
-// Key is the admin API key of every test server.
-const Key = "test-admin-key-0123456789"
+// The API keys of every test server, one per scope.
+const (
+	Key       = "test-admin-key-0123456789"
+	ReadKey   = "test-read-key-0123456789"
+	ViewerKey = "test-viewer-key-0123456789"
+)
 
 // Clock is a settable clock for tests.
 type Clock struct {
@@ -77,6 +81,9 @@ type Options struct {
 	Clock *Clock
 	// Emulator options (quotas, RequirePublishing).
 	Emulator emulator.Options
+	// Events, when set, builds the event publisher that feeds the bus
+	// (Redis pub/sub between instances); default the bus itself.
+	Events func(t *testing.T, bus *live.Bus) ivslive.EventPublisher
 }
 
 // Env is a running test server.
@@ -91,6 +98,7 @@ type Env struct {
 	Sink     *contract.Sink
 	flush    func(context.Context) error
 	Signer   *token.Signer
+	Hub      *ivshttp.Hub
 	HTTP     *http.Client
 }
 
@@ -166,21 +174,34 @@ func New(t *testing.T, o Options) *Env {
 	svc := live.New(cfg, client, signer, store, presence, log)
 	svc.Now = now
 	svc.History = store
+	bus := live.NewBus()
+	svc.Events = bus
+	if o.Events != nil {
+		svc.Events = o.Events(t, bus)
+	}
+	hub := ivshttp.NewHub(svc, bus, log)
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	hubDone := make(chan struct{})
+	go func() { defer close(hubDone); hub.Run(hubCtx) }()
+	t.Cleanup(func() { stopHub(); <-hubDone })
 	if err := svc.Bootstrap(ctx); err != nil {
 		t.Fatal(err)
 	}
-	hc := ivshttp.Config{Development: true, Environment: "test", Version: "test", APIKey: Key,
+	hc := ivshttp.Config{Development: true, Environment: "test", Version: "test", Keys: []ivshttp.APIKey{{Name: "admin", Scope: ivshttp.ScopeAdmin, Secret: Key},
+		{Name: "reader", Scope: ivshttp.ScopeRead, Secret: ReadKey}, {Name: "frontend", Scope: ivshttp.ScopeViewer, Secret: ViewerKey}},
 		InternalSecret: "internal-secret", CORSOrigins: []string{"http://localhost:3000"}, MaxBodyBytes: 1 << 20, IVSBackend: "emulator"}
 	if o.HTTP != nil {
 		o.HTTP(&hc)
 	}
-	api := &ivshttp.Server{Live: svc, Config: hc, Log: log, Now: now, Emulator: em,
+	api := &ivshttp.Server{Live: svc, Config: hc, Log: log, Now: now, Emulator: em, Hub: hub,
 		Health: []ivshttp.HealthCheck{{Name: "presence", Mode: "memory", Critical: true,
 			Probe: func(ctx context.Context) (map[string]any, error) { return nil, presence.Ping(ctx) }}}}
-	srv := httptest.NewServer(api.Handler())
+	srv := httptest.NewUnstartedServer(api.Handler())
+	srv.Listener = ivshttp.Listener(srv.Listener)
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return &Env{URL: srv.URL, Server: api, Live: svc, Emulator: em, IVS: client, Store: store,
-		Presence: presence, Sink: sink, Signer: signer, HTTP: srv.Client(), flush: flush}
+		Presence: presence, Sink: sink, Signer: signer, HTTP: srv.Client(), flush: flush, Hub: hub}
 }
 
 // Recorded returns the closed sessions the sink has received, after

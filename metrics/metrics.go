@@ -1,0 +1,156 @@
+// Package metrics exports ivslive's Prometheus metrics. The registry is
+// created in main and passed in; nothing here is global. Counters are
+// updated as things happen (requests, tokens, sessions, IVS calls); gauges
+// that describe state (viewers per stage, stages by state, the history
+// backlog) are read from the service when Prometheus scrapes, so they are
+// never stale and cost nothing between scrapes.
+package metrics
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ivslive/ivslive"
+	"github.com/ivslive/ivslive/live"
+)
+
+// Metrics holds the counters and implements live.Observer.
+type Metrics struct {
+	reg            *prometheus.Registry
+	requests       *prometheus.HistogramVec
+	tokens         *prometheus.CounterVec
+	sessionsOpened prometheus.Counter
+	sessionsClosed *prometheus.CounterVec
+	heartbeats     *prometheus.CounterVec
+	ivsCalls       *prometheus.CounterVec
+	ivsDuration    *prometheus.HistogramVec
+	leader         prometheus.Gauge
+	wsClients      prometheus.Gauge
+	rateLimited    *prometheus.CounterVec
+
+	// Totals for the instance counters reported to the leader (CloudWatch).
+	tokensIssued atomic.Int64
+	apiErrors    atomic.Int64
+}
+
+var _ live.Observer = (*Metrics)(nil)
+
+// New registers every metric on reg. state, when set, is read at scrape time
+// for the state gauges; backlog, when set, too.
+func New(reg *prometheus.Registry, state func(ctx context.Context) (live.Stats, error), backlog func(ctx context.Context) (int64, error)) *Metrics {
+	m := &Metrics{
+		reg: reg,
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "ivslive_http_request_duration_seconds", Help: "HTTP request duration by route and status.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "method", "status"}),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ivslive_tokens_issued_total", Help: "Participant tokens issued, by kind (publisher, viewer, mediaserver) and strategy (key-pair, api).",
+		}, []string{"kind", "strategy"}),
+		sessionsOpened: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ivslive_sessions_opened_total", Help: "Viewer sessions opened.",
+		}),
+		sessionsClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ivslive_sessions_closed_total", Help: "Viewer sessions closed, by reason (leave, timeout, stage_deleted, ...).",
+		}, []string{"reason"}),
+		heartbeats: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ivslive_heartbeats_total", Help: "Viewer heartbeats, by result (ok, unknown).",
+		}, []string{"result"}),
+		ivsCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ivslive_ivs_calls_total", Help: "IVS API calls, by operation and result code (ok or the error code).",
+		}, []string{"operation", "code"}),
+		ivsDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "ivslive_ivs_call_duration_seconds", Help: "IVS API call duration, including pacing waits.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"operation"}),
+		leader: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ivslive_leader", Help: "1 when this instance runs the background jobs (scaler, sweeper, snapshots).",
+		}),
+		wsClients: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ivslive_websocket_clients", Help: "Connected WebSocket clients.",
+		}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ivslive_rate_limited_total", Help: "Requests refused by the rate limiter, by budget.",
+		}, []string{"budget"}),
+	}
+	reg.MustRegister(m.requests, m.tokens, m.sessionsOpened, m.sessionsClosed, m.heartbeats, m.ivsCalls,
+		m.ivsDuration, m.leader, m.wsClients, m.rateLimited,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if state != nil || backlog != nil {
+		reg.MustRegister(&stateCollector{state: state, backlog: backlog})
+	}
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, Timeout: 5 * time.Second})
+}
+
+// ObserveRequest records one HTTP request; route is the matched pattern.
+func (m *Metrics) ObserveRequest(route, method string, status int, d time.Duration) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Observe(d.Seconds())
+	if status >= 500 {
+		m.apiErrors.Add(1)
+	}
+}
+
+// TokenIssued implements live.Observer.
+func (m *Metrics) TokenIssued(kind, strategy string) {
+	m.tokens.WithLabelValues(kind, strategy).Inc()
+	m.tokensIssued.Add(1)
+}
+
+// SessionOpened implements live.Observer.
+func (m *Metrics) SessionOpened() { m.sessionsOpened.Inc() }
+
+// SessionsClosed implements live.Observer.
+func (m *Metrics) SessionsClosed(reason ivslive.EndReason, n int) {
+	m.sessionsClosed.WithLabelValues(string(reason)).Add(float64(n))
+}
+
+// Heartbeat implements live.Observer.
+func (m *Metrics) Heartbeat(ok bool) {
+	if ok {
+		m.heartbeats.WithLabelValues("ok").Inc()
+	} else {
+		m.heartbeats.WithLabelValues("unknown").Inc()
+	}
+}
+
+// IVSCall records one IVS API call; code is "" on success.
+func (m *Metrics) IVSCall(op, code string, d time.Duration) {
+	if code == "" {
+		code = "ok"
+	}
+	m.ivsCalls.WithLabelValues(op, code).Inc()
+	m.ivsDuration.WithLabelValues(op).Observe(d.Seconds())
+}
+
+// SetLeader records whether this instance leads.
+func (m *Metrics) SetLeader(leader bool) {
+	if leader {
+		m.leader.Set(1)
+	} else {
+		m.leader.Set(0)
+	}
+}
+
+// SetWebSocketClients records the number of WebSocket clients.
+func (m *Metrics) SetWebSocketClients(n int) { m.wsClients.Set(float64(n)) }
+
+// RateLimited counts a request refused by the named budget.
+func (m *Metrics) RateLimited(budget string) { m.rateLimited.WithLabelValues(budget).Inc() }
+
+// Totals returns the running totals of tokens issued and API errors (5xx
+// answers) of this instance.
+func (m *Metrics) Totals() (tokens, apiErrors int64) {
+	return m.tokensIssued.Load(), m.apiErrors.Load()
+}
