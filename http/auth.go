@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ivslive/ivslive"
+	"github.com/ivslive/ivslive/token"
 )
 
 // Scope is what a key may do. admin may do everything; read may read stats,
@@ -20,6 +21,10 @@ const (
 	ScopeAdmin  Scope = "admin"
 	ScopeRead   Scope = "read"
 	ScopeViewer Scope = "viewer"
+	// ScopeSession marks the routes a viewer session token may use
+	// (heartbeat, leave) besides viewer and admin keys; it is also the scope
+	// of a principal authenticated by a session token.
+	ScopeSession Scope = "session"
 	// scopeNone marks routes that need no key.
 	scopeNone Scope = ""
 )
@@ -36,11 +41,19 @@ type APIKey struct {
 type Principal struct {
 	Name  string
 	Scope Scope
+	// Session is set when a viewer session token authenticated the request.
+	Session *token.SessionClaims
 }
 
 // allows reports whether p may use a route that needs scope need.
 func (p Principal) allows(need Scope) bool {
-	return need == scopeNone || p.Scope == ScopeAdmin || p.Scope == need
+	switch {
+	case need == scopeNone, p.Scope == ScopeAdmin, p.Scope == need:
+		return true
+	case need == ScopeSession:
+		return p.Scope == ScopeViewer
+	}
+	return false
 }
 
 type principalKey struct{}
@@ -92,14 +105,43 @@ func (s *Server) authenticate(r *http.Request, key string) (Principal, error) {
 	return p, nil
 }
 
+// sessionClaims returns the claims of a valid "Authorization: Bearer"
+// session token.
+func (s *Server) sessionClaims(r *http.Request) (token.SessionClaims, bool) {
+	bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || s.Sessions == nil {
+		return token.SessionClaims{}, false
+	}
+	c, err := s.Sessions.Verify(strings.TrimSpace(bearer))
+	return c, err == nil
+}
+
 // requireScope wraps a handler so it runs only for a principal allowed the
-// scope; routes() applies it to every route.
+// scope; routes() applies it to every route. A request without x-api-key
+// may present a viewer session token instead, which opens only the
+// ScopeSession routes.
 func (s *Server) requireScope(need Scope, next http.HandlerFunc) http.HandlerFunc {
 	if need == scopeNone {
 		return next
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.authenticate(r, r.Header.Get("X-Api-Key"))
+		var (
+			p   Principal
+			err error
+		)
+		if key := r.Header.Get("X-Api-Key"); key == "" && strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") && !s.Config.SkipAuth {
+			c, ok := s.sessionClaims(r)
+			switch {
+			case !ok:
+				err = ivslive.Errorf(ivslive.EUNAUTHORIZED, "session token invalid or expired")
+			case need != ScopeSession:
+				err = ivslive.Errorf(ivslive.EFORBIDDEN, "a session token may only send heartbeats and leave")
+			default:
+				p = Principal{Name: "session:" + c.SessionID, Scope: ScopeSession, Session: &c}
+			}
+		} else {
+			p, err = s.authenticate(r, key)
+		}
 		if err != nil {
 			s.Error(w, r, err)
 			return

@@ -59,6 +59,10 @@ func (s *Server) errorWithData(w http.ResponseWriter, r *http.Request, err error
 	if errors.As(err, &limited) && code == ivslive.ERATELIMIT {
 		if d, ok := limited.Details.(RetryAfter); ok {
 			w.Header().Set("Retry-After", d.Seconds())
+			body.Details = map[string]any{"retryAfterSeconds": d.Seconds()}
+			if !s.Config.Development {
+				body.Details = nil
+			}
 		}
 	}
 	s.writeJSON(w, status, errorEnvelope{Success: false, Data: data, Error: body, Timestamp: s.timestamp()})

@@ -26,8 +26,8 @@ func (s *Server) routes() *http.ServeMux {
 	route("POST /api/token/mediaserver", ScopeAdmin, s.handleMediaServerToken)
 
 	route("POST /api/viewer/rejoin", ScopeViewer, s.handleViewerRejoin)
-	route("POST /api/viewer/heartbeat", ScopeViewer, s.handleViewerHeartbeat)
-	route("POST /api/viewer/leave", ScopeViewer, s.handleViewerLeave)
+	route("POST /api/viewer/heartbeat", ScopeSession, s.handleViewerHeartbeat)
+	route("POST /api/viewer/leave", ScopeSession, s.handleViewerLeave)
 	route("GET /api/viewer/list/{stageArn}", ScopeRead, s.handleViewerList)
 	route("GET /api/viewer/duration", ScopeViewer, s.handleViewerDuration)
 	route("GET /api/viewer/history/{userId}", ScopeRead, s.handleViewerHistory)

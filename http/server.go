@@ -7,12 +7,13 @@ package http
 
 import (
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/live"
+	"github.com/ivslive/ivslive/token"
 )
 
 // Config is what the HTTP layer needs from the operator's configuration.
@@ -41,6 +42,13 @@ type Config struct {
 	Region string
 	// IVSBackend is "emulator" or "aws", shown by /health.
 	IVSBackend string
+	// TrustProxy says whose X-Forwarded-For to believe for client addresses.
+	TrustProxy TrustProxy
+	// RateLimit is the budget of each key and each client address on API
+	// routes; HeartbeatLimit the separate, larger one of the heartbeat
+	// route. Zero Requests turn a budget off.
+	RateLimit      ivslive.RateLimit
+	HeartbeatLimit ivslive.RateLimit
 }
 
 // Server serves the API.
@@ -55,6 +63,14 @@ type Server struct {
 	Hub *Hub
 	// Metrics, when set, is served at /metrics to keys with the read scope.
 	Metrics http.Handler
+	// Limiter spends the rate budgets; nil turns rate limiting off.
+	Limiter ivslive.RateLimiter
+	// OnRateLimit, when set, counts refused requests by budget, and
+	// OnLimiterError failures of the limiter (it then lets requests through).
+	OnRateLimit    func(budget string)
+	OnLimiterError func()
+	// Sessions signs and checks viewer session tokens; nil disables them.
+	Sessions *token.Sessions
 	// Emulator, when set, is the in-process IVS emulator mounted at /ivs/.
 	Emulator http.Handler
 	// Observe, when set, sees every request's status and duration (metrics).
@@ -82,6 +98,7 @@ func (s *Server) Handler() http.Handler {
 	s.started = s.Now()
 	s.health = newHealthCache()
 	var h http.Handler = s.routes()
+	h = s.rateLimit(h)
 	h = s.cors(h)
 	h = s.securityHeaders(h)
 	h = trimSlash(h)
@@ -93,11 +110,4 @@ func (s *Server) Handler() http.Handler {
 
 func (s *Server) now() time.Time { return s.Now() }
 
-// clientIP is the peer address.
-func (s *Server) clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+

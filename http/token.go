@@ -136,6 +136,9 @@ func (s *Server) handleViewerToken(w http.ResponseWriter, r *http.Request) {
 	data["currentViewers"] = g.Viewers
 	data["isNewViewer"] = g.New
 	data["sessionId"] = g.Session.ID
+	if tok := s.sessionToken(g.Session, g.Token.ExpiresAt); tok != "" {
+		data["sessionToken"] = tok
+	}
 	s.respond(w, http.StatusOK, data, "")
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/live"
+	"github.com/ivslive/ivslive/token"
 )
 
 type viewerRequest struct {
@@ -32,18 +33,32 @@ func (s *Server) handleViewerRejoin(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.respond(w, http.StatusOK, map[string]any{
+	data := map[string]any{
 		"userId": req.UserID, "stageArn": req.StageARN, "participantId": req.ParticipantID,
 		"currentViewers": res.Viewers, "isNewViewer": res.New, "sessionId": res.Session.ID,
 		"joinedAt": isoTime(res.Session.JoinedAt),
-	}, "重新加入成功")
+	}
+	if tok := s.sessionToken(res.Session, s.now().Add(s.Live.Config.ViewerTokenTTL)); tok != "" {
+		data["sessionToken"] = tok
+	}
+	s.respond(w, http.StatusOK, data, "重新加入成功")
 }
 
-// decodeViewer reads the userId/stageArn pair heartbeat and leave take.
+// decodeViewer reads the userId/stageArn pair heartbeat and leave take. With
+// a session token the pair comes from the token (a body may repeat it, but
+// not name anyone else) and the session must be the token's.
 func (s *Server) decodeViewer(w http.ResponseWriter, r *http.Request) (viewerRequest, error) {
 	var req viewerRequest
 	if err := s.decode(w, r, &req); err != nil {
 		return req, err
+	}
+	if p, ok := PrincipalOf(r.Context()); ok && p.Session != nil {
+		c := p.Session
+		if (req.UserID != "" && req.UserID != c.UserID) || (req.StageARN != "" && req.StageARN != c.StageARN) ||
+			(req.SessionID != "" && req.SessionID != c.SessionID) {
+			return req, ivslive.Errorf(ivslive.EFORBIDDEN, "a session token may only act on its own session")
+		}
+		req.UserID, req.StageARN, req.SessionID = c.UserID, c.StageARN, c.SessionID
 	}
 	if err := missing("缺少必要參數", map[string]string{"userId": req.UserID, "stageArn": req.StageARN}, "userId", "stageArn"); err != nil {
 		return req, err
@@ -144,4 +159,13 @@ func (s *Server) handleViewerDuration(w http.ResponseWriter, r *http.Request) {
 		"userId": userID, "stageArn": arn, "watchDurationSeconds": secs, "active": active,
 		"watchDurationFormatted": fmt.Sprintf("%d分 %d秒", secs/60, secs%60),
 	}, "")
+}
+
+// sessionToken signs a session token for a seated viewer, valid until exp
+// (the IVS token's expiry); "" when session tokens are off.
+func (s *Server) sessionToken(v ivslive.ViewerSession, exp time.Time) string {
+	if s.Sessions == nil {
+		return ""
+	}
+	return s.Sessions.Sign(token.SessionClaims{SessionID: v.ID, UserID: v.UserID, StageARN: v.StageARN, Expires: exp.Unix()})
 }

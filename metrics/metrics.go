@@ -34,6 +34,7 @@ type Metrics struct {
 	leader         prometheus.Gauge
 	wsClients      prometheus.Gauge
 	rateLimited    *prometheus.CounterVec
+	limiterErrors  prometheus.Counter
 
 	// Totals for the instance counters reported to the leader (CloudWatch).
 	tokensIssued atomic.Int64
@@ -79,9 +80,12 @@ func New(reg *prometheus.Registry, state func(ctx context.Context) (live.Stats, 
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ivslive_rate_limited_total", Help: "Requests refused by the rate limiter, by budget.",
 		}, []string{"budget"}),
+		limiterErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ivslive_rate_limiter_errors_total", Help: "Rate-limit checks that failed (the request was let through).",
+		}),
 	}
 	reg.MustRegister(m.requests, m.tokens, m.sessionsOpened, m.sessionsClosed, m.heartbeats, m.ivsCalls,
-		m.ivsDuration, m.leader, m.wsClients, m.rateLimited,
+		m.ivsDuration, m.leader, m.wsClients, m.rateLimited, m.limiterErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if state != nil || backlog != nil {
 		reg.MustRegister(&stateCollector{state: state, backlog: backlog})
@@ -148,6 +152,9 @@ func (m *Metrics) SetWebSocketClients(n int) { m.wsClients.Set(float64(n)) }
 
 // RateLimited counts a request refused by the named budget.
 func (m *Metrics) RateLimited(budget string) { m.rateLimited.WithLabelValues(budget).Inc() }
+
+// LimiterError counts a rate-limit check that failed open.
+func (m *Metrics) LimiterError() { m.limiterErrors.Inc() }
 
 // Totals returns the running totals of tokens issued and API errors (5xx
 // answers) of this instance.

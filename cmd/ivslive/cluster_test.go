@@ -180,3 +180,31 @@ func TestCloudWatchFromTheLeaderOnly(t *testing.T) {
 		t.Fatalf("tokens issued %v (want 6: 1 publisher + 5 viewers, across both instances), last send %v", tokens, last)
 	}
 }
+
+// Two instances spend one budget in Redis: their sum never exceeds it.
+func TestRateLimitAcrossInstances(t *testing.T) {
+	env := clusterEnv(t)
+	env["RATE_LIMIT_MAX_REQUESTS"], env["RATE_LIMIT_WINDOW_MS"] = "10", "60000"
+	a := startIn(t, env)
+	defer a.stop()
+	b := startIn(t, env)
+	defer b.stop()
+	allowed, refused := 0, 0
+	for i := 0; i < 30; i++ {
+		srv := a
+		if i%2 == 1 {
+			srv = b
+		}
+		switch status, _ := call(t, srv, "GET", "/api/stats/viewers", ""); status {
+		case 200:
+			allowed++
+		case 429:
+			refused++
+		default:
+			t.Fatalf("status %d", status)
+		}
+	}
+	if allowed != 10 || refused != 20 {
+		t.Fatalf("%d allowed and %d refused across two instances, want 10 and 20", allowed, refused)
+	}
+}

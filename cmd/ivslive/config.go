@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ivslive/ivslive"
+	ivshttp "github.com/ivslive/ivslive/http"
 )
 
 // Config is every setting ivslive reads, by the Node server's variable names
@@ -30,11 +31,16 @@ type Config struct {
 	MaxBodyBytes int64    `env:"MAX_BODY_BYTES" default:"1048576" group:"server" help:"Largest request body accepted (413 above)."`
 	CORSOrigins  []string `env:"CORS_ORIGINS" default:"http://localhost:3000" group:"server" help:"Comma-separated browser origins allowed to call the API; * allows any."`
 
-	APISecretKey   string `env:"API_SECRET_KEY" secret:"true" group:"auth" help:"Admin API key sent as x-api-key. Unset: a random key is generated into the data dir and printed once."`
-	APIKeys        string `env:"API_KEYS" secret:"true" group:"auth" help:"More keys, comma-separated name:scope:secret (scope admin, read or viewer); two keys of one scope allow rotation without downtime."`
-	WSPublic       bool   `env:"WS_PUBLIC" default:"false" group:"auth" help:"true lets anyone read the WebSocket's stats and stage channels without a key (never the events channel)."`
-	SkipAuth       bool   `env:"SKIP_AUTH" default:"false" group:"auth" help:"true disables the API key check, only together with NODE_ENV=development."`
-	InternalSecret string `env:"INTERNAL_SECRET" secret:"true" group:"auth" help:"Required x-internal-secret for /api/token/mediaserver; unset, that route refuses every request."`
+	APISecretKey   string        `env:"API_SECRET_KEY" secret:"true" group:"auth" help:"Admin API key sent as x-api-key. Unset: a random key is generated into the data dir and printed once."`
+	APIKeys        string        `env:"API_KEYS" secret:"true" group:"auth" help:"More keys, comma-separated name:scope:secret (scope admin, read or viewer); two keys of one scope allow rotation without downtime."`
+	WSPublic       bool          `env:"WS_PUBLIC" default:"false" group:"auth" help:"true lets anyone read the WebSocket's stats and stage channels without a key (never the events channel)."`
+	SessionSecret  string        `env:"SESSION_TOKEN_SECRET" secret:"true" group:"auth" help:"Key (32+ characters) that signs viewer session tokens; default derived from API_SECRET_KEY. Every instance needs the same."`
+	TrustProxy     string        `env:"TRUST_PROXY" default:"" group:"auth" help:"Whose X-Forwarded-For to believe for client addresses: true (any), a hop count, or proxy addresses/CIDRs, comma-separated; empty trusts none."`
+	RateWindow     time.Duration `env:"RATE_LIMIT_WINDOW_MS" default:"60000" unit:"ms" group:"auth" help:"Rate-limit window (milliseconds)."`
+	RateMax        int           `env:"RATE_LIMIT_MAX_REQUESTS" default:"600" group:"auth" help:"Requests per window for each API key and each client address on /api routes (0 turns limiting off)."`
+	RateHeartbeat  int           `env:"RATE_LIMIT_HEARTBEAT_MAX" default:"12000" group:"auth" help:"Heartbeats per window for each key, session and client address: a separate budget so viewers are never throttled by busy admins."`
+	SkipAuth       bool          `env:"SKIP_AUTH" default:"false" group:"auth" help:"true disables the API key check, only together with NODE_ENV=development."`
+	InternalSecret string        `env:"INTERNAL_SECRET" secret:"true" group:"auth" help:"Required x-internal-secret for /api/token/mediaserver; unset, that route refuses every request."`
 
 	AWSRegion          string `env:"AWS_REGION" default:"us-east-1" group:"ivs" help:"AWS region of the IVS stages."`
 	AWSAccessKeyID     string `env:"AWS_ACCESS_KEY_ID" secret:"true" group:"ivs" help:"Static AWS credentials; unset, the default chain (shared config, IAM role) is used."`
@@ -232,6 +238,10 @@ func (c Config) Validate() error {
 		{c.RedisDB < 0 || c.RedisDB > 15, fmt.Sprintf("REDIS_DB=%d: want 0–15", c.RedisDB)},
 		{c.DBPort < 1 || c.DBPort > 65535, fmt.Sprintf("DB_PORT=%d: want 1–65535", c.DBPort)},
 		{c.DBPoolMax < 1 || c.DBPoolMin < 0 || c.DBPoolMin > c.DBPoolMax, fmt.Sprintf("DB_POOL_MIN=%d, DB_POOL_MAX=%d: want 0 ≤ min ≤ max, max ≥ 1", c.DBPoolMin, c.DBPoolMax)},
+		{c.RateWindow < time.Second || c.RateWindow > 24*time.Hour, fmt.Sprintf("RATE_LIMIT_WINDOW_MS=%d: want 1000 to 86400000", c.RateWindow.Milliseconds())},
+		{c.RateMax < 0 || c.RateMax > 10_000_000, fmt.Sprintf("RATE_LIMIT_MAX_REQUESTS=%d: want 0 (off) to 10000000", c.RateMax)},
+		{c.RateHeartbeat < 0 || c.RateHeartbeat > 10_000_000, fmt.Sprintf("RATE_LIMIT_HEARTBEAT_MAX=%d: want 0 (off) to 10000000", c.RateHeartbeat)},
+		{c.SessionSecret != "" && len(c.SessionSecret) < 32, "SESSION_TOKEN_SECRET: want at least 32 characters"},
 		{c.IVSPrivateKey != "" && c.IVSPrivateKeyFile != "", "IVS_PRIVATE_KEY and IVS_PRIVATE_KEY_FILE: set one, not both"},
 		{c.DataDir == "", "IVSLIVE_DATA_DIR: want a directory path"},
 	}
@@ -250,6 +260,9 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(raw); err != nil || u.Scheme == "" || u.Host == "" {
 			return fmt.Errorf("invalid configuration: %s: want an absolute URL like scheme://host:port", name)
 		}
+	}
+	if _, err := ivshttp.ParseTrustProxy(c.TrustProxy); err != nil {
+		return fmt.Errorf("invalid configuration: %w", err)
 	}
 	if c.MasterStageARN != "" && !ivslive.ValidStageARN(c.MasterStageARN) {
 		return fmt.Errorf("invalid configuration: MASTER_STAGE_ARN=%q: want arn:aws:ivs:<region>:<account>:stage/<id>", c.MasterStageARN)

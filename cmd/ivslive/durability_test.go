@@ -129,6 +129,7 @@ func crashTest(t *testing.T, env map[string]string) {
 	dir := t.TempDir()
 	env["API_PORT"], env["API_SECRET_KEY"], env["IVSLIVE_DATA_DIR"] = "0", testKey, dir+"/data"
 	env["AUTO_SCALE_ENABLED"], env["MAX_VIEWERS_PER_STAGE"], env["SCALE_UP_THRESHOLD"] = "false", "5000", "4000"
+	env["RATE_LIMIT_MAX_REQUESTS"] = "0" // a load test, not a rate-limit test
 	srv := startChild(t, dir, env)
 	c := client{url: srv.url, key: testKey, http: &http.Client{Timeout: 10 * time.Second}}
 	if status, _, err := c.do("POST", "/api/token/publisher", map[string]string{"userId": "host"}); err != nil || status != 200 {
@@ -192,7 +193,7 @@ func TestPostgresOutage(t *testing.T) {
 			pg := newProxy(t, dbURL.Host)
 			dbURL.Host = pg.addr
 			env := map[string]string{"API_PORT": "0", "API_SECRET_KEY": testKey, "DATABASE_URL": dbURL.String(),
-				"IVSLIVE_DATA_DIR": t.TempDir(), "AUTO_SCALE_ENABLED": "false"}
+				"IVSLIVE_DATA_DIR": t.TempDir(), "AUTO_SCALE_ENABLED": "false", "RATE_LIMIT_MAX_REQUESTS": "0"}
 			if mode == "redis" {
 				_, prefix := testenv.Redis(t)
 				env["REDIS_URL"], env["REDIS_KEY_PREFIX"] = testenv.RedisURL(), prefix

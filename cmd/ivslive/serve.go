@@ -15,9 +15,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ivslive/ivslive"
 	ivshttp "github.com/ivslive/ivslive/http"
 	"github.com/ivslive/ivslive/live"
 	"github.com/ivslive/ivslive/metrics"
+	"github.com/ivslive/ivslive/token"
 )
 
 func serve(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
@@ -127,6 +129,15 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (a *app, 
 	if err != nil {
 		return nil, err
 	}
+	sessionSecret := token.DeriveSessionSecret(apiKey)
+	if cfg.SessionSecret != "" {
+		sessionSecret = []byte(cfg.SessionSecret)
+	}
+	sessions, err := token.NewSessions(sessionSecret, nil)
+	if err != nil {
+		return nil, err
+	}
+	trust, _ := ivshttp.ParseTrustProxy(cfg.TrustProxy) // validated with the config
 
 	a.live = live.New(live.Config{
 		MasterStageARN:      cfg.MasterStageARN,
@@ -172,10 +183,16 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (a *app, 
 			Development: cfg.Development(), Environment: cfg.NodeEnv, Version: versionString(),
 			Keys: keys, WSPublic: cfg.WSPublic, SkipAuth: skipAuth, InternalSecret: cfg.InternalSecret,
 			CORSOrigins: cfg.CORSOrigins, MaxBodyBytes: cfg.MaxBodyBytes, Region: cfg.AWSRegion,
-			IVSBackend: cfg.Backend(),
+			IVSBackend: cfg.Backend(), TrustProxy: trust,
+			RateLimit:      ivslive.RateLimit{Requests: cfg.RateMax, Period: cfg.RateWindow},
+			HeartbeatLimit: ivslive.RateLimit{Requests: cfg.RateHeartbeat, Period: cfg.RateWindow},
 		},
-		Hub:     hub,
-		Metrics: a.metrics.Handler(),
+		Hub:            hub,
+		Sessions:       sessions,
+		Limiter:        pres.limiter,
+		OnRateLimit:    a.metrics.RateLimited,
+		OnLimiterError: a.metrics.LimiterError,
+		Metrics:        a.metrics.Handler(),
 		Observe: func(r *http.Request, status int, d time.Duration) {
 			a.metrics.ObserveRequest(r.Pattern, r.Method, status, d)
 		},

@@ -74,9 +74,10 @@ func (a *app) openHistory(ctx context.Context) (history, ivslive.SessionSink, fu
 
 // presence is what the presence twins offer the rest of the program.
 type presence struct {
-	store  ivslive.PresenceStore
-	leases ivslive.LeaseStore
-	check  ivshttp.HealthCheck
+	store   ivslive.PresenceStore
+	leases  ivslive.LeaseStore
+	limiter ivslive.RateLimiter
+	check   ivshttp.HealthCheck
 	// backlog counts closed sessions not yet in the history store (Redis
 	// mode: the stream's length); nil when records are written directly.
 	backlog func(ctx context.Context) (int64, error)
@@ -91,7 +92,7 @@ type presence struct {
 func (a *app) openPresence(ctx context.Context, sink ivslive.SessionSink) (presence, error) {
 	if a.cfg.PresenceMode() == "memory" {
 		p := memory.NewPresence(sink, nil, a.log)
-		return presence{store: p, leases: memory.NewLeases(nil), check: ivshttp.HealthCheck{
+		return presence{store: p, leases: memory.NewLeases(nil), limiter: memory.NewRateLimiter(nil), check: ivshttp.HealthCheck{
 			Name: "presence", Mode: "memory", Critical: true,
 			Probe: func(ctx context.Context) (map[string]any, error) { return nil, p.Ping(ctx) }}}, nil
 	}
@@ -122,7 +123,7 @@ func (a *app) openPresence(ctx context.Context, sink ivslive.SessionSink) (prese
 		a.workers = append(a.workers, relay.Run)
 		return relay
 	}
-	return presence{store: p, leases: redis.NewLeases(client, prefix), backlog: rec.Backlog, events: events,
+	return presence{store: p, leases: redis.NewLeases(client, prefix), limiter: redis.NewRateLimiter(client, prefix), backlog: rec.Backlog, events: events,
 		check: ivshttp.HealthCheck{Name: "presence", Mode: "redis", Critical: true,
 			Probe: func(ctx context.Context) (map[string]any, error) { return nil, p.Ping(ctx) }}}, nil
 }

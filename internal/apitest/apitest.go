@@ -81,6 +81,8 @@ type Options struct {
 	Clock *Clock
 	// Emulator options (quotas, RequirePublishing).
 	Emulator emulator.Options
+	// Limiter, when set, rate-limits the API with the budgets in HTTP.
+	Limiter ivslive.RateLimiter
 	// Events, when set, builds the event publisher that feeds the bus
 	// (Redis pub/sub between instances); default the bus itself.
 	Events func(t *testing.T, bus *live.Bus) ivslive.EventPublisher
@@ -193,7 +195,11 @@ func New(t *testing.T, o Options) *Env {
 	if o.HTTP != nil {
 		o.HTTP(&hc)
 	}
-	api := &ivshttp.Server{Live: svc, Config: hc, Log: log, Now: now, Emulator: em, Hub: hub,
+	sessions, err := token.NewSessions(token.DeriveSessionSecret(Key), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := &ivshttp.Server{Live: svc, Config: hc, Log: log, Now: now, Emulator: em, Hub: hub, Sessions: sessions, Limiter: o.Limiter,
 		Health: []ivshttp.HealthCheck{{Name: "presence", Mode: "memory", Critical: true,
 			Probe: func(ctx context.Context) (map[string]any, error) { return nil, presence.Ping(ctx) }}}}
 	srv := httptest.NewUnstartedServer(api.Handler())

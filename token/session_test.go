@@ -1,0 +1,53 @@
+package token_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ivslive/ivslive/token"
+)
+
+func TestSessionTokens(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	s, err := token.NewSessions(token.DeriveSessionSecret("admin-key"), func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := token.SessionClaims{SessionID: "vs-1", UserID: "u", StageARN: "arn:aws:ivs:us-east-1:123456789012:stage/a", Expires: now.Add(time.Hour).Unix()}
+	tok := s.Sign(claims)
+	got, err := s.Verify(tok)
+	if err != nil || got != claims {
+		t.Fatalf("verify = %+v, %v", got, err)
+	}
+	other, _ := token.NewSessions(token.DeriveSessionSecret("another-key"), func() time.Time { return now })
+	late, _ := token.NewSessions(token.DeriveSessionSecret("admin-key"), func() time.Time { return now.Add(2 * time.Hour) })
+	forged := strings.Replace(tok, tok[3:10], "AAAAAAA", 1)
+	for name, c := range map[string]struct {
+		s   *token.Sessions
+		tok string
+	}{
+		"other key": {other, tok}, "expired": {late, tok}, "tampered": {s, forged}, "garbage": {s, "v1.x.y"},
+		"empty": {s, ""}, "no version": {s, tok[3:]}, "huge": {s, "v1." + strings.Repeat("a", 5000) + ".b"},
+	} {
+		if _, err := c.s.Verify(c.tok); err == nil {
+			t.Errorf("%s: verified", name)
+		}
+	}
+	if _, err := token.NewSessions([]byte("short"), nil); err == nil {
+		t.Error("a short secret was accepted")
+	}
+}
+
+func FuzzSessionVerify(f *testing.F) {
+	s, _ := token.NewSessions(token.DeriveSessionSecret("k"), nil)
+	f.Add(s.Sign(token.SessionClaims{SessionID: "a", UserID: "b", StageARN: "c", Expires: 4102444800}))
+	f.Add("v1..")
+	f.Add("v1.e30.")
+	f.Fuzz(func(t *testing.T, tok string) {
+		c, err := s.Verify(tok)
+		if err == nil && (c.SessionID == "" || c.UserID == "" || c.StageARN == "") {
+			t.Fatalf("verified a token with empty claims: %q", tok)
+		}
+	})
+}
