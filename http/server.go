@@ -109,5 +109,3 @@ func (s *Server) Handler() http.Handler {
 }
 
 func (s *Server) now() time.Time { return s.Now() }
-
-
