@@ -54,6 +54,15 @@ func (s *Server) routes() *http.ServeMux {
 	route("GET /ws", scopeNone, s.handleWebSocket)
 	route("GET /metrics", ScopeRead, s.handleMetrics)
 
+	// Pages: they load without a key and ask for one themselves.
+	route("GET /api/openapi.json", scopeNone, s.handleOpenAPI)
+	if s.Docs != nil {
+		mux.Handle("GET /docs/", http.StripPrefix("/docs/", s.Docs))
+	}
+	if s.Dashboard != nil {
+		mux.Handle("GET /dashboard/", http.StripPrefix("/dashboard", s.Dashboard))
+	}
+
 	if s.Emulator != nil {
 		mux.Handle("/ivs/", s.guardEmulator(http.StripPrefix("/ivs", s.Emulator)))
 	}
@@ -69,6 +78,17 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Metrics.ServeHTTP(w, r)
+}
+
+// handleOpenAPI serves the API document.
+func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	if s.OpenAPI == nil {
+		s.handleNotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Write(s.OpenAPI)
 }
 
 // handleNotFound answers unknown routes in the envelope.

@@ -71,6 +71,11 @@ type Server struct {
 	OnLimiterError func()
 	// Sessions signs and checks viewer session tokens; nil disables them.
 	Sessions *token.Sessions
+	// OpenAPI is the API document as JSON, served at /api/openapi.json;
+	// Docs renders it at /docs/; Dashboard is the live page at /dashboard/.
+	OpenAPI   []byte
+	Docs      http.Handler
+	Dashboard http.Handler
 	// Emulator, when set, is the in-process IVS emulator mounted at /ivs/.
 	Emulator http.Handler
 	// Observe, when set, sees every request's status and duration (metrics).

@@ -122,7 +122,7 @@ func TestRetentionUsesTheClock(t *testing.T) {
 func TestPresenceRestoredAfterRedisFlush(t *testing.T) {
 	client, prefix := testenv.Redis(t)
 	var rec *redis.Recorder
-	env := apitest.New(t, apitest.Options{Presence: func(t *testing.T, sink ivslive.SessionSink, _ func() time.Time) (ivslive.PresenceStore, func(context.Context) error) {
+	env := apitest.New(t, apitest.Options{Presence: func(t testing.TB, sink ivslive.SessionSink, _ func() time.Time) (ivslive.PresenceStore, func(context.Context) error) {
 		rec = redis.NewRecorder(client, prefix, sink, "t", nil)
 		return redis.NewPresence(client, prefix), rec.Flush
 	}})

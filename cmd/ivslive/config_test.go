@@ -105,3 +105,29 @@ func TestRedactedHidesSecrets(t *testing.T) {
 		t.Errorf("postgres address %q", got)
 	}
 }
+
+// FuzzDotenv: any .env content parses or fails with a line number; values
+// never keep an unquoted inline comment.
+func FuzzDotenv(f *testing.F) {
+	f.Add("A=1\nB=2 # comment\nexport C='x # y'\n")
+	f.Add("=\n")
+	f.Add("A=\"unterminated\n")
+	f.Fuzz(func(t *testing.T, content string) {
+		path := filepath.Join(t.TempDir(), ".env")
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		vals, err := readDotenv(path)
+		if err != nil {
+			if !strings.Contains(err.Error(), path+":") {
+				t.Fatalf("error without a line: %v", err)
+			}
+			return
+		}
+		for k := range vals {
+			if k == "" || strings.ContainsAny(k, "=\n") {
+				t.Fatalf("bad key %q from %q", k, content)
+			}
+		}
+	})
+}

@@ -198,3 +198,14 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("token after restart: %d %v", status, err)
 	}
 }
+
+// A start that fails half way (here: a bad API_KEYS, checked after the
+// stores are open) returns the error and closes what it opened.
+func TestStartupFailureIsReported(t *testing.T) {
+	t.Chdir(t.TempDir())
+	env := map[string]string{"API_PORT": "0", "API_KEYS": "web:viewer:short"}
+	err := run(context.Background(), nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "API_KEYS") {
+		t.Fatalf("run = %v, want an error naming API_KEYS", err)
+	}
+}

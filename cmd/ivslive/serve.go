@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ivslive/ivslive"
+	apidoc "github.com/ivslive/ivslive/api"
+	"github.com/ivslive/ivslive/dashboard"
 	ivshttp "github.com/ivslive/ivslive/http"
 	"github.com/ivslive/ivslive/live"
 	"github.com/ivslive/ivslive/metrics"
@@ -75,8 +77,10 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 
 // newApp opens every part in dependency order. The listener comes first: in
 // embedded mode the emulator's stage endpoints carry the public port.
-func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (a *app, err error) {
-	a = &app{cfg: cfg, stdout: stdout, log: newLogger(cfg, stderr)}
+func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, err error) {
+	// a is not the named result: "return nil, err" must not hide it from
+	// the cleanup below.
+	a := &app{cfg: cfg, stdout: stdout, log: newLogger(cfg, stderr)}
 	defer func() {
 		if err != nil {
 			a.close()
@@ -176,9 +180,16 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (a *app, 
 		return nil, err
 	}
 
+	doc, err := apidoc.JSON()
+	if err != nil {
+		return nil, err
+	}
 	api := &ivshttp.Server{
-		Live: a.live,
-		Log:  a.log,
+		OpenAPI:   doc,
+		Docs:      apidoc.DocsHandler(),
+		Dashboard: dashboard.Handler(),
+		Live:      a.live,
+		Log:       a.log,
 		Config: ivshttp.Config{
 			Development: cfg.Development(), Environment: cfg.NodeEnv, Version: versionString(),
 			Keys: keys, WSPublic: cfg.WSPublic, SkipAuth: skipAuth, InternalSecret: cfg.InternalSecret,

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/ivslive/ivslive"
+	apidoc "github.com/ivslive/ivslive/api"
+	"github.com/ivslive/ivslive/dashboard"
 	ivshttp "github.com/ivslive/ivslive/http"
 	"github.com/ivslive/ivslive/internal/contract"
 	"github.com/ivslive/ivslive/ivs"
@@ -69,10 +71,10 @@ type Options struct {
 	// Presence builds the presence store given the sink, and returns a
 	// function that delivers whatever is queued for the sink (nil when the
 	// store writes to the sink directly); default memory.
-	Presence func(t *testing.T, sink ivslive.SessionSink, now func() time.Time) (ivslive.PresenceStore, func(context.Context) error)
+	Presence func(t testing.TB, sink ivslive.SessionSink, now func() time.Time) (ivslive.PresenceStore, func(context.Context) error)
 	// Stores is the stage and history store; default a fresh SQLite
 	// database.
-	Stores func(t *testing.T) Stores
+	Stores func(t testing.TB) Stores
 	// Live overrides parts of the core configuration.
 	Live func(c *live.Config)
 	// HTTP overrides parts of the HTTP configuration.
@@ -85,7 +87,7 @@ type Options struct {
 	Limiter ivslive.RateLimiter
 	// Events, when set, builds the event publisher that feeds the bus
 	// (Redis pub/sub between instances); default the bus itself.
-	Events func(t *testing.T, bus *live.Bus) ivslive.EventPublisher
+	Events func(t testing.TB, bus *live.Bus) ivslive.EventPublisher
 }
 
 // Env is a running test server.
@@ -105,7 +107,7 @@ type Env struct {
 }
 
 // New starts a server for the test; it stops at cleanup.
-func New(t *testing.T, o Options) *Env {
+func New(t testing.TB, o Options) *Env {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now
@@ -199,7 +201,12 @@ func New(t *testing.T, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	doc, err := apidoc.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
 	api := &ivshttp.Server{Live: svc, Config: hc, Log: log, Now: now, Emulator: em, Hub: hub, Sessions: sessions, Limiter: o.Limiter,
+		OpenAPI: doc, Docs: apidoc.DocsHandler(), Dashboard: dashboard.Handler(),
 		Health: []ivshttp.HealthCheck{{Name: "presence", Mode: "memory", Critical: true,
 			Probe: func(ctx context.Context) (map[string]any, error) { return nil, presence.Ping(ctx) }}}}
 	srv := httptest.NewUnstartedServer(api.Handler())

@@ -12,7 +12,7 @@ import (
 
 // RedisPresence is an Options.Presence that uses the test Redis server with
 // a key prefix of the test's own; it skips (or fails in CI) without Redis.
-func RedisPresence(t *testing.T, sink ivslive.SessionSink, _ func() time.Time) (ivslive.PresenceStore, func(context.Context) error) {
+func RedisPresence(t testing.TB, sink ivslive.SessionSink, _ func() time.Time) (ivslive.PresenceStore, func(context.Context) error) {
 	client, prefix := testenv.Redis(t)
 	rec := redis.NewRecorder(client, prefix, sink, "apitest", nil)
 	return redis.NewPresence(client, prefix), rec.Flush
@@ -25,4 +25,4 @@ func Twins(t *testing.T, f func(t *testing.T, presence PresenceFunc)) {
 }
 
 // PresenceFunc is the type of Options.Presence.
-type PresenceFunc = func(*testing.T, ivslive.SessionSink, func() time.Time) (ivslive.PresenceStore, func(context.Context) error)
+type PresenceFunc = func(testing.TB, ivslive.SessionSink, func() time.Time) (ivslive.PresenceStore, func(context.Context) error)
