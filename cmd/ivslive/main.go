@@ -35,6 +35,8 @@ Usage:
   ivslive emulator         run the IVS Real-Time emulator alone
   ivslive keygen           write an ES384 key pair for self-signed tokens (--import to import it into IVS)
   ivslive migrate          apply the database migrations (serve does it at start too)
+  ivslive config check     validate the configuration and print it, secrets redacted
+  ivslive loadtest         simulate viewers against a server and report throughput, latency and accuracy
   ivslive version          print the version
 
 Run "ivslive <command> --help" for a command's flags. Configuration: see README.md or .env.example.
@@ -44,7 +46,10 @@ Run "ivslive <command> --help" for a command's flags. Configuration: see README.
 // environment and output.
 func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
 	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	switch {
+	case len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help"):
+		cmd = "help"
+	case len(args) > 0 && !strings.HasPrefix(args[0], "-"):
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -56,6 +61,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return keygen(ctx, args, lookup, stdout, stderr)
 	case "migrate":
 		return migrateCmd(ctx, args, lookup, stdout, stderr)
+	case "config":
+		return configCmd(args, lookup, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return nil

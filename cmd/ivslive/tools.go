@@ -156,3 +156,25 @@ func migrateCmd(ctx context.Context, args []string, lookup func(string) (string,
 	}
 	return nil
 }
+
+// configCmd handles `ivslive config check`: validate the configuration and
+// print the effective one, secrets redacted.
+func configCmd(args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+	fs := newFlags("config check", "Validate the configuration (environment and ./.env) and print the effective values, secrets redacted.", stderr)
+	if len(args) == 0 || args[0] != "check" {
+		fs.Usage()
+		return errors.New(`usage: ivslive config check`)
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(lookup)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "# configuration is valid: %s\n", cfg.Modes())
+	for _, line := range cfg.Redacted() {
+		fmt.Fprintln(stdout, line)
+	}
+	return nil
+}
