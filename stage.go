@@ -99,6 +99,10 @@ type StageStore interface {
 const (
 	SettingMasterStageARN = "master_stage_arn"
 	SettingPublicKeyARN   = "public_key_arn"
+	// SettingPublisher holds the live publisher at the last checkpoint
+	// (JSON), so a presence store that lost its state gets the broadcast
+	// back with its viewers.
+	SettingPublisher = "checkpoint_publisher"
 )
 
 var (

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/ivslive/ivslive"
@@ -94,16 +95,54 @@ func (s *Service) LiveSessions(ctx context.Context) ([]ivslive.ViewerSession, er
 	return all, nil
 }
 
-// Checkpoint copies the live sessions into the history store.
+// Checkpoint copies the live sessions, and the live publisher, into the
+// history store.
 func (s *Service) Checkpoint(ctx context.Context) (int, error) {
+	// A presence store without stages has lost its state (the master stage
+	// is always registered): saving it would overwrite the checkpoint that
+	// is about to bring it back.
+	if err := s.EnsurePresence(ctx); err != nil {
+		return 0, err
+	}
 	sessions, err := s.LiveSessions(ctx)
 	if err != nil {
+		return 0, err
+	}
+	pub := ""
+	if p, err := s.Presence.Publisher(ctx); err == nil {
+		b, _ := json.Marshal(p)
+		pub = string(b)
+	} else if ivslive.ErrorCode(err) != ivslive.ENOTFOUND {
 		return 0, err
 	}
 	if err := s.History.SaveCheckpoint(ctx, ivslive.Checkpoint{TakenAt: s.now(), Sessions: sessions}); err != nil {
 		return 0, err
 	}
+	if err := s.Stages.SetSetting(ctx, ivslive.SettingPublisher, pub); err != nil {
+		return 0, err
+	}
 	return len(sessions), nil
+}
+
+// restorePublisher puts the checkpointed publisher back if none is live and
+// its token has not expired.
+func (s *Service) restorePublisher(ctx context.Context) error {
+	raw, err := s.Stages.Setting(ctx, ivslive.SettingPublisher)
+	if ivslive.ErrorCode(err) == ivslive.ENOTFOUND || (err == nil && raw == "") {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var p ivslive.Publisher
+	if err := json.Unmarshal([]byte(raw), &p); err != nil || !s.now().Before(p.ExpiresAt) {
+		return nil
+	}
+	if _, err := s.Presence.Publisher(ctx); ivslive.ErrorCode(err) != ivslive.ENOTFOUND {
+		return err // live already (or unreachable)
+	}
+	s.Log.Info("restored the publisher from the checkpoint", "participant", p.ParticipantID, "until", p.ExpiresAt)
+	return s.Presence.SetPublisher(ctx, p)
 }
 
 // RestorePresence brings live sessions back from the newest checkpoint when
@@ -111,6 +150,9 @@ func (s *Service) Checkpoint(ctx context.Context) (int, error) {
 // restored sessions whose viewers are gone expire as usual, closing at their
 // last heartbeat.
 func (s *Service) RestorePresence(ctx context.Context) (int, error) {
+	if err := s.restorePublisher(ctx); err != nil {
+		return 0, err
+	}
 	c, err := s.History.LoadCheckpoint(ctx)
 	if ivslive.ErrorCode(err) == ivslive.ENOTFOUND {
 		return 0, nil

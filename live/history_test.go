@@ -160,6 +160,9 @@ func TestPresenceRestoredAfterRedisFlush(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("after restart (-want +got):\n%s", diff)
 	}
+	if _, err := restarted.Presence.Publisher(ctx); err != nil {
+		t.Fatalf("the publisher was not restored: %v", err)
+	}
 
 	// A flush while running: the leader's next sweep notices.
 	flush()

@@ -230,7 +230,7 @@ func (c Config) Validate() error {
 		{c.ScaleWarmUp < 0 || c.ScaleWarmUp > 24*time.Hour, fmt.Sprintf("SCALE_WARMUP=%s: want 0 to 24 h", c.ScaleWarmUp)},
 		{c.DrainTimeout < 0 || c.DrainTimeout > 24*time.Hour, fmt.Sprintf("STAGE_DRAIN_TIMEOUT=%s: want 0 to 24 h", c.DrainTimeout)},
 		{c.ViewerTimeout < 5*time.Second || c.ViewerTimeout > time.Hour, fmt.Sprintf("VIEWER_TIMEOUT=%s: want 5 s to 1 h", c.ViewerTimeout)},
-		{c.SnapshotInterval < 10*time.Second || c.SnapshotInterval > 24*time.Hour, fmt.Sprintf("SNAPSHOT_INTERVAL=%s: want 10 s to 24 h", c.SnapshotInterval)},
+		{c.SnapshotInterval < time.Second || c.SnapshotInterval > 24*time.Hour, fmt.Sprintf("SNAPSHOT_INTERVAL=%s: want 1 s to 24 h", c.SnapshotInterval)},
 		{c.SnapshotRetentionDays < 0 || c.SnapshotRetentionDays > 36500, fmt.Sprintf("SNAPSHOT_RETENTION_DAYS=%d: want 0–36500", c.SnapshotRetentionDays)},
 		{c.SessionRetentionDays < 0 || c.SessionRetentionDays > 36500, fmt.Sprintf("SESSION_RETENTION_DAYS=%d: want 0–36500", c.SessionRetentionDays)},
 		{c.MetricsInterval < time.Second || c.MetricsInterval > time.Hour, fmt.Sprintf("METRICS_INTERVAL=%s: want 1 s to 1 h", c.MetricsInterval)},
