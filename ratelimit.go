@@ -23,9 +23,29 @@ type RateDecision struct {
 	ResetAfter time.Duration
 }
 
-// RateLimiter spends one request of key's budget. Implemented by memory (one
-// process, golang.org/x/time/rate) and redis (shared by every instance,
-// GCRA in Redis).
+// RateLimiter spends one request of each key's budget (a request counts
+// against its client address and its key) and returns the most restrictive
+// decision. Implemented by memory (one process, golang.org/x/time/rate) and
+// redis (shared by every instance, GCRA in Redis).
 type RateLimiter interface {
-	Allow(ctx context.Context, key string, limit RateLimit) (RateDecision, error)
+	Allow(ctx context.Context, keys []string, limit RateLimit) (RateDecision, error)
+}
+
+// Stricter returns the more restrictive of two decisions: a refusal over an
+// allowance, else the one with fewer requests remaining.
+func Stricter(a, b RateDecision) RateDecision {
+	switch {
+	case !a.Allowed && !b.Allowed:
+		if b.RetryAfter > a.RetryAfter {
+			return b
+		}
+		return a
+	case !a.Allowed:
+		return a
+	case !b.Allowed:
+		return b
+	case b.Remaining < a.Remaining:
+		return b
+	}
+	return a
 }

@@ -162,6 +162,16 @@ type PresenceStore interface {
 	// stage, ignores capacity (they were seated before), and returns how many
 	// it restored.
 	Restore(ctx context.Context, sessions []ViewerSession) (int, error)
+	// Intact reports whether the store still holds what it held when
+	// MarkIntact was last called: false for a new store and after the store
+	// lost its data (a Redis restarted without persistence, or flushed).
+	// The leader rebuilds presence (stages, then the checkpoint) while it
+	// is false. Counting stages cannot tell: a rebuild half done, or a
+	// stage registered by another instance, looks the same as an intact
+	// store.
+	Intact(ctx context.Context) (bool, error)
+	// MarkIntact records that presence has been rebuilt.
+	MarkIntact(ctx context.Context) error
 
 	// Ping checks the store is reachable.
 	Ping(ctx context.Context) error

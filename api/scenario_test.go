@@ -194,7 +194,7 @@ func exerciseLimits(t *testing.T, c *checker) {
 // spent is a rate limiter whose budgets are all spent.
 type spent struct{}
 
-func (spent) Allow(context.Context, string, ivslive.RateLimit) (ivslive.RateDecision, error) {
+func (spent) Allow(context.Context, []string, ivslive.RateLimit) (ivslive.RateDecision, error) {
 	return ivslive.RateDecision{Limit: 100, RetryAfter: 1500 * time.Millisecond, ResetAfter: time.Minute}, nil
 }
 

@@ -56,12 +56,12 @@ func (p Principal) allows(need Scope) bool {
 	return false
 }
 
-type principalKey struct{}
-
-// PrincipalOf returns the principal the auth middleware stored in ctx.
+// PrincipalOf returns the principal the auth middleware let in.
 func PrincipalOf(ctx context.Context) (Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(Principal)
-	return p, ok
+	if st := stateOf(ctx); st != nil && st.principal != nil {
+		return *st.principal, true
+	}
+	return Principal{}, false
 }
 
 // secretEqual compares a presented secret with the expected one in constant
@@ -74,16 +74,37 @@ func secretEqual(presented, expected string) bool {
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 
-// lookupKey finds the key a request presented. Every configured key is
-// compared, whatever matches first, so timing says nothing about which.
+// keyDigest is a configured key as lookupKey compares it: its SHA-256
+// digest, computed once.
+type keyDigest struct {
+	digest    [sha256.Size]byte
+	principal Principal
+}
+
+func digestKeys(keys []APIKey) []keyDigest {
+	out := make([]keyDigest, 0, len(keys))
+	for _, k := range keys {
+		if k.Secret == "" {
+			continue
+		}
+		out = append(out, keyDigest{digest: sha256.Sum256([]byte(k.Secret)), principal: Principal{Name: k.Name, Scope: k.Scope}})
+	}
+	return out
+}
+
+// lookupKey finds the key a request presented. The presented key is hashed
+// once and compared in constant time with every configured key's digest,
+// whatever matches first, so timing says nothing about which key matched or
+// how long it is.
 func (s *Server) lookupKey(presented string) (Principal, bool) {
+	d := sha256.Sum256([]byte(presented))
 	var (
 		found Principal
 		ok    bool
 	)
-	for _, k := range s.Config.Keys {
-		if secretEqual(presented, k.Secret) && !ok {
-			found, ok = Principal{Name: k.Name, Scope: k.Scope}, true
+	for i := range s.keys {
+		if subtle.ConstantTimeCompare(d[:], s.keys[i].digest[:]) == 1 && !ok {
+			found, ok = s.keys[i].principal, true
 		}
 	}
 	return found, ok
@@ -139,6 +160,8 @@ func (s *Server) requireScope(need Scope, next http.HandlerFunc) http.HandlerFun
 			default:
 				p = Principal{Name: "session:" + c.SessionID, Scope: ScopeSession, Session: &c}
 			}
+		} else if st := stateOf(r.Context()); st != nil && st.key != nil && key != "" {
+			p = *st.key // the rate limiter resolved this request's key already
 		} else {
 			p, err = s.authenticate(r, key)
 		}
@@ -150,7 +173,13 @@ func (s *Server) requireScope(need Scope, next http.HandlerFunc) http.HandlerFun
 			s.Error(w, r, ivslive.Errorf(ivslive.EFORBIDDEN, "this key (%s) has the %s scope; this route needs %s", p.Name, p.Scope, need))
 			return
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		if st := stateOf(r.Context()); st != nil {
+			st.principal = &p
+		} else { // a handler mounted without the middleware (tests)
+			st = &requestState{principal: &p}
+			r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+		}
+		next(w, r)
 	}
 }
 

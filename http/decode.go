@@ -27,7 +27,18 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	if ct != "" && !isJSON && !isForm {
 		return ivslive.Errorf(ivslive.EMEDIATYPE, "Content-Type must be application/json")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.Config.MaxBodyBytes))
+	buf, _ := s.readBuffers.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			s.readBuffers.Put(buf)
+		}
+	}()
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.Config.MaxBodyBytes))
+	body := buf.Bytes()
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -52,12 +63,9 @@ func decodeJSON(body []byte, dst any) error {
 	if body[0] != '{' {
 		return ivslive.Errorf(ivslive.EVALIDATION, "request body must be a JSON object")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(dst); err != nil {
+	// Unmarshal also refuses data after the object.
+	if err := json.Unmarshal(body, dst); err != nil {
 		return jsonError(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return ivslive.Errorf(ivslive.EVALIDATION, "request body has data after the JSON object")
 	}
 	return nil
 }

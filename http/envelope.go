@@ -13,6 +13,12 @@ import (
 // timeFormat is the envelope's timestamp: JavaScript's toISOString().
 const timeFormat = "2006-01-02T15:04:05.000Z"
 
+// Header values every JSON answer carries, shared (never modified).
+var (
+	contentTypeJSON = []string{"application/json; charset=utf-8"}
+	noStore         = []string{"no-store"}
+)
+
 type successEnvelope struct {
 	Success   bool   `json:"success"`
 	Data      any    `json:"data"`
@@ -128,14 +134,30 @@ func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 		buf.WriteString(`{"success":false,"error":{"code":"INTERNAL_ERROR","message":"內部伺服器錯誤"},"timestamp":"` + s.timestamp() + "\"}\n")
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Length", itoa(int64(buf.Len())))
+	h["Content-Type"] = contentTypeJSON
+	h["Cache-Control"] = noStore
+	h["Content-Length"] = []string{itoa(int64(buf.Len()))}
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
 
-func (s *Server) timestamp() string { return s.now().UTC().Format(timeFormat) }
+// timestamp formats the current time for the envelope, reusing the string
+// while the millisecond has not changed (many answers share one under load).
+func (s *Server) timestamp() string {
+	now := s.now()
+	ms := now.UnixMilli()
+	if c := s.stamp.Load(); c != nil && c.ms == ms {
+		return c.text
+	}
+	text := now.UTC().Format(timeFormat)
+	s.stamp.Store(&stamp{ms: ms, text: text})
+	return text
+}
+
+type stamp struct {
+	ms   int64
+	text string
+}
 
 func isoTime(t time.Time) string { return t.UTC().Format(timeFormat) }
 

@@ -1,7 +1,6 @@
 package http
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,16 +10,16 @@ import (
 	"github.com/ivslive/ivslive"
 )
 
-// limiterTimeout bounds a rate-limit check: a slow or unreachable Redis lets
-// requests through (fail open) rather than slowing every request down.
-const limiterTimeout = 250 * time.Millisecond
-
 // rateLimit spends the request's budgets before anything else runs (as the
 // Node server did, failed authentications count too): one per client
 // address and one per key (or session), the heartbeat route from its own,
 // larger budget so viewers are never throttled by a few busy admins.
 func (s *Server) rateLimit(next http.Handler) http.Handler {
 	var lastLog atomic.Int64
+	policy := map[string][]string{}
+	for budget, l := range map[string]ivslive.RateLimit{"api": s.Config.RateLimit, "heartbeat": s.Config.HeartbeatLimit} {
+		policy[budget] = []string{strconv.Itoa(l.Requests) + ";w=" + strconv.Itoa(int(l.Period/time.Second))}
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.Limiter == nil || !strings.HasPrefix(r.URL.Path, "/api/") {
 			next.ServeHTTP(w, r)
@@ -35,36 +34,29 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 			return
 		}
 		keys := []string{budget + ":ip:" + s.clientIP(r)}
-		if who := s.identify(r); who != "" {
+		who, p := s.identify(r)
+		if who != "" {
 			keys = append(keys, budget+":"+who)
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), limiterTimeout)
-		defer cancel()
-		var worst ivslive.RateDecision
-		for i, k := range keys {
-			d, err := s.Limiter.Allow(ctx, k, limit)
-			if err != nil {
-				if s.OnLimiterError != nil {
-					s.OnLimiterError()
-				}
-				if now := time.Now().Unix(); lastLog.Swap(now) != now {
-					s.Log.Warn("rate limiter unavailable; letting requests through", "err", err)
-				}
-				next.ServeHTTP(w, r)
-				return
+		if st := stateOf(r.Context()); st != nil && p != nil {
+			st.key = p // auth needs it next; no second lookup
+		}
+		worst, err := s.Limiter.Allow(r.Context(), keys, limit)
+		if err != nil {
+			if s.OnLimiterError != nil {
+				s.OnLimiterError()
 			}
-			if i == 0 || !d.Allowed || (worst.Allowed && d.Remaining < worst.Remaining) {
-				worst = d
+			if now := time.Now().Unix(); lastLog.Swap(now) != now {
+				s.Log.Warn("rate limiter unavailable; letting requests through", "err", err)
 			}
-			if !d.Allowed {
-				break
-			}
+			next.ServeHTTP(w, r)
+			return
 		}
 		h := w.Header()
-		h.Set("RateLimit-Policy", strconv.Itoa(limit.Requests)+";w="+strconv.Itoa(int(limit.Period/time.Second)))
-		h.Set("RateLimit-Limit", strconv.Itoa(worst.Limit))
-		h.Set("RateLimit-Remaining", strconv.Itoa(worst.Remaining))
-		h.Set("RateLimit-Reset", RetryAfter(worst.ResetAfter).Seconds())
+		h["Ratelimit-Policy"] = policy[budget]
+		h["Ratelimit-Limit"] = []string{strconv.Itoa(worst.Limit)}
+		h["Ratelimit-Remaining"] = []string{strconv.Itoa(worst.Remaining)}
+		h["Ratelimit-Reset"] = []string{RetryAfter(worst.ResetAfter).Seconds()}
 		if !worst.Allowed {
 			if s.OnRateLimit != nil {
 				s.OnRateLimit(budget)
@@ -76,18 +68,18 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 	})
 }
 
-// identify names who a request is for rate limiting: a valid key's name or
-// a valid session token's session; "" when it is neither (the address
-// budget still applies).
-func (s *Server) identify(r *http.Request) string {
+// identify names who a request is for rate limiting: a valid key's name (and
+// its principal) or a valid session token's session; "" when it is neither
+// (the address budget still applies).
+func (s *Server) identify(r *http.Request) (string, *Principal) {
 	if key := r.Header.Get("X-Api-Key"); key != "" {
 		if p, ok := s.lookupKey(key); ok {
-			return "key:" + p.Name
+			return "key:" + p.Name, &p
 		}
-		return ""
+		return "", nil
 	}
 	if c, ok := s.sessionClaims(r); ok {
-		return "session:" + c.SessionID
+		return "session:" + c.SessionID, nil
 	}
-	return ""
+	return "", nil
 }

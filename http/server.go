@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ivslive/ivslive"
@@ -84,9 +85,11 @@ type Server struct {
 	started  time.Time
 	health   *healthCache
 	patterns []string
-	// buffers recycles response buffers: the heartbeat is answered tens of
-	// thousands of times a second.
-	buffers sync.Pool
+	keys     []keyDigest
+	// buffers and readBuffers recycle response and request buffers: the
+	// heartbeat is answered tens of thousands of times a second.
+	buffers, readBuffers sync.Pool
+	stamp                atomic.Pointer[stamp]
 }
 
 // Handler returns the server's handler with its middleware.
@@ -102,6 +105,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.started = s.Now()
 	s.health = newHealthCache()
+	s.keys = digestKeys(s.Config.Keys)
 	var h http.Handler = s.routes()
 	h = s.rateLimit(h)
 	h = s.cors(h)

@@ -11,7 +11,7 @@ import (
 // makes sure the master stage exists: the configured MASTER_STAGE_ARN, or the
 // one created on an earlier start, or a new one.
 func (s *Service) Bootstrap(ctx context.Context) error {
-	loads, err := s.Presence.Loads(ctx)
+	intact, err := s.Presence.Intact(ctx)
 	if err != nil {
 		return fmt.Errorf("read presence: %w", err)
 	}
@@ -26,11 +26,14 @@ func (s *Service) Bootstrap(ctx context.Context) error {
 	s.master = master.ARN
 	s.mu.Unlock()
 	s.Log.Info("master stage ready", "arn", master.ARN, "name", master.Name)
-	// An empty presence store at start (first start, an embedded-mode
-	// restart, a Redis that restarted without persistence) gets the live
-	// sessions of the newest checkpoint back.
-	if len(loads) == 0 {
+	// A presence store that is not intact at start (first start, an
+	// embedded-mode restart, a Redis that restarted without persistence)
+	// gets the live sessions of the newest checkpoint back.
+	if !intact {
 		if _, err := s.RestorePresence(ctx); err != nil {
+			return fmt.Errorf("restore presence: %w", err)
+		}
+		if err := s.Presence.MarkIntact(ctx); err != nil {
 			return fmt.Errorf("restore presence: %w", err)
 		}
 	}

@@ -98,10 +98,13 @@ func (s *Service) LiveSessions(ctx context.Context) ([]ivslive.ViewerSession, er
 // Checkpoint copies the live sessions, and the live publisher, into the
 // history store.
 func (s *Service) Checkpoint(ctx context.Context) (int, error) {
-	// A presence store without stages has lost its state (the master stage
-	// is always registered): saving it would overwrite the checkpoint that
-	// is about to bring it back.
-	if err := s.EnsurePresence(ctx); err != nil {
+	// A presence store that lost its state must be rebuilt first: saving it
+	// would overwrite the checkpoint that is about to bring it back. Holding restoreMu to the end keeps a
+	// restore running in the sweeper from being seen half-done: stages
+	// registered, sessions not yet back.
+	s.restoreMu.Lock()
+	defer s.restoreMu.Unlock()
+	if err := s.ensurePresence(ctx); err != nil {
 		return 0, err
 	}
 	sessions, err := s.LiveSessions(ctx)
@@ -155,6 +158,7 @@ func (s *Service) RestorePresence(ctx context.Context) (int, error) {
 	}
 	c, err := s.History.LoadCheckpoint(ctx)
 	if ivslive.ErrorCode(err) == ivslive.ENOTFOUND {
+		s.Log.Warn("no live sessions to restore: the checkpoint is empty")
 		return 0, nil
 	}
 	if err != nil {
@@ -171,15 +175,27 @@ func (s *Service) RestorePresence(ctx context.Context) (int, error) {
 // EnsurePresence notices that the presence store lost its state (Redis
 // restarted without persistence) and rebuilds it: the stages from the stage
 // store, the sessions from the checkpoint. It is cheap when nothing is lost.
+// The leader's jobs (sweeper, scaler, snapshotter) call it before they read
+// presence.
 func (s *Service) EnsurePresence(ctx context.Context) error {
-	loads, err := s.Presence.Loads(ctx)
-	if err != nil || len(loads) > 0 {
+	s.restoreMu.Lock()
+	defer s.restoreMu.Unlock()
+	return s.ensurePresence(ctx)
+}
+
+func (s *Service) ensurePresence(ctx context.Context) error {
+	intact, err := s.Presence.Intact(ctx)
+	if err != nil || intact {
 		return err
 	}
-	s.Log.Warn("the presence store is empty: registering stages and restoring sessions from the checkpoint")
+	s.Log.Warn("the presence store lost its state: registering stages and restoring sessions from the checkpoint")
 	if err := s.registerStages(ctx); err != nil {
 		return err
 	}
-	_, err = s.RestorePresence(ctx)
-	return err
+	if _, err = s.RestorePresence(ctx); err != nil {
+		return err
+	}
+	// Only now: a rebuild cut short is started again on the next pass
+	// (both steps are idempotent).
+	return s.Presence.MarkIntact(ctx)
 }

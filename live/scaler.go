@@ -133,6 +133,11 @@ func (sc *Scaler) Check(ctx context.Context) (err error) {
 		}
 		sc.mu.Unlock()
 	}()
+	// A presence store that lost its state reads as empty stages and no
+	// publisher: acting on that would drain stages and stop replications.
+	if err := s.EnsurePresence(ctx); err != nil {
+		return err
+	}
 	p, err := sc.pool(ctx)
 	if err != nil {
 		return err

@@ -83,6 +83,10 @@ type Service struct {
 	// acts before its next tick.
 	Nudge func()
 
+	// restoreMu serialises rebuilding a lost presence store with the jobs
+	// that must not see it half rebuilt (checkpoints).
+	restoreMu sync.Mutex
+
 	mu      sync.RWMutex
 	catalog map[string]ivslive.Stage // managed stages by ARN
 	foreign map[string]ivslive.Stage // endpoints of stages we do not manage

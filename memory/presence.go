@@ -19,6 +19,7 @@ type Presence struct {
 	stages    map[string]*stage
 	order     []*stage // registration order: assignment ties go to the older stage
 	publisher *ivslive.Publisher
+	intact    bool
 
 	sink ivslive.SessionSink
 	now  func() time.Time
@@ -108,6 +109,22 @@ func (p *Presence) Loads(context.Context) ([]ivslive.StageLoad, error) {
 		loads[i] = ivslive.StageLoad{ARN: st.arn, State: st.state, Viewers: len(st.viewers)}
 	}
 	return loads, nil
+}
+
+// Intact implements ivslive.PresenceStore: false until MarkIntact, since a
+// new process starts empty.
+func (p *Presence) Intact(context.Context) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.intact, nil
+}
+
+// MarkIntact implements ivslive.PresenceStore.
+func (p *Presence) MarkIntact(context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.intact = true
+	return nil
 }
 
 // Viewers implements ivslive.PresenceStore.

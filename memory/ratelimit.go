@@ -37,10 +37,23 @@ func NewRateLimiter(now func() time.Time) *RateLimiter {
 }
 
 // Allow implements ivslive.RateLimiter.
-func (l *RateLimiter) Allow(_ context.Context, key string, limit ivslive.RateLimit) (ivslive.RateDecision, error) {
+func (l *RateLimiter) Allow(_ context.Context, keys []string, limit ivslive.RateLimit) (ivslive.RateDecision, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
+	var d ivslive.RateDecision
+	for i, key := range keys {
+		one := l.allow(now, key, limit)
+		if i == 0 {
+			d = one
+		} else {
+			d = ivslive.Stricter(d, one)
+		}
+	}
+	return d, nil
+}
+
+func (l *RateLimiter) allow(now time.Time, key string, limit ivslive.RateLimit) ivslive.RateDecision {
 	l.calls++
 	if l.calls%10000 == 0 {
 		l.sweep(now)
@@ -53,17 +66,17 @@ func (l *RateLimiter) Allow(_ context.Context, key string, limit ivslive.RateLim
 	}
 	b.last = now
 	d := ivslive.RateDecision{Limit: limit.Requests}
-	r := b.lim.ReserveN(now, 1)
-	if delay := r.DelayFrom(now); delay > 0 {
-		r.CancelAt(now)
-		d.RetryAfter = delay
-	} else {
+	// AllowN, not ReserveN: a reservation is an allocation per request.
+	if b.lim.AllowN(now, 1) {
 		d.Allowed = true
 	}
 	tokens := b.lim.TokensAt(now)
+	if !d.Allowed {
+		d.RetryAfter = time.Duration((1 - tokens) * float64(every))
+	}
 	d.Remaining = max(int(tokens), 0)
 	d.ResetAfter = time.Duration((float64(limit.Requests) - tokens) * float64(every))
-	return d, nil
+	return d
 }
 
 // sweep forgets buckets idle for longer than their period: they are full.

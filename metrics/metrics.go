@@ -36,6 +36,9 @@ type Metrics struct {
 	rateLimited    *prometheus.CounterVec
 	limiterErrors  prometheus.Counter
 
+	// statuses holds "100" … "599", so labelling a request allocates nothing.
+	statuses [600]string
+
 	// Totals for the instance counters reported to the leader (CloudWatch).
 	tokensIssued atomic.Int64
 	apiErrors    atomic.Int64
@@ -84,6 +87,9 @@ func New(reg *prometheus.Registry, state func(ctx context.Context) (live.Stats, 
 			Name: "ivslive_rate_limiter_errors_total", Help: "Rate-limit checks that failed (the request was let through).",
 		}),
 	}
+	for i := range m.statuses {
+		m.statuses[i] = strconv.Itoa(i)
+	}
 	reg.MustRegister(m.requests, m.tokens, m.sessionsOpened, m.sessionsClosed, m.heartbeats, m.ivsCalls,
 		m.ivsDuration, m.leader, m.wsClients, m.rateLimited, m.limiterErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -100,7 +106,13 @@ func (m *Metrics) Handler() http.Handler {
 
 // ObserveRequest records one HTTP request; route is the matched pattern.
 func (m *Metrics) ObserveRequest(route, method string, status int, d time.Duration) {
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Observe(d.Seconds())
+	code := ""
+	if status >= 0 && status < len(m.statuses) {
+		code = m.statuses[status]
+	} else {
+		code = strconv.Itoa(status)
+	}
+	m.requests.WithLabelValues(route, method, code).Observe(d.Seconds())
 	if status >= 500 {
 		m.apiErrors.Add(1)
 	}

@@ -21,7 +21,10 @@ const scriptBatch = 1000
 // many processes sharing one Redis primary.
 type Presence struct {
 	client goredis.UniversalClient
-	prefix string
+	// scripts runs the Lua scripts: the client itself, or a Batcher that
+	// shares round trips between concurrent calls.
+	scripts goredis.Scripter
+	prefix  string
 }
 
 var _ ivslive.PresenceStore = (*Presence)(nil)
@@ -30,8 +33,25 @@ var _ ivslive.PresenceStore = (*Presence)(nil)
 // (REDIS_KEY_PREFIX, for example "ivs:prod:"). Closed sessions go to the
 // prefix's sessions:closed stream; run a Recorder on the same client and
 // prefix to move them to the history store.
-func NewPresence(client goredis.UniversalClient, prefix string) *Presence {
-	return &Presence{client: client, prefix: prefix}
+func NewPresence(client goredis.UniversalClient, prefix string, opts ...Option) *Presence {
+	o := options(client, opts)
+	return &Presence{client: client, scripts: o.scripts, prefix: prefix}
+}
+
+// Option tunes a Presence or a RateLimiter.
+type Option func(*optionSet)
+
+type optionSet struct{ scripts goredis.Scripter }
+
+// WithBatcher sends script calls through b, sharing round trips.
+func WithBatcher(b *Batcher) Option { return func(o *optionSet) { o.scripts = b } }
+
+func options(client goredis.UniversalClient, opts []Option) optionSet {
+	o := optionSet{scripts: client}
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
 }
 
 func (p *Presence) liveKey(arn string) string { return p.prefix + "stage:" + arn + ":live" }
@@ -67,11 +87,32 @@ func (p *Presence) Ping(ctx context.Context) error {
 	return nil
 }
 
+// intactKey exists while Redis holds the state ivslive put there: Redis
+// loses it with everything else (restart without persistence, FLUSHALL).
+func (p *Presence) intactKey() string { return p.prefix + "presence:intact" }
+
+// Intact implements ivslive.PresenceStore.
+func (p *Presence) Intact(ctx context.Context) (bool, error) {
+	n, err := p.client.Exists(ctx, p.intactKey()).Result()
+	if err != nil {
+		return false, unavailable("intact", err)
+	}
+	return n == 1, nil
+}
+
+// MarkIntact implements ivslive.PresenceStore.
+func (p *Presence) MarkIntact(ctx context.Context) error {
+	if err := p.client.Set(ctx, p.intactKey(), "1", 0).Err(); err != nil {
+		return unavailable("mark intact", err)
+	}
+	return nil
+}
+
 // PutStage implements ivslive.PresenceStore. A stage keeps its registration
 // sequence when its state changes, so its place in assignment order is
 // stable.
 func (p *Presence) PutStage(ctx context.Context, arn string, state ivslive.StageState) error {
-	if err := putStageScript.Run(ctx, p.client, nil, p.prefix, arn, string(state)).Err(); err != nil {
+	if err := putStageScript.Run(ctx, p.scripts, nil, p.prefix, arn, string(state)).Err(); err != nil {
 		return unavailable("put stage", err)
 	}
 	return nil
@@ -83,7 +124,7 @@ func (p *Presence) PutStage(ctx context.Context, arn string, state ivslive.Stage
 func (p *Presence) RemoveStage(ctx context.Context, arn string, now time.Time) ([]ivslive.ClosedSession, error) {
 	var closed []ivslive.ClosedSession
 	for {
-		res, err := removeStageScript.Run(ctx, p.client, nil, p.prefix, arn, now.UnixMilli(), scriptBatch).Slice()
+		res, err := removeStageScript.Run(ctx, p.scripts, nil, p.prefix, arn, now.UnixMilli(), scriptBatch).Slice()
 		if err != nil {
 			return closed, unavailable("remove stage", err)
 		}
@@ -103,7 +144,7 @@ func (p *Presence) RemoveStage(ctx context.Context, arn string, now time.Time) (
 
 // Loads implements ivslive.PresenceStore in one round trip and O(stages).
 func (p *Presence) Loads(ctx context.Context) ([]ivslive.StageLoad, error) {
-	res, err := loadsScript.Run(ctx, p.client, nil, p.prefix).Slice()
+	res, err := loadsScript.Run(ctx, p.scripts, nil, p.prefix).Slice()
 	if err != nil {
 		return nil, unavailable("loads", err)
 	}

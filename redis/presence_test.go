@@ -16,12 +16,25 @@ import (
 
 func TestPresenceContract(t *testing.T) {
 	testenv.Redis(t) // skip once here rather than in every subtest
+	t.Run("direct", func(t *testing.T) { presenceContract(t, false) })
+	// The same contract with every script call going through shared
+	// pipelines, as the server runs it.
+	t.Run("batched", func(t *testing.T) { presenceContract(t, true) })
+}
+
+func presenceContract(t *testing.T, batched bool) {
 	contract.PresenceStore(t, func(t *testing.T) contract.Presence {
 		client, prefix := testenv.Redis(t)
 		sink := &contract.Sink{}
 		rec := redis.NewRecorder(client, prefix, sink, "test", nil)
+		var opts []redis.Option
+		if batched {
+			b := redis.NewBatcher(client, 2)
+			t.Cleanup(func() { b.Close() })
+			opts = append(opts, redis.WithBatcher(b))
+		}
 		return contract.Presence{
-			Store: redis.NewPresence(client, prefix),
+			Store: redis.NewPresence(client, prefix, opts...),
 			Recorded: func(t *testing.T) []ivslive.ClosedSession {
 				t.Helper()
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -30,6 +43,17 @@ func TestPresenceContract(t *testing.T) {
 					t.Fatalf("flush: %v", err)
 				}
 				return sink.Sessions()
+			},
+			// What a restart without persistence does to this prefix.
+			Lose: func(t *testing.T) {
+				t.Helper()
+				keys, err := client.Keys(context.Background(), prefix+"*").Result()
+				if err == nil && len(keys) > 0 {
+					err = client.Del(context.Background(), keys...).Err()
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
 			},
 		}
 	})

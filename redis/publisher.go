@@ -66,7 +66,7 @@ func (p *Presence) Publisher(ctx context.Context) (ivslive.Publisher, error) {
 // ClearPublisher implements ivslive.PresenceStore with a compare-and-delete
 // script, so a late "publisher left" event never ends a newer broadcast.
 func (p *Presence) ClearPublisher(ctx context.Context, participantID string) error {
-	if err := clearPublisherScript.Run(ctx, p.client, nil, p.prefix, participantID).Err(); err != nil {
+	if err := clearPublisherScript.Run(ctx, p.scripts, nil, p.prefix, participantID).Err(); err != nil {
 		return unavailable("clear publisher", err)
 	}
 	return nil

@@ -12,6 +12,8 @@ import (
 func TestRateLimiterContract(t *testing.T) {
 	contract.RateLimiter(t, func(t *testing.T) (ivslive.RateLimiter, ivslive.RateLimiter) {
 		client, prefix := testenv.Redis(t)
-		return redis.NewRateLimiter(client, prefix), redis.NewRateLimiter(client, prefix)
+		b := redis.NewBatcher(client, 2)
+		t.Cleanup(func() { b.Close() })
+		return redis.NewRateLimiter(client, prefix), redis.NewRateLimiter(client, prefix, redis.WithBatcher(b))
 	})
 }

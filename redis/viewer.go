@@ -16,7 +16,7 @@ import (
 // one script, so concurrent joins from any number of instances never
 // overfill a stage.
 func (p *Presence) Join(ctx context.Context, r ivslive.JoinRequest) (ivslive.JoinResult, error) {
-	res, err := joinScript.Run(ctx, p.client, nil, p.prefix, r.UserID, r.StageARN, r.SessionID,
+	res, err := joinScript.Run(ctx, p.scripts, nil, p.prefix, r.UserID, r.StageARN, r.SessionID,
 		r.ParticipantID, r.UserAgent, r.IP, r.Now.UnixMilli(), r.Threshold, r.Capacity).Slice()
 	if err != nil {
 		return ivslive.JoinResult{}, unavailable("join", err)
@@ -62,7 +62,7 @@ func (p *Presence) Join(ctx context.Context, r ivslive.JoinRequest) (ivslive.Joi
 
 // SetParticipant implements ivslive.PresenceStore.
 func (p *Presence) SetParticipant(ctx context.Context, stageARN, userID, sessionID, participantID string) error {
-	ok, err := setParticipantScript.Run(ctx, p.client, nil, p.prefix, stageARN, userID, sessionID, participantID).Int()
+	ok, err := setParticipantScript.Run(ctx, p.scripts, nil, p.prefix, stageARN, userID, sessionID, participantID).Int()
 	if err != nil {
 		return unavailable("set participant", err)
 	}
@@ -75,7 +75,7 @@ func (p *Presence) SetParticipant(ctx context.Context, stageARN, userID, session
 // Release implements ivslive.PresenceStore. Nothing goes to the stream: the
 // viewer never got a token, so there is no watch time to record.
 func (p *Presence) Release(ctx context.Context, stageARN, userID, sessionID string) error {
-	if err := releaseScript.Run(ctx, p.client, nil, p.prefix, stageARN, userID, sessionID).Err(); err != nil {
+	if err := releaseScript.Run(ctx, p.scripts, nil, p.prefix, stageARN, userID, sessionID).Err(); err != nil {
 		return unavailable("release", err)
 	}
 	return nil
@@ -85,7 +85,7 @@ func (p *Presence) Release(ctx context.Context, stageARN, userID, sessionID stri
 // the stage's live set, so it never recreates a session and never moves
 // last-seen back.
 func (p *Presence) Heartbeat(ctx context.Context, r ivslive.HeartbeatRequest) error {
-	ok, err := heartbeatScript.Run(ctx, p.client, nil, p.prefix, r.StageARN, r.UserID, r.SessionID, r.Now.UnixMilli()).Int()
+	ok, err := heartbeatScript.Run(ctx, p.scripts, nil, p.prefix, r.StageARN, r.UserID, r.SessionID, r.Now.UnixMilli()).Int()
 	if err != nil {
 		return unavailable("heartbeat", err)
 	}
@@ -103,7 +103,7 @@ func (p *Presence) Leave(ctx context.Context, r ivslive.LeaveRequest) (ivslive.C
 	if reason == "" {
 		reason = ivslive.EndLeave
 	}
-	res, err := leaveScript.Run(ctx, p.client, nil, p.prefix, r.StageARN, r.UserID, r.SessionID, r.Now.UnixMilli(), string(reason)).Slice()
+	res, err := leaveScript.Run(ctx, p.scripts, nil, p.prefix, r.StageARN, r.UserID, r.SessionID, r.Now.UnixMilli(), string(reason)).Slice()
 	if err != nil {
 		return ivslive.ClosedSession{}, unavailable("leave", err)
 	}
@@ -125,7 +125,7 @@ func (p *Presence) Expire(ctx context.Context, cutoff time.Time, max int) ([]ivs
 	var closed []ivslive.ClosedSession
 	for len(closed) < max {
 		limit := min(scriptBatch, max-len(closed))
-		res, err := expireScript.Run(ctx, p.client, nil, p.prefix, cutoff.UnixMilli(), limit).Slice()
+		res, err := expireScript.Run(ctx, p.scripts, nil, p.prefix, cutoff.UnixMilli(), limit).Slice()
 		if err != nil {
 			return closed, unavailable("expire", err)
 		}
@@ -228,7 +228,7 @@ func (p *Presence) Restore(ctx context.Context, sessions []ivslive.ViewerSession
 		for _, s := range batch {
 			args = append(args, s.StageARN, s.UserID, s.ID, s.ParticipantID, s.JoinedAt.UnixMilli(), s.LastSeen.UnixMilli(), s.UserAgent, s.IP)
 		}
-		n, err := restoreScript.Run(ctx, p.client, nil, args...).Int()
+		n, err := restoreScript.Run(ctx, p.scripts, nil, args...).Int()
 		if err != nil {
 			return total, unavailable("restore", err)
 		}

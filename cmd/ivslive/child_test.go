@@ -61,7 +61,16 @@ func startChild(t *testing.T, dir string, env map[string]string) *child {
 		t.Fatal(err)
 	}
 	c := &child{cmd: cmd}
-	t.Cleanup(func() { c.cmd.Process.Kill(); c.cmd.Wait() })
+	t.Cleanup(func() {
+		c.cmd.Process.Kill()
+		c.cmd.Wait()
+		if t.Failed() { // the child's last words explain most failures
+			logsMu.Lock()
+			defer logsMu.Unlock()
+			lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+			t.Logf("last log lines of the child in %s:\n%s", dir, strings.Join(lines[max(0, len(lines)-30):], "\n"))
+		}
+	})
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -111,7 +112,11 @@ func (a *app) openPresence(ctx context.Context, sink ivslive.SessionSink) (prese
 		return presence{}, fmt.Errorf("connect to Redis (%s): %w", redactURL(a.cfg.RedisAddress()), err)
 	}
 	prefix := a.cfg.RedisKeyPrefix
-	p := redis.NewPresence(client, prefix)
+	// One batcher for presence scripts and rate limits: concurrent requests
+	// share round trips to Redis.
+	batcher := redis.NewBatcher(client, runtime.GOMAXPROCS(0))
+	a.onClose(batcher.Close)
+	p := redis.NewPresence(client, prefix, redis.WithBatcher(batcher))
 	rec := redis.NewRecorder(client, prefix, sink, instanceID(), a.log)
 	a.workers = append(a.workers, func(ctx context.Context) {
 		if err := rec.Run(ctx); err != nil {
@@ -123,7 +128,7 @@ func (a *app) openPresence(ctx context.Context, sink ivslive.SessionSink) (prese
 		a.workers = append(a.workers, relay.Run)
 		return relay
 	}
-	return presence{store: p, leases: redis.NewLeases(client, prefix), limiter: redis.NewRateLimiter(client, prefix), backlog: rec.Backlog, events: events,
+	return presence{store: p, leases: redis.NewLeases(client, prefix), limiter: redis.NewRateLimiter(client, prefix, redis.WithBatcher(batcher)), backlog: rec.Backlog, events: events,
 		check: ivshttp.HealthCheck{Name: "presence", Mode: "redis", Critical: true,
 			Probe: func(ctx context.Context) (map[string]any, error) { return nil, p.Ping(ctx) }}}, nil
 }

@@ -15,7 +15,9 @@ import (
 func RedisPresence(t testing.TB, sink ivslive.SessionSink, _ func() time.Time) (ivslive.PresenceStore, func(context.Context) error) {
 	client, prefix := testenv.Redis(t)
 	rec := redis.NewRecorder(client, prefix, sink, "apitest", nil)
-	return redis.NewPresence(client, prefix), rec.Flush
+	b := redis.NewBatcher(client, 2)
+	t.Cleanup(func() { b.Close() })
+	return redis.NewPresence(client, prefix, redis.WithBatcher(b)), rec.Flush
 }
 
 // Twins runs f once with memory presence and once with Redis presence.

@@ -17,6 +17,10 @@ type Presence struct {
 	// Recorded returns every closed session that has reached the sink so
 	// far, after delivering anything queued on the way (redis's stream).
 	Recorded func(t *testing.T) []ivslive.ClosedSession
+	// Lose, when set, wipes the store's data as an outage would (a Redis
+	// restarted without persistence); nil for a store that cannot lose
+	// data while its process lives.
+	Lose func(t *testing.T)
 }
 
 var (
@@ -355,6 +359,42 @@ func PresenceStore(t *testing.T, open func(t *testing.T) Presence) {
 		closed, _ := p.Store.Expire(ctx, t0.Add(45*time.Second), 10)
 		if len(closed) != 1 || closed[0].ID != "r1" || !closed[0].LeftAt.Equal(t0.Add(30*time.Second)) {
 			t.Fatalf("expired %+v", closed)
+		}
+	})
+
+	t.Run("intact until the data is lost", func(t *testing.T) {
+		p := open(t)
+		intact := func() bool {
+			t.Helper()
+			ok, err := p.Store.Intact(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ok
+		}
+		if intact() {
+			t.Fatal("a new store says it is intact: nothing would restore the checkpoint")
+		}
+		putStages(t, p.Store, stageA)
+		join(t, p.Store, "u1", stageA, t0)
+		if intact() {
+			t.Fatal("registering stages and seating viewers marked the store intact")
+		}
+		if err := p.Store.MarkIntact(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if !intact() {
+			t.Fatal("not intact after MarkIntact")
+		}
+		if p.Lose == nil {
+			return
+		}
+		p.Lose(t)
+		if intact() {
+			t.Fatal("still intact after the data was lost")
+		}
+		if got := loads(t, p.Store); len(got) != 0 {
+			t.Fatalf("loads after the loss: %v", got)
 		}
 	})
 
