@@ -1,7 +1,9 @@
 // Command ivslive is the control plane for live streaming on AWS IVS
 // Real-Time: one binary that serves the API (serve, the default), runs the IVS
-// emulator alone (emulator), writes signing keys (keygen) and prints its
-// version (version). All wiring happens here.
+// emulator alone (emulator), writes signing keys (keygen), migrates the
+// database (migrate), checks the configuration (config check), load-tests a
+// server (loadtest) and prints its version (version). All wiring happens
+// here.
 package main
 
 import (
@@ -63,6 +65,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return migrateCmd(ctx, args, lookup, stdout, stderr)
 	case "config":
 		return configCmd(args, lookup, stdout, stderr)
+	case "loadtest":
+		return loadtestCmd(ctx, args, lookup, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return nil

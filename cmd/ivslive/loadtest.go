@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ivslive/ivslive/loadtest"
+)
+
+// loadtestCmd simulates viewers against a running server (ivslive or the
+// Node server) and prints throughput, latency percentiles, errors and
+// whether the server's live count matched the simulated audience.
+func loadtestCmd(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+	fs := newFlags("loadtest", `Simulate viewers against a server: each joins (viewer token), heartbeats, and
+at the end leaves or goes silent. Prints requests/s, latency percentiles per
+route, errors, and how often the server's live count matched the simulation.
+The key defaults to API_SECRET_KEY, then to the data dir's generated api-key.
+The server's rate limits apply: raise RATE_LIMIT_HEARTBEAT_MAX and
+RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stderr)
+	url := fs.String("url", "", "server base URL (default http://127.0.0.1:API_PORT)")
+	key := fs.String("key", "", "API key with the admin scope (default API_SECRET_KEY, then IVSLIVE_DATA_DIR/api-key)")
+	viewers := fs.Int("viewers", 1000, "simulated viewers")
+	ramp := fs.Duration("ramp", 10*time.Second, "time over which the viewers join")
+	duration := fs.Duration("duration", time.Minute, "length of the run, ramp included")
+	interval := fs.Duration("interval", 30*time.Second, "heartbeat interval per viewer (±10 % jitter); 0 heartbeats back to back (closed loop, for throughput)")
+	concurrency := fs.Int("concurrency", loadtest.DefaultConcurrency, "requests in flight at most")
+	leave := fs.Float64("leave", 0.5, "share of viewers (0–1) that leave at the end; the others go silent")
+	auth := fs.String("auth", loadtest.AuthKey, `how heartbeats and leaves authenticate: "key" (x-api-key) or "session" (the viewer's session token)`)
+	timeout := fs.Duration("viewer-timeout", 0, "the server's VIEWER_TIMEOUT, for the accuracy model (default from the configuration)")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("loadtest: unexpected argument %q", fs.Arg(0))
+	}
+	cfg, err := loadConfig(lookup)
+	if err != nil {
+		return err
+	}
+	if *url == "" {
+		*url = fmt.Sprintf("http://127.0.0.1:%d", cfg.Port)
+	}
+	if *key == "" {
+		*key = cfg.APISecretKey
+	}
+	if *key == "" {
+		b, err := os.ReadFile(filepath.Join(cfg.DataDir, "api-key"))
+		if err != nil {
+			return errors.New("loadtest: no key: pass --key, set API_SECRET_KEY, or run from the server's directory (IVSLIVE_DATA_DIR/api-key)")
+		}
+		*key = strings.TrimSpace(string(b))
+	}
+	if *timeout == 0 {
+		*timeout = cfg.ViewerTimeout
+	}
+	o := loadtest.Options{URL: *url, Key: *key, Viewers: *viewers, Ramp: *ramp, Duration: *duration,
+		Interval: *interval, Concurrency: *concurrency, LeaveRatio: *leave, Auth: *auth, Publisher: true,
+		Timeout: *timeout, Terminal: isTerminal(stderr)}
+	// Progress goes to stderr, so stdout carries only the report (--json).
+	report, err := loadtest.Run(ctx, o, stderr)
+	if report == nil {
+		return err
+	}
+	if *asJSON {
+		if werr := report.WriteJSON(stdout); werr != nil {
+			return werr
+		}
+	} else {
+		report.WriteText(stdout)
+	}
+	for _, r := range report.Routes {
+		if r.Errors[429] > 0 {
+			fmt.Fprintln(stderr, "note: the server rate-limited the test (429); raise RATE_LIMIT_HEARTBEAT_MAX and RATE_LIMIT_MAX_REQUESTS on it, or set them to 0")
+			break
+		}
+	}
+	if errors.Is(err, context.Canceled) {
+		return nil // interrupted: the partial report is the answer
+	}
+	return err
+}
+
+// isTerminal reports whether w is a character device (a terminal), where
+// the progress line can be rewritten in place.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
