@@ -36,21 +36,36 @@ func envExample() string {
 	return b.String()
 }
 
-// configTable renders the README's configuration table from Config.
-func configTable() string {
+// tableLang is one language of the READMEs' configuration table.
+type tableLang struct {
+	readme string
+	header string
+	group  func(string) string
+	help   func(f field) string
+}
+
+var tableLangs = []tableLang{
+	{"../../README.md", "| Variable | Default | Meaning |",
+		func(g string) string { return g }, func(f field) string { return f.Help }},
+	{"../../README.zh-TW.md", "| 變數 | 預設值 | 說明 |",
+		func(g string) string { return groupZH()[g] }, func(f field) string { return helpZH()[f.Env] }},
+}
+
+// configTable renders a README's configuration table from Config.
+func configTable(l tableLang) string {
 	var b strings.Builder
 	var c Config
 	group := ""
 	for _, f := range c.fields() {
 		if f.Group != group {
 			group = f.Group
-			fmt.Fprintf(&b, "\n**%s**\n\n| Variable | Default | Meaning |\n|---|---|---|\n", group)
+			fmt.Fprintf(&b, "\n**%s**\n\n%s\n|---|---|---|\n", l.group(group), l.header)
 		}
 		def := "–"
 		if f.Default != "" {
 			def = "`" + f.Default + "`"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", f.Env, def, strings.ReplaceAll(f.Help, "|", `\|`))
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", f.Env, def, strings.ReplaceAll(l.help(f), "|", `\|`))
 	}
 	return b.String()
 }
@@ -94,12 +109,13 @@ func TestDocs(t *testing.T) {
 		t.Errorf("%s is out of date with cmd/ivslive/config.go; run: go test ./cmd/ivslive -run TestDocs -update", path)
 	}
 	check("../../.env.example", []byte(envExample()))
-	for _, readme := range []string{"../../README.md"} {
+	for _, l := range tableLangs {
+		readme := l.readme
 		doc, err := os.ReadFile(readme)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := replaceBetween(doc, tableBegin, tableEnd, configTable())
+		want, err := replaceBetween(doc, tableBegin, tableEnd, configTable(l))
 		if err != nil {
 			t.Fatalf("%s: %v", readme, err)
 		}

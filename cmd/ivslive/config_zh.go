@@ -1,0 +1,105 @@
+package main
+
+// helpZH returns the Traditional Chinese (Taiwan) translation of every
+// Config field's help tag, by variable name.
+//
+// It exists because README.zh-TW.md's configuration table is generated from
+// Config like README.md's, and the English help text has no place there. The
+// translations live beside config.go rather than in the README so that adding
+// or renaming a variable without translating it fails a test
+// (TestHelpZHCoversConfig) instead of leaving the Chinese table silently
+// incomplete or out of date.
+func helpZH() map[string]string {
+	return map[string]string{
+		// server
+		"API_PORT":         "API 監聽的連接埠（0 表示自動挑選一個可用的連接埠）。",
+		"API_HOST":         "要綁定的位址；留空則綁定所有網路介面。",
+		"NODE_ENV":         "development 會顯示錯誤細節並允許使用 SKIP_AUTH；production 以 JSON 格式輸出日誌。",
+		"LOG_LEVEL":        "debug、info、warn 或 error。",
+		"IVSLIVE_DATA_DIR": "嵌入模式存放 SQLite、模擬器狀態、簽章金鑰與自動產生之 API 金鑰的目錄。",
+		"MAX_BODY_BYTES":   "可接受的最大請求內容（位元組），超過時回應 413。",
+		"CORS_ORIGINS":     "允許呼叫 API 的瀏覽器來源（origin），以逗號分隔；* 表示允許任何來源。",
+
+		// auth
+		"API_SECRET_KEY":           "管理員 API 金鑰，以 x-api-key 標頭傳送。未設定時會在資料目錄中產生一把隨機金鑰，並只印出一次。",
+		"API_KEYS":                 "其他金鑰，格式為以逗號分隔的 name:scope:secret（scope 為 admin、read 或 viewer）；同一 scope 可同時設定兩把金鑰，輪替時不必停機。",
+		"WS_PUBLIC":                "true 讓任何人不需金鑰就能讀取 WebSocket 的 stats 與 stage 頻道（events 頻道一律需要金鑰）。",
+		"SESSION_TOKEN_SECRET":     "簽署觀眾 session token 的金鑰（至少 32 個字元）；預設由 API_SECRET_KEY 衍生。所有執行個體都必須使用相同的值。",
+		"TRUST_PROXY":              "判斷用戶端位址時要相信誰的 X-Forwarded-For：true（全部）、經過的代理層數，或以逗號分隔的代理伺服器位址／CIDR；留空則一律不相信。",
+		"RATE_LIMIT_WINDOW_MS":     "速率限制的時間窗（毫秒）。",
+		"RATE_LIMIT_MAX_REQUESTS":  "在 /api 路由上，每把 API 金鑰與每個用戶端位址在一個時間窗內可發出的請求數（0 表示關閉限制）。",
+		"RATE_LIMIT_HEARTBEAT_MAX": "每把金鑰、每個 session 與每個用戶端位址在一個時間窗內可送出的心跳數：這是獨立的額度，觀眾不會因為管理端呼叫頻繁而被限流。",
+		"SKIP_AUTH":                "true 會停用 API 金鑰檢查，且只在 NODE_ENV=development 時有效。",
+		"INTERNAL_SECRET":          "/api/token/mediaserver 所需的 x-internal-secret；未設定時，該路由會拒絕所有請求。",
+
+		// ivs
+		"AWS_REGION":            "IVS Stage 所在的 AWS 區域。",
+		"AWS_ACCESS_KEY_ID":     "靜態 AWS 憑證；未設定時使用預設的憑證鏈（共用設定檔、IAM 角色）。",
+		"AWS_SECRET_ACCESS_KEY": "靜態 AWS 憑證，與 AWS_ACCESS_KEY_ID 搭配使用。",
+		"AWS_ACCOUNT_ID":        "模擬器寫進 ARN 的帳號 ID（AWS 模式則從 ARN 中讀取）。",
+		"IVS_BACKEND":           "emulator 或 aws；有設定 MASTER_STAGE_ARN 時預設為 aws，否則為 emulator。",
+		"IVS_ENDPOINT":          "覆寫 IVS Real-Time 的端點 URL（例如指向獨立執行的 ivslive 模擬器）。",
+		"IVS_PRIVATE_KEY":       "用來自行簽發 Token 的 PEM 格式 ES384（P-384）私鑰。",
+		"IVS_PRIVATE_KEY_FILE":  "存放該 PEM 私鑰的檔案（用來取代 IVS_PRIVATE_KEY）。",
+		"IVS_PUBLIC_KEY_ARN":    "已匯入之公鑰的 ARN（ivslive keygen --import 會印出）。有私鑰時使用金鑰對 Token；沒有私鑰時改用 CreateParticipantToken。",
+		"MASTER_STAGE_ARN":      "主播所在的 Stage。未設定時，第一次啟動會自動建立一個並記住。",
+
+		// stages
+		"STAGE_NAME_PREFIX":     "ivslive 所建立之 Stage 的名稱前綴。",
+		"MAX_STAGES":            "受管理 Stage 的數量上限，包含手動建立與自動擴展的 Stage。",
+		"MAX_VIEWERS_PER_STAGE": "單一 Stage 可容納的觀眾上限。IVS 每個 Stage 允許 10,000 名訂閱者：請優先調高這個值。",
+		"SCALE_UP_THRESHOLD":    "新觀眾優先分配到人數低於此值的 Stage；整個 Stage 池達到此容量的 80% 時，擴展器會新增一個 Stage。",
+		"SCALE_DOWN_THRESHOLD":  "自動擴展的 Stage 在暖機期過後，觀眾數小於或等於此值時會先排空再刪除。",
+		"AUTO_SCALE_ENABLED":    "false 會關閉 Stage 自動擴展。",
+		"HEALTH_CHECK_INTERVAL": "擴展器檢查 Stage 池的間隔（秒）；有觀眾加入而越過門檻時也會立即觸發檢查。",
+		"SCALE_WARMUP":          "新建立的自動擴展 Stage 在存在滿這段時間之前，絕不會被縮減（秒）。",
+		"STAGE_DRAIN_TIMEOUT":   "排空中的 Stage 在清空後刪除；即使仍有觀眾，經過這段時間後也會刪除（秒）。",
+		"VIEWER_TIMEOUT":        "觀眾超過這段時間沒有送出心跳就會被移除（秒）；用戶端每 30 秒送一次心跳。",
+
+		// tokens
+		"PUBLISHER_TOKEN_DURATION":   "主播 Token 的有效期（秒，或 4h 這類 Go duration 格式）。",
+		"VIEWER_TOKEN_DURATION":      "觀眾 Token 的有效期（秒）。",
+		"MEDIASERVER_TOKEN_DURATION": "媒體伺服器 Token 的有效期（秒）。",
+
+		// history
+		"SNAPSHOT_INTERVAL":       "記錄每個 Stage 的觀眾數、並為進行中的觀看 session 建立檢查點的間隔（秒）。",
+		"SNAPSHOT_RETENTION_DAYS": "超過這個天數的快照每天清除一次；0 表示永久保留。",
+		"SESSION_RETENTION_DAYS":  "超過這個天數的觀看紀錄每天清除一次；0（預設值）表示永久保留。",
+
+		// metrics
+		"CLOUDWATCH_ENABLED":   "true 會每隔 METRICS_INTERVAL 將 TotalViewers、ActiveStages、StageViewers、TokensIssued 與 ApiErrors 送到 CloudWatch（只由 leader 傳送）；在 NODE_ENV=production 且使用 AWS IVS 時預設開啟，其他情況預設關閉。",
+		"CLOUDWATCH_NAMESPACE": "這些指標的 CloudWatch 命名空間。",
+		"CLOUDWATCH_ENDPOINT":  "覆寫 CloudWatch 的端點 URL（測試、LocalStack 用）。",
+		"METRICS_ADDR":         "另外在這個位址提供免金鑰的 /metrics（例如 127.0.0.1:9090），給私有網路中的 Prometheus 等抓取程式使用。",
+		"METRICS_INTERVAL":     "CloudWatch 指標的傳送間隔（秒）。",
+
+		// redis
+		"REDIS_URL":         "redis:// 或 rediss:// URL。設定此值（或 REDIS_HOST）即改用 Redis 保存在線狀態。",
+		"REDIS_HOST":        "Redis 主機，沿用 Node 版的設定方式（搭配 REDIS_PORT、REDIS_PASSWORD、REDIS_DB、REDIS_TLS_ENABLED）。",
+		"REDIS_PORT":        "Redis 連接埠。",
+		"REDIS_PASSWORD":    "Redis 密碼。",
+		"REDIS_DB":          "Redis 資料庫編號。",
+		"REDIS_TLS_ENABLED": "true 會以 TLS 連線（ElastiCache 的傳輸中加密）。",
+		"REDIS_KEY_PREFIX":  "所有 Redis 鍵的前綴。",
+
+		// postgres
+		"DATABASE_URL":   "PostgreSQL URL。設定此值（或 DB_HOST）即改用 PostgreSQL 取代 SQLite 保存歷史紀錄。",
+		"DB_HOST":        "PostgreSQL 主機，沿用 Node 版的設定方式（搭配 DB_PORT、DB_NAME、DB_USER、DB_PASSWORD、DB_SSL_ENABLED）。",
+		"DB_PORT":        "PostgreSQL 連接埠。",
+		"DB_NAME":        "PostgreSQL 資料庫名稱。",
+		"DB_USER":        "PostgreSQL 使用者。",
+		"DB_PASSWORD":    "PostgreSQL 密碼。",
+		"DB_SSL_ENABLED": "true 會要求以 TLS 連線到 PostgreSQL。",
+		"DB_POOL_MAX":    "連線池的連線數上限。",
+		"DB_POOL_MIN":    "隨時保持開啟的連線數。",
+		"DB_SCHEMA":      "存放 ivslive 資料表的 schema，與 Node 版放在 public 的資料表分開。",
+	}
+}
+
+// groupZH names the configuration groups in README.zh-TW.md's table.
+func groupZH() map[string]string {
+	return map[string]string{
+		"server": "伺服器", "auth": "驗證與限流", "ivs": "IVS", "stages": "Stage 與自動擴展",
+		"tokens": "Token", "redis": "Redis", "postgres": "PostgreSQL", "history": "歷史紀錄", "metrics": "指標",
+	}
+}
