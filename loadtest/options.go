@@ -49,6 +49,11 @@ type Options struct {
 	Ramp time.Duration
 	// Duration is the whole run, ramp included; the leaves come after it.
 	Duration time.Duration
+	// Warmup leaves the run's first Warmup out of the routes' figures:
+	// requests sent during it are made but not counted (counts, errors,
+	// latencies), and rates are over the time after it. With the joins in
+	// the warmup, the figures are the steady state's. Default 0.
+	Warmup time.Duration
 	// Interval is each viewer's heartbeat interval, jittered by ±10 %; 0
 	// runs the closed loop (see the package documentation).
 	Interval time.Duration
@@ -101,6 +106,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Ramp < 0 || o.Ramp > o.Duration {
 		errs = append(errs, errors.New("ramp must be between 0 and the duration"))
+	}
+	if o.Warmup < 0 || (o.Warmup > 0 && o.Warmup >= o.Duration) {
+		errs = append(errs, errors.New("warmup must be between 0 and the duration"))
 	}
 	if o.Interval < 0 {
 		errs = append(errs, errors.New("interval must not be negative"))
@@ -174,6 +182,7 @@ type OptionsEcho struct {
 	Viewers     int     `json:"viewers"`
 	Ramp        string  `json:"ramp"`
 	Duration    string  `json:"duration"`
+	Warmup      string  `json:"warmup,omitempty"`
 	Interval    string  `json:"interval"`
 	ClosedLoop  bool    `json:"closedLoop"`
 	Concurrency int     `json:"concurrency"`
@@ -194,7 +203,14 @@ func (o Options) echo() OptionsEcho {
 		shown = u.String()
 	}
 	return OptionsEcho{URL: shown, Viewers: o.Viewers, Ramp: o.Ramp.String(), Duration: o.Duration.String(),
-		Interval: o.Interval.String(), ClosedLoop: o.Interval == 0, Concurrency: o.Concurrency,
+		Warmup: durationOrEmpty(o.Warmup), Interval: o.Interval.String(), ClosedLoop: o.Interval == 0, Concurrency: o.Concurrency,
 		LeaveRatio: o.LeaveRatio, Auth: o.Auth, Publisher: o.Publisher, UserPrefix: o.UserPrefix,
 		Timeout: o.Timeout.String(), SampleEvery: o.SampleEvery.String()}
+}
+
+func durationOrEmpty(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
 }

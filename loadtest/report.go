@@ -60,7 +60,7 @@ type Totals struct {
 func (e *engine) report(start, end time.Time) *Report {
 	r := &Report{Options: e.o.echo(), Start: start.UTC().Round(0), End: end.UTC().Round(0),
 		Routes: map[string]RouteReport{}, Accuracy: e.accuracy()}
-	wall := end.Sub(start).Seconds()
+	wall := (end.Sub(start) - e.o.Warmup).Seconds()
 	for i := range e.rec {
 		rec := &e.rec[i]
 		n := rec.count.Load()

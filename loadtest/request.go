@@ -82,6 +82,9 @@ func (e *engine) do(ctx context.Context, c call) result {
 	rec := &e.rec[c.route]
 	t0 := time.Now()
 	res.sent = t0.Sub(e.start)
+	if res.sent < e.o.Warmup {
+		rec = &e.warm // made, not counted
+	}
 	resp, err := e.client.Do(req)
 	if err != nil {
 		res.done = time.Since(e.start)

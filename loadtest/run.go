@@ -19,6 +19,7 @@ type engine struct {
 	start   time.Time // monotonic origin of every time.Duration below
 	sem     chan struct{}
 	rec     [numRoutes]recorder
+	warm    recorder // requests sent during the warmup; never reported
 	buffers sync.Pool
 
 	keyHeader                        http.Header

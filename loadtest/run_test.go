@@ -235,3 +235,34 @@ func TestOptionsInvalid(t *testing.T) {
 		}
 	}
 }
+
+// TestRunWarmup: what is sent during the warmup is made but left out of the
+// figures, so the joins at the start do not count and the rate is the
+// steady state's.
+func TestRunWarmup(t *testing.T) {
+	env := apitest.New(t, apitest.Options{Live: roomy})
+	o := loadtest.Options{URL: env.URL, Key: apitest.Key, Viewers: 40, Duration: 2 * time.Second, Warmup: time.Second,
+		Concurrency: 4, LeaveRatio: 1, Publisher: true, Timeout: time.Hour}
+	r, _ := run(t, o)
+	if r.Totals.Joined != 40 || r.Totals.Left != 40 {
+		t.Fatalf("joined %d, left %d; want 40 and 40", r.Totals.Joined, r.Totals.Left)
+	}
+	if n := r.Routes[loadtest.RouteViewerToken].Count; n != 0 {
+		t.Errorf("%d joins counted; they were all sent in the warmup", n)
+	}
+	if n := r.Routes[loadtest.RouteLeave].Count; n != 40 {
+		t.Errorf("leaves counted %d, want 40 (after the warmup)", n)
+	}
+	hb := r.Routes[loadtest.RouteHeartbeat]
+	wall := r.End.Sub(r.Start) - time.Second
+	if want := float64(hb.Count) / wall.Seconds(); hb.Count == 0 || hb.RPS < want*0.99 || hb.RPS > want*1.01 {
+		t.Errorf("heartbeat rate %.1f over %d requests, want %.1f (after the warmup)", hb.RPS, hb.Count, want)
+	}
+	if r.Options.Warmup != "1s" {
+		t.Errorf("echoed warmup %q", r.Options.Warmup)
+	}
+	o.Warmup = o.Duration
+	if _, err := loadtest.Run(context.Background(), o, nil); err == nil {
+		t.Error("a warmup as long as the run was accepted")
+	}
+}

@@ -28,6 +28,7 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 	viewers := fs.Int("viewers", 1000, "simulated viewers")
 	ramp := fs.Duration("ramp", 10*time.Second, "time over which the viewers join")
 	duration := fs.Duration("duration", time.Minute, "length of the run, ramp included")
+	warmup := fs.Duration("warmup", 0, "leave the run's first part out of the figures (e.g. the ramp's joins), to report the steady state")
 	interval := fs.Duration("interval", 30*time.Second, "heartbeat interval per viewer (±10 % jitter); 0 heartbeats back to back (closed loop, for throughput)")
 	concurrency := fs.Int("concurrency", loadtest.DefaultConcurrency, "requests in flight at most")
 	leave := fs.Float64("leave", 0.5, "share of viewers (0–1) that leave at the end; the others go silent")
@@ -60,7 +61,7 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 	if *timeout == 0 {
 		*timeout = cfg.ViewerTimeout
 	}
-	o := loadtest.Options{URL: *url, Key: *key, Viewers: *viewers, Ramp: *ramp, Duration: *duration,
+	o := loadtest.Options{URL: *url, Key: *key, Viewers: *viewers, Ramp: *ramp, Duration: *duration, Warmup: *warmup,
 		Interval: *interval, Concurrency: *concurrency, LeaveRatio: *leave, Auth: *auth, Publisher: true,
 		Timeout: *timeout, Terminal: isTerminal(stderr)}
 	// Progress goes to stderr, so stdout carries only the report (--json).
