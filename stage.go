@@ -105,16 +105,42 @@ const (
 	SettingPublisher = "checkpoint_publisher"
 )
 
-var (
-	stageARNPattern = regexp.MustCompile(`^arn:aws:ivs:[a-z0-9-]+:[0-9]+:stage/[a-zA-Z0-9-]+$`)
-	stageNameRE     = regexp.MustCompile(`^[a-zA-Z0-9-_]*$`)
-)
+var stageNameRE = regexp.MustCompile(`^[a-zA-Z0-9-_]*$`)
 
-// ValidStageARN reports whether arn matches the IVS stage ARN pattern and
-// length (1–128).
+// ValidStageARN reports whether arn matches the IVS stage ARN pattern,
+// ^arn:aws:ivs:[a-z0-9-]+:[0-9]+:stage/[a-zA-Z0-9-]+$, and length (1–128).
+// It is written out rather than a regexp because every heartbeat checks it;
+// FuzzStageARN holds it to the pattern.
 func ValidStageARN(arn string) bool {
-	return len(arn) <= 128 && stageARNPattern.MatchString(arn)
+	rest, ok := strings.CutPrefix(arn, "arn:aws:ivs:")
+	if !ok || len(arn) > 128 {
+		return false
+	}
+	region, rest, ok := strings.Cut(rest, ":")
+	if !ok || !allBytes(region, isRegionByte) {
+		return false
+	}
+	account, rest, ok := strings.Cut(rest, ":")
+	if !ok || !allBytes(account, isDigit) {
+		return false
+	}
+	id, ok := strings.CutPrefix(rest, "stage/")
+	return ok && allBytes(id, isIDByte)
 }
+
+// allBytes reports whether s is non-empty and every byte satisfies f.
+func allBytes(s string, f func(byte) bool) bool {
+	for i := 0; i < len(s); i++ {
+		if !f(s[i]) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func isDigit(c byte) bool      { return '0' <= c && c <= '9' }
+func isRegionByte(c byte) bool { return 'a' <= c && c <= 'z' || isDigit(c) || c == '-' }
+func isIDByte(c byte) bool     { return isRegionByte(c) || 'A' <= c && c <= 'Z' }
 
 // ValidStageName reports whether name is a valid IVS stage name (0–128 of
 // [a-zA-Z0-9-_]).

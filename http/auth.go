@@ -75,10 +75,11 @@ func secretEqual(presented, expected string) bool {
 }
 
 // keyDigest is a configured key as lookupKey compares it: its SHA-256
-// digest, computed once.
+// digest, computed once, with its principal and its rate-limit keys.
 type keyDigest struct {
 	digest    [sha256.Size]byte
 	principal Principal
+	limitKeys [budgets]string // by budget: "api:key:<name>", "heartbeat:key:<name>"
 }
 
 func digestKeys(keys []APIKey) []keyDigest {
@@ -87,7 +88,11 @@ func digestKeys(keys []APIKey) []keyDigest {
 		if k.Secret == "" {
 			continue
 		}
-		out = append(out, keyDigest{digest: sha256.Sum256([]byte(k.Secret)), principal: Principal{Name: k.Name, Scope: k.Scope}})
+		d := keyDigest{digest: sha256.Sum256([]byte(k.Secret)), principal: Principal{Name: k.Name, Scope: k.Scope}}
+		for b := range d.limitKeys {
+			d.limitKeys[b] = budgetNames[b] + ":key:" + k.Name
+		}
+		out = append(out, d)
 	}
 	return out
 }
@@ -95,19 +100,16 @@ func digestKeys(keys []APIKey) []keyDigest {
 // lookupKey finds the key a request presented. The presented key is hashed
 // once and compared in constant time with every configured key's digest,
 // whatever matches first, so timing says nothing about which key matched or
-// how long it is.
-func (s *Server) lookupKey(presented string) (Principal, bool) {
+// how long it is. The result is shared: never modify it.
+func (s *Server) lookupKey(presented string) (*keyDigest, bool) {
 	d := sha256.Sum256([]byte(presented))
-	var (
-		found Principal
-		ok    bool
-	)
+	var found *keyDigest
 	for i := range s.keys {
-		if subtle.ConstantTimeCompare(d[:], s.keys[i].digest[:]) == 1 && !ok {
-			found, ok = s.keys[i].principal, true
+		if subtle.ConstantTimeCompare(d[:], s.keys[i].digest[:]) == 1 && found == nil {
+			found = &s.keys[i]
 		}
 	}
-	return found, ok
+	return found, found != nil
 }
 
 // authenticate resolves the request's x-api-key. With SkipAuth (development
@@ -119,11 +121,11 @@ func (s *Server) authenticate(r *http.Request, key string) (Principal, error) {
 	if key == "" {
 		return Principal{}, ivslive.Errorf(ivslive.EUNAUTHORIZED, "缺少 API Key")
 	}
-	p, ok := s.lookupKey(key)
+	k, ok := s.lookupKey(key)
 	if !ok {
 		return Principal{}, ivslive.Errorf(ivslive.EUNAUTHORIZED, "API Key 無效")
 	}
-	return p, nil
+	return k.principal, nil
 }
 
 // sessionClaims returns the claims of a valid "Authorization: Bearer"
@@ -160,7 +162,7 @@ func (s *Server) requireScope(need Scope, next http.HandlerFunc) http.HandlerFun
 			default:
 				p = Principal{Name: "session:" + c.SessionID, Scope: ScopeSession, Session: &c}
 			}
-		} else if st := stateOf(r.Context()); st != nil && st.key != nil && key != "" {
+		} else if st := stateOf(r.Context()); st != nil && st.key != nil && key != "" && !s.Config.SkipAuth {
 			p = *st.key // the rate limiter resolved this request's key already
 		} else {
 			p, err = s.authenticate(r, key)
@@ -176,8 +178,7 @@ func (s *Server) requireScope(need Scope, next http.HandlerFunc) http.HandlerFun
 		if st := stateOf(r.Context()); st != nil {
 			st.principal = &p
 		} else { // a handler mounted without the middleware (tests)
-			st = &requestState{principal: &p}
-			r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+			r = r.WithContext(&requestState{Context: r.Context(), principal: &p})
 		}
 		next(w, r)
 	}

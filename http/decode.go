@@ -21,7 +21,10 @@ import (
 // ignored, as the Node server did.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	ct := r.Header.Get("Content-Type")
-	mt, _, _ := mime.ParseMediaType(ct)
+	mt := ct
+	if ct != "application/json" { // the usual case, without parsing
+		mt, _, _ = mime.ParseMediaType(ct)
+	}
 	isJSON := mt == "application/json" || strings.HasSuffix(mt, "+json")
 	isForm := mt == "application/x-www-form-urlencoded"
 	if ct != "" && !isJSON && !isForm {
@@ -55,6 +58,9 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, dst any) error {
 		if trimmed, err = formToJSON(trimmed); err != nil {
 			return err
 		}
+	}
+	if fd, ok := dst.(fastDecoder); ok && fd.decodeFast(trimmed) {
+		return nil
 	}
 	return decodeJSON(trimmed, dst)
 }

@@ -125,9 +125,7 @@ func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 			s.buffers.Put(buf)
 		}
 	}()
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false) // "<" stays "<": the bodies are JSON, not HTML
-	if err := enc.Encode(v); err != nil {
+	if err := encodeBody(buf, v); err != nil {
 		s.Log.Error("encode response", "err", err)
 		status = http.StatusInternalServerError
 		buf.Reset()
@@ -139,6 +137,20 @@ func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 	h["Content-Length"] = []string{itoa(int64(buf.Len()))}
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// encodeBody writes v as JSON and a newline: by hand for the answers that
+// can (see fastjson.go), with encoding/json for the rest.
+func encodeBody(buf *bytes.Buffer, v any) error {
+	if env, ok := v.(successEnvelope); ok {
+		if d, ok := env.Data.(fastEncoder); ok {
+			buf.Write(appendSuccess(buf.AvailableBuffer(), d, env.Timestamp, env.Message))
+			return nil
+		}
+	}
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false) // "<" stays "<": the bodies are JSON, not HTML
+	return enc.Encode(v)
 }
 
 // timestamp formats the current time for the envelope, reusing the string

@@ -21,14 +21,29 @@ import (
 // Filling in place matters: a middleware that replaced the request (with
 // WithContext) before the mux would hide r.Pattern, which the mux sets on
 // the request it is given, from the access log and the metrics.
+//
+// It is the request's context itself (it wraps the parent), which saves an
+// allocation per request over a context.WithValue holding it.
 type requestState struct {
-	id string
+	context.Context
+	id       string
+	idHeader [1]string // the X-Request-Id header's value, without its own allocation
 	// key is the principal of the request's X-Api-Key, when the rate
-	// limiter has already looked it up; principal is who auth let in.
+	// limiter has already looked it up (shared: never modify it);
+	// principal is who auth let in.
 	key, principal *Principal
+	limitKeys      [2]string // the rate limiter's keys, without their own allocation
 }
 
 type stateKey struct{}
+
+// Value implements context.Context.
+func (st *requestState) Value(key any) any {
+	if key == (stateKey{}) {
+		return st
+	}
+	return st.Context.Value(key)
+}
 
 func stateOf(ctx context.Context) *requestState {
 	st, _ := ctx.Value(stateKey{}).(*requestState)
@@ -56,8 +71,10 @@ func requestID(next http.Handler) http.Handler {
 		if !validRequestID(id) {
 			id = prefix + strconv.FormatUint(seq.Add(1), 36)
 		}
-		w.Header()["X-Request-Id"] = []string{id}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, &requestState{id: id})))
+		st := &requestState{Context: r.Context(), id: id}
+		st.idHeader[0] = id
+		w.Header()["X-Request-Id"] = st.idHeader[:]
+		next.ServeHTTP(w, r.WithContext(st))
 	})
 }
 
@@ -155,37 +172,58 @@ func (s *Server) recoverPanic(next http.Handler) http.Handler {
 	})
 }
 
-// securityHeaders sets what helmet's defaults set for the Node server.
+// securityHeaders sets helmet's defaults (what the Node server sent) on the
+// pages, and on JSON answers the part of OWASP's REST Security Cheat Sheet
+// set that does something there: nosniff (JSON is never sniffed into
+// HTML or script, which also puts it under the browsers' opaque-response
+// blocking, the job of Cross-Origin-Resource-Policy), a CSP that loads
+// nothing and forbids framing (frame-ancestors supersedes X-Frame-Options
+// in every current browser), and HSTS. Helmet's other headers (COOP,
+// Origin-Agent-Cluster, X-XSS-…, X-Download-Options, …) govern documents:
+// browsers ignore them on JSON, and on every heartbeat they cost more than
+// the heartbeat (the client parses each one too).
 func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	// helmet's default policy without upgrade-insecure-requests: every
 	// page here loads only its own origin, so the directive adds nothing on
 	// https and breaks the dashboard on a plain-http internal deployment.
 	csp := "default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';frame-ancestors 'self';" +
 		"img-src 'self' data:;object-src 'none';script-src 'self';script-src-attr 'none';style-src 'self' https: 'unsafe-inline'"
+	const hsts = "max-age=15552000; includeSubDomains"
 	// Built once: every response shares these (never modified) values, so
 	// setting them costs one map store each, no canonicalisation, no
 	// allocation.
-	fixed := fixedHeaders(
+	page := fixedHeaders(
 		"Content-Security-Policy", csp,
 		"Cross-Origin-Opener-Policy", "same-origin",
 		"Cross-Origin-Resource-Policy", "same-origin",
 		"Origin-Agent-Cluster", "?1",
 		"Referrer-Policy", "no-referrer",
-		"Strict-Transport-Security", "max-age=15552000; includeSubDomains",
+		"Strict-Transport-Security", hsts,
 		"X-Content-Type-Options", "nosniff",
 		"X-Dns-Prefetch-Control", "off",
 		"X-Download-Options", "noopen",
 		"X-Frame-Options", "SAMEORIGIN",
 		"X-Permitted-Cross-Domain-Policies", "none",
 		"X-Xss-Protection", "0",
-		// CORS: the Node server sent these on every answer.
-		"Vary", "Origin",
-		"Access-Control-Allow-Credentials", "true",
+	)
+	api := fixedHeaders(
+		"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'",
+		"Strict-Transport-Security", hsts,
+		"X-Content-Type-Options", "nosniff",
 	)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fixed.set(w.Header())
+		if isPage(r.URL.Path) {
+			page.set(w.Header())
+		} else {
+			api.set(w.Header())
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isPage reports whether path is one of the HTML pages (and their assets).
+func isPage(path string) bool {
+	return strings.HasPrefix(path, "/docs") || strings.HasPrefix(path, "/dashboard")
 }
 
 // headerList is a prebuilt list of canonical header names and values.
@@ -211,6 +249,11 @@ func (l headerList) set(h http.Header) {
 	}
 }
 
+var (
+	varyOrigin       = []string{"Origin"}
+	allowCredentials = []string{"true"}
+)
+
 // cors follows the Node server: listed origins are echoed, credentials are
 // allowed, and preflights end here with 204 before auth.
 func (s *Server) cors(next http.Handler) http.Handler {
@@ -223,8 +266,14 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		allowed[o] = true
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header() // Vary and Allow-Credentials come with the fixed headers
+		h := w.Header()
 		origin := r.Header.Get("Origin")
+		if origin != "" {
+			// Only a browser's cross-origin call needs them (the Node
+			// server sent them on every answer).
+			h["Vary"] = varyOrigin
+			h["Access-Control-Allow-Credentials"] = allowCredentials
+		}
 		if origin != "" && (any || allowed[origin]) {
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Set("Access-Control-Expose-Headers", "X-Request-Id, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After")

@@ -16,32 +16,42 @@ import (
 // larger budget so viewers are never throttled by a few busy admins.
 func (s *Server) rateLimit(next http.Handler) http.Handler {
 	var lastLog atomic.Int64
-	policy := map[string][]string{}
-	for budget, l := range map[string]ivslive.RateLimit{"api": s.Config.RateLimit, "heartbeat": s.Config.HeartbeatLimit} {
-		policy[budget] = []string{strconv.Itoa(l.Requests) + ";w=" + strconv.Itoa(int(l.Period/time.Second))}
+	// The headers that depend only on the budget, built once.
+	var policy, limitHeader [budgets][]string
+	for b, l := range [budgets]ivslive.RateLimit{s.Config.RateLimit, s.Config.HeartbeatLimit} {
+		policy[b] = []string{strconv.Itoa(l.Requests) + ";w=" + strconv.Itoa(int(l.Period/time.Second))}
+		limitHeader[b] = []string{strconv.Itoa(l.Requests)}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.Limiter == nil || !strings.HasPrefix(r.URL.Path, "/api/") {
 			next.ServeHTTP(w, r)
 			return
 		}
-		budget, limit := "api", s.Config.RateLimit
+		budget, limit, limiter := budgetAPI, s.Config.RateLimit, s.Limiter
 		if r.URL.Path == "/api/viewer/heartbeat" {
-			budget, limit = "heartbeat", s.Config.HeartbeatLimit
+			budget, limit = budgetHeartbeat, s.Config.HeartbeatLimit
+			if s.HeartbeatLimiter != nil {
+				limiter = s.HeartbeatLimiter
+			}
 		}
 		if limit.Requests <= 0 {
 			next.ServeHTTP(w, r)
 			return
 		}
-		keys := []string{budget + ":ip:" + s.clientIP(r)}
-		who, p := s.identify(r)
+		st := stateOf(r.Context())
+		var keys []string
+		if st != nil {
+			keys = st.limitKeys[:0]
+		}
+		keys = append(keys, budgetNames[budget]+":ip:"+s.clientIP(r))
+		who, k := s.identify(r, budget)
 		if who != "" {
-			keys = append(keys, budget+":"+who)
+			keys = append(keys, who)
 		}
-		if st := stateOf(r.Context()); st != nil && p != nil {
-			st.key = p // auth needs it next; no second lookup
+		if st != nil && k != nil {
+			st.key = &k.principal // auth needs it next; no second lookup
 		}
-		worst, err := s.Limiter.Allow(r.Context(), keys, limit)
+		worst, err := limiter.Allow(r.Context(), keys, limit)
 		if err != nil {
 			if s.OnLimiterError != nil {
 				s.OnLimiterError()
@@ -54,12 +64,19 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 		}
 		h := w.Header()
 		h["Ratelimit-Policy"] = policy[budget]
-		h["Ratelimit-Limit"] = []string{strconv.Itoa(worst.Limit)}
-		h["Ratelimit-Remaining"] = []string{strconv.Itoa(worst.Remaining)}
-		h["Ratelimit-Reset"] = []string{RetryAfter(worst.ResetAfter).Seconds()}
+		if worst.Limit == limit.Requests {
+			h["Ratelimit-Limit"] = limitHeader[budget]
+		} else {
+			h["Ratelimit-Limit"] = []string{strconv.Itoa(worst.Limit)}
+		}
+		// One allocation for both values' slices.
+		vals := [...]string{strconv.Itoa(worst.Remaining), RetryAfter(worst.ResetAfter).Seconds()}
+		both := vals[:]
+		h["Ratelimit-Remaining"] = both[0:1:1]
+		h["Ratelimit-Reset"] = both[1:2:2]
 		if !worst.Allowed {
 			if s.OnRateLimit != nil {
-				s.OnRateLimit(budget)
+				s.OnRateLimit(budgetNames[budget])
 			}
 			s.Error(w, r, ivslive.Errorf(ivslive.ERATELIMIT, "請求過於頻繁，請稍後再試").WithDetails(RetryAfter(worst.RetryAfter)))
 			return
@@ -68,18 +85,29 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 	})
 }
 
-// identify names who a request is for rate limiting: a valid key's name (and
-// its principal) or a valid session token's session; "" when it is neither
-// (the address budget still applies).
-func (s *Server) identify(r *http.Request) (string, *Principal) {
+// The rate budgets: the API's, and the heartbeat's (larger, separate, so
+// viewers are never throttled by a few busy admins).
+const (
+	budgetAPI = iota
+	budgetHeartbeat
+	budgets
+)
+
+var budgetNames = [budgets]string{"api", "heartbeat"}
+
+// identify names who a request is for rate limiting, as its limiter key in
+// budget: a valid key's (with the key, whose principal auth reuses) or a
+// valid session token's session; "" when it is neither (the address budget
+// still applies).
+func (s *Server) identify(r *http.Request, budget int) (string, *keyDigest) {
 	if key := r.Header.Get("X-Api-Key"); key != "" {
-		if p, ok := s.lookupKey(key); ok {
-			return "key:" + p.Name, &p
+		if k, ok := s.lookupKey(key); ok {
+			return k.limitKeys[budget], k
 		}
 		return "", nil
 	}
 	if c, ok := s.sessionClaims(r); ok {
-		return "session:" + c.SessionID, nil
+		return budgetNames[budget] + ":session:" + c.SessionID, nil
 	}
 	return "", nil
 }

@@ -66,6 +66,12 @@ type Server struct {
 	Metrics http.Handler
 	// Limiter spends the rate budgets; nil turns rate limiting off.
 	Limiter ivslive.RateLimiter
+	// HeartbeatLimiter, when set, spends the heartbeat budget instead of
+	// Limiter. The server gives it a per-instance (memory) limiter in Redis
+	// mode: the heartbeat budget is a flood guard, and checking it in Redis
+	// would cost two more round trips on the one request that must cost
+	// one.
+	HeartbeatLimiter ivslive.RateLimiter
 	// OnRateLimit, when set, counts refused requests by budget, and
 	// OnLimiterError failures of the limiter (it then lets requests through).
 	OnRateLimit    func(budget string)

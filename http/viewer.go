@@ -60,8 +60,8 @@ func (s *Server) decodeViewer(w http.ResponseWriter, r *http.Request) (viewerReq
 		}
 		req.UserID, req.StageARN, req.SessionID = c.UserID, c.StageARN, c.SessionID
 	}
-	if err := missing("缺少必要參數", map[string]string{"userId": req.UserID, "stageArn": req.StageARN}, "userId", "stageArn"); err != nil {
-		return req, err
+	if req.UserID == "" || req.StageARN == "" {
+		return req, missing("缺少必要參數", map[string]string{"userId": req.UserID, "stageArn": req.StageARN}, "userId", "stageArn")
 	}
 	if !ivslive.ValidStageARN(req.StageARN) {
 		return req, ivslive.Errorf(ivslive.EVALIDATION, "stageArn is not a valid IVS stage ARN")

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -13,11 +14,27 @@ import (
 // RateLimiter implements ivslive.RateLimiter for one process with a token
 // bucket per key. Buckets untouched for longer than their period are full
 // again and are forgotten, so memory follows the active keys.
+//
+// With a budget per viewer session there are as many buckets as viewers (a
+// million in a big broadcast), so the buckets are spread over shards, each
+// with its own lock, and each shard forgets its idle buckets at most once a
+// sweepEvery: a sweep is a pass over the shard, never over everything, and
+// never on every request.
 type RateLimiter struct {
-	mu      sync.Mutex
-	now     func() time.Time
-	buckets map[string]*bucket
-	calls   int
+	now    func() time.Time
+	seed   maphash.Seed
+	shards [limiterShards]limiterShard
+}
+
+const (
+	limiterShards = 32
+	sweepEvery    = time.Minute
+)
+
+type limiterShard struct {
+	mu        sync.Mutex
+	buckets   map[string]*bucket
+	lastSweep time.Time
 }
 
 type bucket struct {
@@ -33,17 +50,24 @@ func NewRateLimiter(now func() time.Time) *RateLimiter {
 	if now == nil {
 		now = time.Now
 	}
-	return &RateLimiter{now: now, buckets: map[string]*bucket{}}
+	l := &RateLimiter{now: now, seed: maphash.MakeSeed()}
+	start := now()
+	for i := range l.shards {
+		l.shards[i].buckets = map[string]*bucket{}
+		l.shards[i].lastSweep = start
+	}
+	return l
 }
 
 // Allow implements ivslive.RateLimiter.
 func (l *RateLimiter) Allow(_ context.Context, keys []string, limit ivslive.RateLimit) (ivslive.RateDecision, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	now := l.now()
 	var d ivslive.RateDecision
 	for i, key := range keys {
-		one := l.allow(now, key, limit)
+		sh := &l.shards[maphash.String(l.seed, key)%limiterShards]
+		sh.mu.Lock()
+		one := sh.allow(now, key, limit)
+		sh.mu.Unlock()
 		if i == 0 {
 			d = one
 		} else {
@@ -53,16 +77,15 @@ func (l *RateLimiter) Allow(_ context.Context, keys []string, limit ivslive.Rate
 	return d, nil
 }
 
-func (l *RateLimiter) allow(now time.Time, key string, limit ivslive.RateLimit) ivslive.RateDecision {
-	l.calls++
-	if l.calls%10000 == 0 {
-		l.sweep(now)
+func (sh *limiterShard) allow(now time.Time, key string, limit ivslive.RateLimit) ivslive.RateDecision {
+	if now.Sub(sh.lastSweep) >= sweepEvery {
+		sh.sweep(now)
 	}
 	every := limit.Period / time.Duration(limit.Requests)
-	b, ok := l.buckets[key]
+	b, ok := sh.buckets[key]
 	if !ok || b.lim.Burst() != limit.Requests || b.per != limit.Period {
 		b = &bucket{lim: rate.NewLimiter(rate.Every(every), limit.Requests), per: limit.Period}
-		l.buckets[key] = b
+		sh.buckets[key] = b
 	}
 	b.last = now
 	d := ivslive.RateDecision{Limit: limit.Requests}
@@ -79,11 +102,25 @@ func (l *RateLimiter) allow(now time.Time, key string, limit ivslive.RateLimit) 
 	return d
 }
 
-// sweep forgets buckets idle for longer than their period: they are full.
-func (l *RateLimiter) sweep(now time.Time) {
-	for k, b := range l.buckets {
+// sweep forgets the shard's buckets idle for longer than their period:
+// they are full.
+func (sh *limiterShard) sweep(now time.Time) {
+	sh.lastSweep = now
+	for k, b := range sh.buckets {
 		if now.Sub(b.last) > b.per {
-			delete(l.buckets, k)
+			delete(sh.buckets, k)
 		}
 	}
+}
+
+// Len returns how many buckets the limiter holds (for tests).
+func (l *RateLimiter) Len() int {
+	n := 0
+	for i := range l.shards {
+		sh := &l.shards[i]
+		sh.mu.Lock()
+		n += len(sh.buckets)
+		sh.mu.Unlock()
+	}
+	return n
 }

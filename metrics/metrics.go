@@ -8,8 +8,10 @@ package metrics
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,8 +38,11 @@ type Metrics struct {
 	rateLimited    *prometheus.CounterVec
 	limiterErrors  prometheus.Counter
 
-	// statuses holds "100" … "599", so labelling a request allocates nothing.
-	statuses [600]string
+	// observers holds the request histogram's child for each (route,
+	// method, status) seen, copied on write: looking one up is a plain map
+	// read, where WithLabelValues hashes three strings under a lock.
+	observers   atomic.Pointer[map[requestLabels]prometheus.Observer]
+	observersMu sync.Mutex
 
 	// Totals for the instance counters reported to the leader (CloudWatch).
 	tokensIssued atomic.Int64
@@ -87,9 +92,7 @@ func New(reg *prometheus.Registry, state func(ctx context.Context) (live.Stats, 
 			Name: "ivslive_rate_limiter_errors_total", Help: "Rate-limit checks that failed (the request was let through).",
 		}),
 	}
-	for i := range m.statuses {
-		m.statuses[i] = strconv.Itoa(i)
-	}
+	m.observers.Store(&map[requestLabels]prometheus.Observer{})
 	reg.MustRegister(m.requests, m.tokens, m.sessionsOpened, m.sessionsClosed, m.heartbeats, m.ivsCalls,
 		m.ivsDuration, m.leader, m.wsClients, m.rateLimited, m.limiterErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -104,18 +107,48 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, Timeout: 5 * time.Second})
 }
 
+type requestLabels struct {
+	route, method string
+	status        int
+}
+
 // ObserveRequest records one HTTP request; route is the matched pattern.
+// A method outside HTTP's standard ones is labelled "other": clients choose
+// methods, and each new label value would be a new series kept forever.
 func (m *Metrics) ObserveRequest(route, method string, status int, d time.Duration) {
-	code := ""
-	if status >= 0 && status < len(m.statuses) {
-		code = m.statuses[status]
-	} else {
-		code = strconv.Itoa(status)
+	key := requestLabels{route: route, method: standardMethod(method), status: status}
+	o, ok := (*m.observers.Load())[key]
+	if !ok {
+		o = m.addObserver(key)
 	}
-	m.requests.WithLabelValues(route, method, code).Observe(d.Seconds())
+	o.Observe(d.Seconds())
 	if status >= 500 {
 		m.apiErrors.Add(1)
 	}
+}
+
+func (m *Metrics) addObserver(key requestLabels) prometheus.Observer {
+	m.observersMu.Lock()
+	defer m.observersMu.Unlock()
+	old := *m.observers.Load()
+	if o, ok := old[key]; ok {
+		return o
+	}
+	o := m.requests.WithLabelValues(key.route, key.method, strconv.Itoa(key.status))
+	next := make(map[requestLabels]prometheus.Observer, len(old)+1)
+	maps.Copy(next, old)
+	next[key] = o
+	m.observers.Store(&next)
+	return o
+}
+
+func standardMethod(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return method
+	}
+	return "other"
 }
 
 // TokenIssued implements live.Observer.

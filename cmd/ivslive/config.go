@@ -38,7 +38,7 @@ type Config struct {
 	TrustProxy     string        `env:"TRUST_PROXY" default:"" group:"auth" help:"Whose X-Forwarded-For to believe for client addresses: true (any), a hop count, or proxy addresses/CIDRs, comma-separated; empty trusts none."`
 	RateWindow     time.Duration `env:"RATE_LIMIT_WINDOW_MS" default:"60000" unit:"ms" group:"auth" help:"Rate-limit window (milliseconds)."`
 	RateMax        int           `env:"RATE_LIMIT_MAX_REQUESTS" default:"600" group:"auth" help:"Requests per window for each API key and each client address on /api routes (0 turns limiting off)."`
-	RateHeartbeat  int           `env:"RATE_LIMIT_HEARTBEAT_MAX" default:"12000" group:"auth" help:"Heartbeats per window for each key, session and client address: a separate budget so viewers are never throttled by busy admins."`
+	RateHeartbeat  int           `env:"RATE_LIMIT_HEARTBEAT_MAX" default:"12000" group:"auth" help:"Heartbeats per window for each key, session and client address, counted by each instance (no Redis round trip): a separate budget so viewers are never throttled by busy admins."`
 	SkipAuth       bool          `env:"SKIP_AUTH" default:"false" group:"auth" help:"true disables the API key check, only together with NODE_ENV=development."`
 	InternalSecret string        `env:"INTERNAL_SECRET" secret:"true" group:"auth" help:"Required x-internal-secret for /api/token/mediaserver; unset, that route refuses every request."`
 

@@ -28,7 +28,7 @@ func helpZH() map[string]string {
 		"TRUST_PROXY":              "判斷用戶端位址時要相信誰的 X-Forwarded-For：true（全部）、經過的代理層數，或以逗號分隔的代理伺服器位址／CIDR；留空則一律不相信。",
 		"RATE_LIMIT_WINDOW_MS":     "速率限制的時間窗（毫秒）。",
 		"RATE_LIMIT_MAX_REQUESTS":  "在 /api 路由上，每把 API 金鑰與每個用戶端位址在一個時間窗內可發出的請求數（0 表示關閉限制）。",
-		"RATE_LIMIT_HEARTBEAT_MAX": "每把金鑰、每個 session 與每個用戶端位址在一個時間窗內可送出的心跳數：這是獨立的額度，觀眾不會因為管理端呼叫頻繁而被限流。",
+		"RATE_LIMIT_HEARTBEAT_MAX": "每把金鑰、每個 session 與每個用戶端位址在一個時間窗內可送出的心跳數，由各執行個體各自計算（不經過 Redis）：這是獨立的額度，觀眾不會因為管理端呼叫頻繁而被限流。",
 		"SKIP_AUTH":                "true 會停用 API 金鑰檢查，且只在 NODE_ENV=development 時有效。",
 		"INTERNAL_SECRET":          "/api/token/mediaserver 所需的 x-internal-secret；未設定時，該路由會拒絕所有請求。",
 

@@ -20,6 +20,7 @@ import (
 	"github.com/ivslive/ivslive/dashboard"
 	ivshttp "github.com/ivslive/ivslive/http"
 	"github.com/ivslive/ivslive/live"
+	"github.com/ivslive/ivslive/memory"
 	"github.com/ivslive/ivslive/metrics"
 	"github.com/ivslive/ivslive/token"
 )
@@ -198,12 +199,15 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 			RateLimit:      ivslive.RateLimit{Requests: cfg.RateMax, Period: cfg.RateWindow},
 			HeartbeatLimit: ivslive.RateLimit{Requests: cfg.RateHeartbeat, Period: cfg.RateWindow},
 		},
-		Hub:            hub,
-		Sessions:       sessions,
-		Limiter:        pres.limiter,
-		OnRateLimit:    a.metrics.RateLimited,
-		OnLimiterError: a.metrics.LimiterError,
-		Metrics:        a.metrics.Handler(),
+		Hub:      hub,
+		Sessions: sessions,
+		Limiter:  pres.limiter,
+		// The heartbeat budget is checked per instance, never in Redis:
+		// see ivshttp.Server.HeartbeatLimiter.
+		HeartbeatLimiter: memory.NewRateLimiter(nil),
+		OnRateLimit:      a.metrics.RateLimited,
+		OnLimiterError:   a.metrics.LimiterError,
+		Metrics:          a.metrics.Handler(),
 		Observe: func(r *http.Request, status int, d time.Duration) {
 			a.metrics.ObserveRequest(r.Pattern, r.Method, status, d)
 		},

@@ -83,8 +83,9 @@ type Options struct {
 	Clock *Clock
 	// Emulator options (quotas, RequirePublishing).
 	Emulator emulator.Options
-	// Limiter, when set, rate-limits the API with the budgets in HTTP.
-	Limiter ivslive.RateLimiter
+	// Limiter, when set, rate-limits the API with the budgets in HTTP;
+	// HeartbeatLimiter, when set, spends the heartbeat budget instead.
+	Limiter, HeartbeatLimiter ivslive.RateLimiter
 	// Events, when set, builds the event publisher that feeds the bus
 	// (Redis pub/sub between instances); default the bus itself.
 	Events func(t testing.TB, bus *live.Bus) ivslive.EventPublisher
@@ -205,7 +206,7 @@ func New(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := &ivshttp.Server{Live: svc, Config: hc, Log: log, Now: now, Emulator: em, Hub: hub, Sessions: sessions, Limiter: o.Limiter,
+	api := &ivshttp.Server{Live: svc, Config: hc, Log: log, Now: now, Emulator: em, Hub: hub, Sessions: sessions, Limiter: o.Limiter, HeartbeatLimiter: o.HeartbeatLimiter,
 		OpenAPI: doc, Docs: apidoc.DocsHandler(), Dashboard: dashboard.Handler(),
 		Health: []ivshttp.HealthCheck{{Name: "presence", Mode: "memory", Critical: true,
 			Probe: func(ctx context.Context) (map[string]any, error) { return nil, presence.Ping(ctx) }}}}
