@@ -28,15 +28,20 @@ type Batcher struct {
 	once     sync.Once
 }
 
+// pendingCmd is one queued call. They are recycled: done is buffered, so
+// the worker's signal never blocks, and a caller that gave up (its
+// context ended) simply does not return its pendingCmd to the pool.
 type pendingCmd struct {
 	cmd  *goredis.Cmd
 	done chan struct{}
 }
 
+var pendingPool = sync.Pool{New: func() any { return &pendingCmd{done: make(chan struct{}, 1)} }}
+
 var _ goredis.Scripter = (*Batcher)(nil)
 
-// NewBatcher starts workers pipelines that may be in flight at once (one per
-// core is plenty: a worker is busy only while encoding and decoding).
+// NewBatcher starts workers: the pipelines that may be in flight at once.
+// Few is better: while one is on the wire the next one fills up.
 func NewBatcher(client goredis.UniversalClient, workers int) *Batcher {
 	if workers < 1 {
 		workers = 1
@@ -84,7 +89,7 @@ func (b *Batcher) work() {
 		pipe.Exec(ctx) // each command carries its own result or error
 		cancel()
 		for _, p := range batch {
-			close(p.done)
+			p.done <- struct{}{}
 		}
 	}
 }
@@ -93,17 +98,22 @@ func (b *Batcher) work() {
 // up gets a new command holding ctx's error: the queued one is still
 // written by the worker.
 func (b *Batcher) do(ctx context.Context, cmd *goredis.Cmd) *goredis.Cmd {
-	p := &pendingCmd{cmd: cmd, done: make(chan struct{})}
+	p := pendingPool.Get().(*pendingCmd)
+	p.cmd = cmd
 	select {
 	case b.queue <- p:
 	case <-ctx.Done():
+		p.cmd = nil
+		pendingPool.Put(p)
 		return failed(ctx, ctx.Err())
 	}
 	select {
 	case <-p.done:
+		p.cmd = nil
+		pendingPool.Put(p)
 		return cmd
 	case <-ctx.Done():
-		return failed(ctx, ctx.Err())
+		return failed(ctx, ctx.Err()) // the worker still signals p, which is dropped
 	}
 }
 
@@ -120,6 +130,11 @@ func evalArgs(name, script string, keys []string, args []any) []any {
 		a = append(a, k)
 	}
 	return append(a, args...)
+}
+
+// Do sends any command through the shared pipelines, as client.Do does.
+func (b *Batcher) Do(ctx context.Context, args ...any) *goredis.Cmd {
+	return b.do(ctx, goredis.NewCmd(ctx, args...))
 }
 
 // Eval implements goredis.Scripter.

@@ -21,9 +21,9 @@ const scriptBatch = 1000
 // many processes sharing one Redis primary.
 type Presence struct {
 	client goredis.UniversalClient
-	// scripts runs the Lua scripts: the client itself, or a Batcher that
-	// shares round trips between concurrent calls.
-	scripts goredis.Scripter
+	// scripts runs the Lua scripts and the heartbeat's command: the client
+	// itself, or a Batcher that shares round trips between concurrent calls.
+	scripts runner
 	prefix  string
 }
 
@@ -41,7 +41,14 @@ func NewPresence(client goredis.UniversalClient, prefix string, opts ...Option) 
 // Option tunes a Presence or a RateLimiter.
 type Option func(*optionSet)
 
-type optionSet struct{ scripts goredis.Scripter }
+type optionSet struct{ scripts runner }
+
+// runner is what the hot paths send commands through: go-redis's client,
+// or a Batcher.
+type runner interface {
+	goredis.Scripter
+	Do(ctx context.Context, args ...any) *goredis.Cmd
+}
 
 // WithBatcher sends script calls through b, sharing round trips.
 func WithBatcher(b *Batcher) Option { return func(o *optionSet) { o.scripts = b } }

@@ -83,8 +83,30 @@ func (p *Presence) Release(ctx context.Context, stageARN, userID, sessionID stri
 
 // Heartbeat implements ivslive.PresenceStore in O(log n): a ZADD XX GT on
 // the stage's live set, so it never recreates a session and never moves
-// last-seen back.
+// last-seen back. Without a session id to check (a heartbeat with an API
+// key, as the Node server's clients send) that one command is the whole
+// heartbeat, with CH saying the viewer was there; only when it changed
+// nothing (an unknown viewer, or one already seen this millisecond) does a
+// second command tell the two apart. With a session id, one script checks
+// it and moves last-seen atomically.
 func (p *Presence) Heartbeat(ctx context.Context, r ivslive.HeartbeatRequest) error {
+	if r.SessionID == "" {
+		key := p.liveKey(r.StageARN)
+		n, err := p.scripts.Do(ctx, "zadd", key, "XX", "GT", "CH", r.Now.UnixMilli(), r.UserID).Int()
+		if err != nil {
+			return unavailable("heartbeat", err)
+		}
+		if n == 1 {
+			return nil
+		}
+		switch err := p.client.ZScore(ctx, key, r.UserID).Err(); {
+		case err == goredis.Nil:
+			return errSessionNotFound()
+		case err != nil:
+			return unavailable("heartbeat", err)
+		}
+		return nil
+	}
 	ok, err := heartbeatScript.Run(ctx, p.scripts, nil, p.prefix, r.StageARN, r.UserID, r.SessionID, r.Now.UnixMilli()).Int()
 	if err != nil {
 		return unavailable("heartbeat", err)

@@ -112,9 +112,10 @@ func (a *app) openPresence(ctx context.Context, sink ivslive.SessionSink) (prese
 		return presence{}, fmt.Errorf("connect to Redis (%s): %w", redactURL(a.cfg.RedisAddress()), err)
 	}
 	prefix := a.cfg.RedisKeyPrefix
-	// One batcher for presence scripts and rate limits: concurrent requests
-	// share round trips to Redis.
-	batcher := redis.NewBatcher(client, runtime.GOMAXPROCS(0))
+	// One batcher for presence and rate limits: concurrent requests share
+	// round trips to Redis. One pipeline in flight per two cores: fewer
+	// pipelines make fuller ones (measured on 2 cores: 1 beats 2).
+	batcher := redis.NewBatcher(client, max(1, runtime.GOMAXPROCS(0)/2))
 	a.onClose(batcher.Close)
 	p := redis.NewPresence(client, prefix, redis.WithBatcher(batcher))
 	rec := redis.NewRecorder(client, prefix, sink, instanceID(), a.log)

@@ -15,7 +15,7 @@ import (
 func RedisPresence(t testing.TB, sink ivslive.SessionSink, _ func() time.Time) (ivslive.PresenceStore, func(context.Context) error) {
 	client, prefix := testenv.Redis(t)
 	rec := redis.NewRecorder(client, prefix, sink, "apitest", nil)
-	b := redis.NewBatcher(client, 2)
+	b := redis.NewBatcher(client, 1)
 	t.Cleanup(func() { b.Close() })
 	return redis.NewPresence(client, prefix, redis.WithBatcher(b)), rec.Flush
 }

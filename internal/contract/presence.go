@@ -161,6 +161,24 @@ func PresenceStore(t *testing.T, open func(t *testing.T) Presence) {
 		if err := p.Store.Heartbeat(ctx, hb); err != nil {
 			t.Fatal(err)
 		}
+		// A heartbeat at the same time, or one that arrives late (another
+		// instance's clock), is still a live viewer's: accepted, and
+		// last-seen never moves back.
+		for _, at := range []time.Duration{10 * time.Second, 5 * time.Second} {
+			late := hb
+			late.Now = t0.Add(at)
+			if err := p.Store.Heartbeat(ctx, late); err != nil {
+				t.Fatalf("heartbeat at +%v after one at +10s: %v", at, err)
+			}
+			withID := late
+			withID.SessionID = res.Session.ID
+			if err := p.Store.Heartbeat(ctx, withID); err != nil {
+				t.Fatalf("heartbeat with the session id at +%v: %v", at, err)
+			}
+		}
+		if s, err := p.Store.Session(ctx, stageA, "u1"); err != nil || !s.LastSeen.Equal(t0.Add(10*time.Second)) {
+			t.Fatalf("last seen %v (%v), want +10s", s.LastSeen, err)
+		}
 		wrong := hb
 		wrong.SessionID = "not-" + res.Session.ID
 		wantCode(t, p.Store.Heartbeat(ctx, wrong), ivslive.ENOTFOUND)
