@@ -7,17 +7,20 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/internal/apitest"
 	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/memory"
+	"github.com/ivslive/ivslive/metrics"
 )
 
 const benchViewers = 10_000
@@ -28,6 +31,12 @@ func benchEnv(b *testing.B, o apitest.Options) (*apitest.Env, http.Handler, [][]
 	b.Helper()
 	o.Live = apitestCapacity(1 << 30)
 	env := apitest.New(b, o)
+	// Metrics as the server wires them: every request and heartbeat counted.
+	m := metrics.New(prometheus.NewRegistry(), env.Live.Stats, nil)
+	env.Live.Observer = m
+	env.Server.Observe = func(r *http.Request, status int, d time.Duration) {
+		m.ObserveRequest(r.Pattern, r.Method, status, d)
+	}
 	env.Must(b, 200, "POST", "/api/token/publisher", map[string]string{"userId": "host"})
 	ctx := context.Background()
 	bodies := make([][]byte, benchViewers)
@@ -43,22 +52,21 @@ func benchEnv(b *testing.B, o apitest.Options) (*apitest.Env, http.Handler, [][]
 	return env, env.Server.Handler(), bodies
 }
 
-// serveHeartbeats runs b.N heartbeats through h in parallel, checking each
-// answer.
+// benchConcurrency is the number of heartbeats in flight, as the 64
+// connections of the Redis target: enough for concurrent calls to share
+// Redis round trips, as they do in a server under load.
+const benchConcurrency = 64
+
+// serveHeartbeats runs b.N heartbeats through h, benchConcurrency at a
+// time, checking each answer.
 func serveHeartbeats(b *testing.B, h http.Handler, bodies [][]byte) {
 	var next atomic.Int64
+	b.SetParallelism(max(1, benchConcurrency/runtime.GOMAXPROCS(0)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			body := bodies[next.Add(1)%int64(len(bodies))]
-			req := httptest.NewRequest(http.MethodPost, "/api/viewer/heartbeat", bytes.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("X-Api-Key", apitest.Key)
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			if rec.Code != http.StatusOK {
-				b.Errorf("status %d: %s", rec.Code, rec.Body)
+			if !postOK(b, h, "/api/viewer/heartbeat", bodies[next.Add(1)%int64(len(bodies))]) {
 				return
 			}
 		}
@@ -66,9 +74,24 @@ func serveHeartbeats(b *testing.B, h http.Handler, bodies [][]byte) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }
 
+// postOK sends one JSON POST with the test key through h, and reports
+// (and fails b) unless it answers 200.
+func postOK(b *testing.B, h http.Handler, path string, body []byte) bool {
+	req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Api-Key", apitest.Key)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		b.Errorf("%s: status %d: %s", path, rec.Code, rec.Body)
+		return false
+	}
+	return true
+}
+
 // BenchmarkHeartbeat measures POST /api/viewer/heartbeat through the whole
-// handler stack (request id, access log, headers, CORS, rate limit, auth,
-// decoding, presence, envelope), next to its floors: a bare net/http handler
+// handler stack (request id, access log, metrics, headers, CORS, rate
+// limit, auth, decoding, presence, envelope), next to its floors: a bare net/http handler
 // that decodes the same JSON and updates a map, and one that makes exactly
 // one Redis round trip (ZADD XX). No network: the handlers are called
 // directly, so the numbers are the server's own cost.
@@ -82,7 +105,8 @@ func BenchmarkHeartbeat(b *testing.B) {
 		serveHeartbeats(b, floorMap(), bodies)
 	})
 	b.Run("redis", func(b *testing.B) {
-		_, h, bodies := benchEnv(b, apitest.Options{Presence: apitest.RedisPresence, Limiter: redisLimiter(b), HTTP: benchLimits})
+		_, h, bodies := benchEnv(b, apitest.Options{Presence: apitest.RedisPresence, Limiter: redisLimiter(b),
+			HeartbeatLimiter: memory.NewRateLimiter(nil), HTTP: benchLimits})
 		serveHeartbeats(b, h, bodies)
 	})
 	b.Run("floor-redis", func(b *testing.B) {

@@ -158,7 +158,7 @@ func (s *Service) RestorePresence(ctx context.Context) (int, error) {
 	}
 	c, err := s.History.LoadCheckpoint(ctx)
 	if ivslive.ErrorCode(err) == ivslive.ENOTFOUND {
-		s.Log.Warn("no live sessions to restore: the checkpoint is empty")
+		s.Log.Info("no live sessions to restore: no checkpoint, or an empty one")
 		return 0, nil
 	}
 	if err != nil {
