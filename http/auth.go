@@ -129,14 +129,26 @@ func (s *Server) authenticate(r *http.Request, key string) (Principal, error) {
 }
 
 // sessionClaims returns the claims of a valid "Authorization: Bearer"
-// session token.
+// session token. The rate limiter and auth both ask; the token is verified
+// once per request and the answer kept in the request state.
 func (s *Server) sessionClaims(r *http.Request) (token.SessionClaims, bool) {
-	bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || s.Sessions == nil {
-		return token.SessionClaims{}, false
+	st := stateOf(r.Context())
+	if st != nil && st.sessionChecked {
+		return st.session, st.sessionOK
 	}
-	c, err := s.Sessions.Verify(strings.TrimSpace(bearer))
-	return c, err == nil
+	var (
+		c  token.SessionClaims
+		ok bool
+	)
+	if bearer, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); found && s.Sessions != nil {
+		var err error
+		c, err = s.Sessions.Verify(strings.TrimSpace(bearer))
+		ok = err == nil
+	}
+	if st != nil {
+		st.session, st.sessionOK, st.sessionChecked = c, ok, true
+	}
+	return c, ok
 }
 
 // requireScope wraps a handler so it runs only for a principal allowed the

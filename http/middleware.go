@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ivslive/ivslive"
+	"github.com/ivslive/ivslive/token"
 )
 
 // requestState is what the middleware learns about a request as it goes
@@ -33,6 +34,10 @@ type requestState struct {
 	// principal is who auth let in.
 	key, principal *Principal
 	limitKeys      [2]string // the rate limiter's keys, without their own allocation
+	// session is the request's verified session token, once sessionClaims
+	// has looked (sessionOK says whether it was valid).
+	session                   token.SessionClaims
+	sessionChecked, sessionOK bool
 }
 
 type stateKey struct{}
