@@ -160,6 +160,16 @@ func query(r *http.Request, name string) (string, error) {
 }
 
 // queryInt parses an optional integer query parameter within [min, max].
+// page reads a list's cursor parameters: nextToken, and limit (1–100,
+// default def).
+func page(r *http.Request, def int) (after string, limit int, err error) {
+	if limit, err = queryInt(r, "limit", def, 1, 100); err != nil {
+		return "", 0, err
+	}
+	after, err = query(r, "nextToken")
+	return after, limit, err
+}
+
 func queryInt(r *http.Request, name string, def, min, max int) (int, error) {
 	v, err := query(r, name)
 	if err != nil || v == "" {

@@ -19,23 +19,18 @@ type historyEntry struct {
 
 func (s *Server) handleViewerHistory(w http.ResponseWriter, r *http.Request) {
 	userID := r.PathValue("userId")
-	limit, err := queryInt(r, "limit", 10, 1, 100)
+	after, limit, err := page(r, 10)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	after, err := query(r, "nextToken")
+	records, next, total, err := s.Live.ViewerHistory(r.Context(), userID, after, limit)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	page, next, total, err := s.Live.ViewerHistory(r.Context(), userID, after, limit)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	history := make([]historyEntry, len(page))
-	for i, c := range page {
+	history := make([]historyEntry, len(records))
+	for i, c := range records {
 		history[i] = historyEntry{
 			ID: c.ID, UserID: c.UserID, StageARN: c.StageARN, ParticipantID: c.ParticipantID,
 			JoinedAt: isoTime(c.JoinedAt), LeftAt: isoTime(c.LeftAt), WatchDurationSeconds: int64(c.WatchDuration().Seconds()),

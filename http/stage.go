@@ -61,12 +61,7 @@ func toSummary(v live.StageView) stageSummary {
 }
 
 func (s *Server) handleStageList(w http.ResponseWriter, r *http.Request) {
-	limit, err := queryInt(r, "limit", 50, 1, 100)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	after, err := query(r, "nextToken")
+	after, limit, err := page(r, 50)
 	if err != nil {
 		s.Error(w, r, err)
 		return

@@ -95,3 +95,22 @@ func (l *Leader) set(held bool, token int64, until time.Time) {
 		}
 	}
 }
+
+// whileLeader calls job every interval, and whenever nudges delivers (nil
+// for never), as long as leader says this instance leads, until ctx is
+// done: the loop of every leader job (sweeper, scaler, snapshotter).
+func whileLeader(ctx context.Context, interval time.Duration, leader interface{ IsLeader() bool }, nudges <-chan struct{}, job func(context.Context)) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-nudges:
+		}
+		if leader.IsLeader() {
+			job(ctx)
+		}
+	}
+}

@@ -62,21 +62,11 @@ func (sc *Scaler) Status() ScalerStatus {
 // Run checks until ctx is done.
 func (sc *Scaler) Run(ctx context.Context) {
 	sc.init()
-	tick := time.NewTicker(sc.Interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		case <-sc.nudges:
+	whileLeader(ctx, sc.Interval, sc.Leader, sc.nudges, func(ctx context.Context) {
+		if err := sc.Check(ctx); err != nil {
+			sc.Service.Log.Warn("scaler check failed", "err", err)
 		}
-		if sc.Leader.IsLeader() {
-			if err := sc.Check(ctx); err != nil {
-				sc.Service.Log.Warn("scaler check failed", "err", err)
-			}
-		}
-	}
+	})
 }
 
 // pool is the scaler's view of the managed stages.

@@ -24,29 +24,22 @@ type Snapshotter struct {
 
 // Run works until ctx is done.
 func (j *Snapshotter) Run(ctx context.Context) {
-	tick := time.NewTicker(j.Interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		if !j.Leader.IsLeader() {
-			continue
-		}
-		if err := j.Snapshot(ctx); err != nil {
-			j.Service.Log.Warn("snapshot failed", "err", err)
-		}
-		if _, err := j.Service.Checkpoint(ctx); err != nil {
-			j.Service.Log.Warn("checkpoint failed", "err", err)
-		}
-		if now := j.Service.now(); now.Sub(j.lastRetention) >= 24*time.Hour {
-			if err := j.Retain(ctx); err != nil {
-				j.Service.Log.Warn("retention failed", "err", err)
-			} else {
-				j.lastRetention = now
-			}
+	whileLeader(ctx, j.Interval, j.Leader, nil, j.pass)
+}
+
+// pass is one leader tick: snapshot, checkpoint, and retention once a day.
+func (j *Snapshotter) pass(ctx context.Context) {
+	if err := j.Snapshot(ctx); err != nil {
+		j.Service.Log.Warn("snapshot failed", "err", err)
+	}
+	if _, err := j.Service.Checkpoint(ctx); err != nil {
+		j.Service.Log.Warn("checkpoint failed", "err", err)
+	}
+	if now := j.Service.now(); now.Sub(j.lastRetention) >= 24*time.Hour {
+		if err := j.Retain(ctx); err != nil {
+			j.Service.Log.Warn("retention failed", "err", err)
+		} else {
+			j.lastRetention = now
 		}
 	}
 }

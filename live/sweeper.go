@@ -21,18 +21,7 @@ type Sweeper struct {
 
 // Run sweeps until ctx is done.
 func (w *Sweeper) Run(ctx context.Context) {
-	tick := time.NewTicker(w.Interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			if w.Leader.IsLeader() {
-				w.Sweep(ctx)
-			}
-		}
-	}
+	whileLeader(ctx, w.Interval, w.Leader, nil, func(ctx context.Context) { w.Sweep(ctx) })
 }
 
 // Sweep expires every viewer silent for longer than Timeout, in batches.

@@ -95,33 +95,44 @@ func verify(t *testing.T, c client, acks []ack) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for _, a := range acks {
-		for {
-			status, data, err := c.do("GET", "/api/viewer/history/"+url.PathEscape(a.user), nil)
-			var page struct {
-				History []struct {
-					ID                   string `json:"id"`
-					StageARN             string `json:"stageArn"`
-					WatchDurationSeconds int64  `json:"watchDurationSeconds"`
-					EndReason            string `json:"endReason"`
-				} `json:"history"`
-			}
-			if err == nil && status == 200 {
-				json.Unmarshal(data, &page)
-			}
-			if len(page.History) == 0 && time.Now().Before(deadline) {
-				time.Sleep(100 * time.Millisecond)
-				continue
-			}
-			if len(page.History) != 1 {
-				t.Fatalf("%s: %d records (status %d, err %v), want exactly 1", a.user, len(page.History), status, err)
-			}
-			h := page.History[0]
-			secs := time.Duration(h.WatchDurationSeconds) * time.Second
-			if h.ID != a.session || h.StageARN != a.stage || h.EndReason != "leave" || secs < a.min-time.Second || secs > a.max+time.Second {
-				t.Fatalf("%s: record %+v, want session %s on %s lasting %v–%v", a.user, h, a.session, a.stage, a.min, a.max)
-			}
-			break
+		records := awaitRecords(deadline, func() (int, []byte, error) {
+			return c.do("GET", "/api/viewer/history/"+url.PathEscape(a.user), nil)
+		})
+		if len(records) != 1 {
+			t.Fatalf("%s: %d records, want exactly 1", a.user, len(records))
 		}
+		h := records[0]
+		secs := time.Duration(h.WatchDurationSeconds) * time.Second
+		if h.ID != a.session || h.StageARN != a.stage || h.EndReason != "leave" || secs < a.min-time.Second || secs > a.max+time.Second {
+			t.Fatalf("%s: record %+v, want session %s on %s lasting %v–%v", a.user, h, a.session, a.stage, a.min, a.max)
+		}
+	}
+}
+
+// record is a viewing record as GET /api/viewer/history returns it.
+type record struct {
+	ID                   string `json:"id"`
+	StageARN             string `json:"stageArn"`
+	WatchDurationSeconds int64  `json:"watchDurationSeconds"`
+	EndReason            string `json:"endReason"`
+}
+
+// awaitRecords fetches a user's history until it has a record or the
+// deadline passes (queued records land asynchronously), and returns the
+// records of the last answer.
+func awaitRecords(deadline time.Time, fetch func() (int, []byte, error)) []record {
+	for {
+		status, data, err := fetch()
+		var page struct {
+			History []record `json:"history"`
+		}
+		if err == nil && status == 200 {
+			json.Unmarshal(data, &page)
+		}
+		if len(page.History) > 0 || !time.Now().Before(deadline) {
+			return page.History
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -213,27 +213,14 @@ func (p *population) verifyRecords(t *testing.T, c *cluster) {
 	deadline := time.Now().Add(time.Minute)
 	lost := 0
 	for _, a := range p.left {
-		for {
-			status, data, err := c.on(survivor, "GET", "/api/viewer/history/"+url.PathEscape(a.user), nil)
-			var page struct {
-				History []struct {
-					ID, StageARN, EndReason string
-				} `json:"history"`
-			}
-			if err == nil && status == 200 {
-				json.Unmarshal(data, &page)
-			}
-			if len(page.History) == 0 && time.Now().Before(deadline) {
-				time.Sleep(100 * time.Millisecond)
-				continue
-			}
-			if len(page.History) == 0 {
-				lost++
-			} else if len(page.History) != 1 || page.History[0].StageARN != a.stage || page.History[0].EndReason != "leave" ||
-				(a.session != "" && page.History[0].ID != a.session) {
-				t.Errorf("%s: records %+v, want exactly one leave on %s", a.user, page.History, a.stage)
-			}
-			break
+		records := awaitRecords(deadline, func() (int, []byte, error) {
+			return c.on(survivor, "GET", "/api/viewer/history/"+url.PathEscape(a.user), nil)
+		})
+		if len(records) == 0 {
+			lost++
+		} else if len(records) != 1 || records[0].StageARN != a.stage || records[0].EndReason != "leave" ||
+			(a.session != "" && records[0].ID != a.session) {
+			t.Errorf("%s: records %+v, want exactly one leave on %s", a.user, records, a.stage)
 		}
 	}
 	t.Logf("%d acknowledged leaves checked: %d lost, none duplicated", len(p.left), lost)
