@@ -23,15 +23,19 @@ type Batcher struct {
 	queue    chan *pendingCmd
 	maxBatch int
 	timeout  time.Duration
-	done     chan struct{}
 	wg       sync.WaitGroup
-	once     sync.Once
+
+	// mu orders sends on queue (read side) before Close closes it (write
+	// side), so no call is queued after the workers' last read.
+	mu     sync.RWMutex
+	closed bool
 }
 
 // pendingCmd is one queued call. They are recycled: done is buffered, so
 // the worker's signal never blocks, and a caller that gave up (its
 // context ended) simply does not return its pendingCmd to the pool.
 type pendingCmd struct {
+	ctx  context.Context
 	cmd  *goredis.Cmd
 	done chan struct{}
 }
@@ -46,7 +50,7 @@ func NewBatcher(client goredis.UniversalClient, workers int) *Batcher {
 	if workers < 1 {
 		workers = 1
 	}
-	b := &Batcher{client: client, queue: make(chan *pendingCmd, 4096), maxBatch: 256, timeout: 3 * time.Second, done: make(chan struct{})}
+	b := &Batcher{client: client, queue: make(chan *pendingCmd, 4096), maxBatch: 256, timeout: 3 * time.Second}
 	for range workers {
 		b.wg.Add(1)
 		go b.work()
@@ -54,9 +58,15 @@ func NewBatcher(client goredis.UniversalClient, workers int) *Batcher {
 	return b
 }
 
-// Close stops the workers after the queued calls are sent.
+// Close sends the calls already queued, then stops the workers. Calls made
+// after Close fail with goredis.ErrClosed; none is left waiting.
 func (b *Batcher) Close() error {
-	b.once.Do(func() { close(b.done) })
+	b.mu.Lock()
+	if !b.closed {
+		b.closed = true
+		close(b.queue)
+	}
+	b.mu.Unlock()
 	b.wg.Wait()
 	return nil
 }
@@ -64,56 +74,82 @@ func (b *Batcher) Close() error {
 func (b *Batcher) work() {
 	defer b.wg.Done()
 	batch := make([]*pendingCmd, 0, b.maxBatch)
-	for {
-		var first *pendingCmd
-		select {
-		case first = <-b.queue:
-		case <-b.done:
-			return
-		}
+	for first := range b.queue {
 		batch = append(batch[:0], first)
 	fill:
 		for len(batch) < b.maxBatch {
 			select {
-			case p := <-b.queue:
+			case p, ok := <-b.queue:
+				if !ok {
+					break fill
+				}
 				batch = append(batch, p)
 			default:
 				break fill
 			}
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
-		pipe := b.client.Pipeline()
-		for _, p := range batch {
-			pipe.Process(ctx, p.cmd)
+		b.send(batch)
+	}
+}
+
+// send writes one batch as a pipeline. A call whose caller has already given
+// up is answered with its context's error and never reaches Redis.
+func (b *Batcher) send(batch []*pendingCmd) {
+	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
+	defer cancel()
+	pipe := b.client.Pipeline()
+	for _, p := range batch {
+		if err := p.ctx.Err(); err != nil {
+			p.cmd.SetErr(err)
+			continue
 		}
+		pipe.Process(ctx, p.cmd)
+	}
+	if pipe.Len() > 0 {
 		pipe.Exec(ctx) // each command carries its own result or error
-		cancel()
-		for _, p := range batch {
-			p.done <- struct{}{}
-		}
+	}
+	for _, p := range batch {
+		p.done <- struct{}{}
 	}
 }
 
 // do queues cmd and waits for its answer, or for ctx. A caller that gives
-// up gets a new command holding ctx's error: the queued one is still
-// written by the worker.
+// up gets a new command holding ctx's error; if its call is still queued,
+// the worker drops it rather than send it.
 func (b *Batcher) do(ctx context.Context, cmd *goredis.Cmd) *goredis.Cmd {
+	if err := ctx.Err(); err != nil {
+		return failed(ctx, err)
+	}
 	p := pendingPool.Get().(*pendingCmd)
-	p.cmd = cmd
-	select {
-	case b.queue <- p:
-	case <-ctx.Done():
-		p.cmd = nil
+	p.ctx, p.cmd = ctx, cmd
+	if err := b.enqueue(ctx, p); err != nil {
+		p.ctx, p.cmd = nil, nil
 		pendingPool.Put(p)
-		return failed(ctx, ctx.Err())
+		return failed(ctx, err)
 	}
 	select {
 	case <-p.done:
-		p.cmd = nil
+		p.ctx, p.cmd = nil, nil
 		pendingPool.Put(p)
 		return cmd
 	case <-ctx.Done():
 		return failed(ctx, ctx.Err()) // the worker still signals p, which is dropped
+	}
+}
+
+// enqueue hands p to the workers unless the Batcher is closed or ctx ends
+// first.
+func (b *Batcher) enqueue(ctx context.Context, p *pendingCmd) error {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		return goredis.ErrClosed
+	}
+	select {
+	case b.queue <- p:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

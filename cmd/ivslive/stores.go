@@ -104,6 +104,9 @@ func (a *app) openPresence(ctx context.Context, sink ivslive.SessionSink) (prese
 	// Fail fast rather than hang when Redis is away: requests answer 503.
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = 2*time.Second, 2*time.Second, 2*time.Second, 3*time.Second
 	opts.MaxRetries = 1
+	// A caller's deadline reaches the socket: a request that gave up does
+	// not keep a connection waiting for Redis.
+	opts.ContextTimeoutEnabled = true
 	client := goredis.NewClient(opts)
 	a.onClose(client.Close)
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
