@@ -24,13 +24,23 @@ func TestStageStoreContract(t *testing.T) {
 	contract.StageStore(t, func(t *testing.T) ivslive.StageStore { return openDB(t) })
 }
 
+// TestMigrateIsIdempotent opens a database twice: the first open applies
+// every migration, the second applies none.
 func TestMigrateIsIdempotent(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ivslive.db")
-	for i := 0; i < 2; i++ {
+	var applied [2][]string
+	for i := range applied {
 		db, err := sqlite.Open(context.Background(), path)
 		if err != nil {
 			t.Fatalf("open #%d: %v", i+1, err)
 		}
+		applied[i] = db.Migrated()
 		db.Close()
+	}
+	if len(applied[0]) == 0 {
+		t.Error("the first open applied no migration")
+	}
+	if len(applied[1]) != 0 {
+		t.Errorf("the second open applied %v again", applied[1])
 	}
 }
