@@ -125,6 +125,8 @@ type client struct {
 	http     *http.Client
 }
 
+// do sends one request and returns the status and the envelope's data, or,
+// for an error answer without data, its error object (code and message).
 func (c client) do(method, path string, body any) (int, json.RawMessage, error) {
 	var rd io.Reader
 	if body != nil {
@@ -140,10 +142,14 @@ func (c client) do(method, path string, body any) (int, json.RawMessage, error) 
 	}
 	defer resp.Body.Close()
 	var e struct {
-		Data json.RawMessage `json:"data"`
+		Data  json.RawMessage `json:"data"`
+		Error json.RawMessage `json:"error"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
 		return resp.StatusCode, nil, err
+	}
+	if len(e.Data) == 0 && len(e.Error) > 0 {
+		return resp.StatusCode, e.Error, nil // an error answer: its code and message
 	}
 	return resp.StatusCode, e.Data, nil
 }
