@@ -15,6 +15,11 @@ import (
 // boundary. The AWS message is kept as the cause for logs; client-facing
 // messages are ours.
 func translate(op string, err error) error {
+	// Ours already (the pacer's): keep its code and words.
+	var own *ivslive.Error
+	if errors.As(err, &own) {
+		return own
+	}
 	cause := fmt.Errorf("ivs %s: %w", op, err)
 	var (
 		notFound   *types.ResourceNotFoundException

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ivsrealtime"
@@ -39,6 +40,16 @@ type Options struct {
 	PaceTimeout time.Duration
 	// Quotas overrides the per-operation calls per second (tests).
 	Quotas map[string]float64
+	// Shared, when set, is a rate limiter every instance shares (Redis):
+	// the quotas are per account and region, so the instances spend one
+	// budget. When it fails, each instance paces its calls alone.
+	Shared ivslive.RateLimiter
+	// OnSharedError, when set, counts each call paced alone because Shared
+	// failed.
+	OnSharedError func(op string)
+	// RetryMaxBackoff caps the SDK's backoff between retries (default the
+	// SDK's, 20 s); tests shorten it.
+	RetryMaxBackoff time.Duration
 	// Observe, when set, is called after every IVS call with its operation,
 	// the error code of its result ("" on success) and its duration.
 	Observe func(op, code string, d time.Duration)
@@ -47,10 +58,12 @@ type Options struct {
 
 // Client is the IVS Real-Time adapter. It implements ivslive.IVS.
 type Client struct {
-	api     *ivsrealtime.Client
-	pacer   *pacer
-	observe func(op, code string, d time.Duration)
-	log     *slog.Logger
+	api      *ivsrealtime.Client
+	cfg      aws.Config // for STS (Identity)
+	endpoint string
+	pacer    *pacer
+	observe  func(op, code string, d time.Duration)
+	log      *slog.Logger
 }
 
 var _ ivslive.IVS = (*Client)(nil)
@@ -73,34 +86,39 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	api := ivsrealtime.NewFromConfig(cfg, func(opts *ivsrealtime.Options) {
-		if o.Endpoint != "" {
-			opts.BaseEndpoint = aws.String(o.Endpoint)
-		}
-	})
 	if o.PaceTimeout <= 0 {
 		o.PaceTimeout = 10 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	p := newPacer(o.Quotas, o.PaceTimeout, o.Shared, o.OnSharedError, o.Logger)
+	api := ivsrealtime.NewFromConfig(cfg, func(opts *ivsrealtime.Options) {
+		if o.Endpoint != "" {
+			opts.BaseEndpoint = aws.String(o.Endpoint)
+		}
+		opts.APIOptions = append(opts.APIOptions, p.middleware)
+		if o.RetryMaxBackoff > 0 {
+			opts.Retryer = retry.AddWithMaxBackoffDelay(retry.NewStandard(), o.RetryMaxBackoff)
+		}
+	})
 	return &Client{
-		api:     api,
-		pacer:   newPacer(o.Quotas, o.PaceTimeout),
-		observe: o.Observe,
-		log:     o.Logger,
+		api:      api,
+		cfg:      cfg,
+		endpoint: o.Endpoint,
+		pacer:    p,
+		observe:  o.Observe,
+		log:      o.Logger,
 	}, nil
 }
 
-// call paces one operation, runs it and translates its error.
+// call runs one operation (the pacer waits before each of its attempts),
+// observes it and translates its error.
 func (c *Client) call(ctx context.Context, op string, fn func(ctx context.Context) error) error {
 	start := time.Now()
-	err := c.pacer.wait(ctx, op)
-	if err == nil {
-		err = fn(ctx)
-		if err != nil {
-			err = translate(op, err)
-		}
+	err := fn(ctx)
+	if err != nil {
+		err = translate(op, err)
 	}
 	if c.observe != nil {
 		c.observe(op, ivslive.ErrorCode(err), time.Since(start))
