@@ -1,7 +1,11 @@
 package ivs
 
 import (
+	"bytes"
 	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ivsrealtime"
@@ -45,4 +49,60 @@ func publicKeyFromAWS(k *types.PublicKey) ivslive.PublicKey {
 		return ivslive.PublicKey{}
 	}
 	return ivslive.PublicKey{ARN: aws.ToString(k.Arn), Name: aws.ToString(k.Name), Fingerprint: aws.ToString(k.Fingerprint)}
+}
+
+// FindPublicKey returns the imported public key whose material is the same
+// key as material (PEM line breaks and headers aside), or ENOTFOUND. IVS refuses
+// to import one key twice (ConflictException), so a key imported before the
+// local record of its ARN was lost can only be found this way.
+func (c *Client) FindPublicKey(ctx context.Context, material string) (ivslive.PublicKey, error) {
+	want, err := publicKeyDER(material)
+	if err != nil {
+		return ivslive.PublicKey{}, ivslive.WrapError(ivslive.EVALIDATION, "not a PEM public key", err)
+	}
+	var next *string
+	for {
+		var out *ivsrealtime.ListPublicKeysOutput
+		err := c.call(ctx, "ListPublicKeys", func(ctx context.Context) (err error) {
+			out, err = c.api.ListPublicKeys(ctx, &ivsrealtime.ListPublicKeysInput{NextToken: next, MaxResults: aws.Int32(100)})
+			return err
+		})
+		if err != nil {
+			return ivslive.PublicKey{}, err
+		}
+		for _, s := range out.PublicKeys {
+			var got *ivsrealtime.GetPublicKeyOutput
+			err := c.call(ctx, "GetPublicKey", func(ctx context.Context) (err error) {
+				got, err = c.api.GetPublicKey(ctx, &ivsrealtime.GetPublicKeyInput{Arn: s.Arn})
+				return err
+			})
+			if ivslive.ErrorCode(err) == ivslive.ENOTFOUND {
+				continue // deleted since the listing
+			}
+			if err != nil {
+				return ivslive.PublicKey{}, err
+			}
+			if der, err := publicKeyDER(aws.ToString(got.PublicKey.PublicKeyMaterial)); err == nil && bytes.Equal(der, want) {
+				return publicKeyFromAWS(got.PublicKey), nil
+			}
+		}
+		if out.NextToken == nil {
+			return ivslive.PublicKey{}, ivslive.Errorf(ivslive.ENOTFOUND, "Public key不存在")
+		}
+		next = out.NextToken
+	}
+}
+
+// publicKeyDER returns the DER of a PEM public key, re-encoded so that two
+// encodings of one key compare equal.
+func publicKeyDER(material string) ([]byte, error) {
+	block, _ := pem.Decode([]byte(material))
+	if block == nil {
+		return nil, errors.New("no PEM block")
+	}
+	key, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	return x509.MarshalPKIXPublicKey(key)
 }

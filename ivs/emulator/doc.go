@@ -47,4 +47,7 @@
 //     Options.RequirePublishing is set, because StartParticipantReplication
 //     then requires the participant to be publishing in the source stage.
 //   - GET /.well-known/jwks.json serves the token verification keys.
+//   - GET /_emulator/identity answers {"emulatorId", "accountId", "region"}:
+//     the id is made once and kept in the state file, so ivslive instances
+//     that share a stage store can tell whether they share this emulator.
 package emulator

@@ -208,7 +208,7 @@ func (e *Emulator) InjectError(operation, errorType string, status, times int) {
 // serves reports whether op is an operation name ServeHTTP can route to.
 func (e *Emulator) serves(op string) bool {
 	switch op {
-	case "ListTagsForResource", "TagResource", "UntagResource", "JWKS", "SetPublishing":
+	case "ListTagsForResource", "TagResource", "UntagResource", "JWKS", "SetPublishing", "Identity":
 		return true
 	}
 	_, ok := e.ops[op]
@@ -265,6 +265,8 @@ func (e *Emulator) route(r *http.Request) (string, operation, error) {
 	switch {
 	case path == "/.well-known/jwks.json":
 		return "JWKS", e.jwks, allowMethod(r, http.MethodGet)
+	case path == "/_emulator/identity":
+		return "Identity", e.identity, allowMethod(r, http.MethodGet)
 	case path == "/_emulator/publishing":
 		return "SetPublishing", e.handleSetPublishing, allowMethod(r, http.MethodPost)
 	case strings.HasPrefix(path, "/tags/"):

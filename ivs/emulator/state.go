@@ -24,6 +24,7 @@ const stateVersion = 1
 // replicationKey); seq numbers give the stable creation order List uses.
 type state struct {
 	Version      int                     `json:"version"`
+	ID           string                  `json:"id,omitempty"`
 	SigningKey   string                  `json:"signingKey"`
 	Seq          int64                   `json:"seq"`
 	Stages       map[string]*stage       `json:"stages"`
@@ -90,8 +91,9 @@ func (e *Emulator) load() error {
 	for arn := range e.state.Stages {
 		e.refreshSessionLocked(arn)
 	}
+	newID := e.ensureIDLocked()
 	if e.state.SigningKey == "" {
-		return e.generateSigningKey()
+		return e.generateSigningKey() // saves the new id too
 	}
 	block, _ := pem.Decode([]byte(e.state.SigningKey))
 	if block == nil {
@@ -105,6 +107,9 @@ func (e *Emulator) load() error {
 		return errors.New("signing key in state file is not P-384")
 	}
 	e.signingKey = key
+	if newID {
+		return e.saveLocked()
+	}
 	return nil
 }
 
