@@ -99,6 +99,9 @@ type StageStore interface {
 const (
 	SettingMasterStageARN = "master_stage_arn"
 	SettingPublicKeyARN   = "public_key_arn"
+	// SettingIVSIdentity names the IVS the stages live in (the first
+	// instance's); an instance on another IVS refuses to start.
+	SettingIVSIdentity = "ivs_identity"
 	// SettingPublisher holds the live publisher at the last checkpoint
 	// (JSON), so a presence store that lost its state gets the broadcast
 	// back with its viewers.

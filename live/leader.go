@@ -69,6 +69,16 @@ func (l *Leader) Run(ctx context.Context) {
 	}
 }
 
+// TryLead takes or renews the lease once and reports whether this instance
+// leads now; Run keeps it afterwards.
+func (l *Leader) TryLead(ctx context.Context) bool {
+	if l.TTL <= 0 {
+		l.TTL = 5 * time.Second
+	}
+	l.renew(ctx)
+	return l.IsLeader()
+}
+
 func (l *Leader) renew(ctx context.Context) {
 	start := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, l.TTL/3)

@@ -47,6 +47,15 @@ type Config struct {
 	// MaxReplicas is how many stages the publisher can be replicated into:
 	// IVS allows 5 concurrent replications per participant.
 	MaxReplicas int
+
+	// IVSIdentity names the IVS this instance talks to (ivs.Client's
+	// Identity); "" skips the check. The stage store records the first
+	// instance's, and Bootstrap refuses another.
+	IVSIdentity string
+	// StoreLocal is true when no other instance can share the stage store
+	// (SQLite in the data dir): a store recorded for another IVS (the
+	// embedded emulator's state was lost) is taken over, not refused.
+	StoreLocal bool
 }
 
 // Tag values that mark the stages ivslive manages.
@@ -77,6 +86,11 @@ type Service struct {
 	Events ivslive.EventPublisher
 	// Observer counts what happens, for metrics; optional.
 	Observer Observer
+
+	// Leader, when set, is this instance's leader election: Bootstrap
+	// takes the lease before it replaces a master stage that is gone. Nil:
+	// the instance is alone.
+	Leader *Leader
 
 	// Nudge, when set, is called (never blocking) when a join sees a stage
 	// cross the scale-up threshold or the publisher changes, so the scaler
