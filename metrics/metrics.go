@@ -37,6 +37,7 @@ type Metrics struct {
 	wsClients      prometheus.Gauge
 	rateLimited    *prometheus.CounterVec
 	limiterErrors  prometheus.Counter
+	paceFallbacks  *prometheus.CounterVec
 
 	// observers holds the request histogram's child for each (route,
 	// method, status) seen, copied on write: looking one up is a plain map
@@ -91,10 +92,13 @@ func New(reg *prometheus.Registry, state func(ctx context.Context) (live.Stats, 
 		limiterErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ivslive_rate_limiter_errors_total", Help: "Rate-limit checks that failed (the request was let through).",
 		}),
+		paceFallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ivslive_ivs_pace_fallbacks_total", Help: "IVS calls paced by this instance alone because the budget shared in Redis failed, by operation.",
+		}, []string{"op"}),
 	}
 	m.observers.Store(&map[requestLabels]prometheus.Observer{})
 	reg.MustRegister(m.requests, m.tokens, m.sessionsOpened, m.sessionsClosed, m.heartbeats, m.ivsCalls,
-		m.ivsDuration, m.leader, m.wsClients, m.rateLimited, m.limiterErrors,
+		m.ivsDuration, m.leader, m.wsClients, m.rateLimited, m.limiterErrors, m.paceFallbacks,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if state != nil || backlog != nil {
 		reg.MustRegister(&stateCollector{state: state, backlog: backlog})
@@ -200,6 +204,10 @@ func (m *Metrics) RateLimited(budget string) { m.rateLimited.WithLabelValues(bud
 
 // LimiterError counts a rate-limit check that failed open.
 func (m *Metrics) LimiterError() { m.limiterErrors.Inc() }
+
+// IVSPaceFallback counts an IVS call paced by this instance alone because
+// the shared budget failed.
+func (m *Metrics) IVSPaceFallback(op string) { m.paceFallbacks.WithLabelValues(op).Inc() }
 
 // Totals returns the running totals of tokens issued and API errors (5xx
 // answers) of this instance.

@@ -18,12 +18,13 @@ import (
 	"time"
 )
 
-// TestMain lets the test binary act as the server in a child process: the
-// crash tests start it with IVSLIVE_TEST_SERVE=1 and kill it with SIGKILL.
+// TestMain lets the test binary act as the program in a child process: the
+// crash tests start it with IVSLIVE_TEST_SERVE=1 (and the command line in
+// IVSLIVE_TEST_ARGS, default serve) and kill it with SIGKILL.
 func TestMain(m *testing.M) {
 	if os.Getenv("IVSLIVE_TEST_SERVE") == "1" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		err := run(ctx, nil, os.LookupEnv, os.Stdout, os.Stderr)
+		err := run(ctx, strings.Fields(os.Getenv("IVSLIVE_TEST_ARGS")), os.LookupEnv, os.Stdout, os.Stderr)
 		stop()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "ivslive:", err)
@@ -44,9 +45,24 @@ type child struct {
 // and waits until it listens.
 func startChild(t *testing.T, dir string, env map[string]string) *child {
 	t.Helper()
+	return startProgram(t, dir, env, "", "ivslive listening on ")
+}
+
+// startEmulatorChild runs `ivslive emulator` with its state in dir and
+// waits until it listens.
+func startEmulatorChild(t *testing.T, dir string) *child {
+	t.Helper()
+	return startProgram(t, dir, nil, "emulator --addr 127.0.0.1:0 --data "+dir, "IVS emulator listening on ")
+}
+
+// startProgram runs the program with the command line args in dir with
+// exactly env (plus PATH and HOME), and waits for the line that starts with
+// ready and goes on with its URL.
+func startProgram(t *testing.T, dir string, env map[string]string, args, ready string) *child {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Dir = dir
-	cmd.Env = []string{"IVSLIVE_TEST_SERVE=1", "PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	cmd.Env = []string{"IVSLIVE_TEST_SERVE=1", "IVSLIVE_TEST_ARGS=" + args, "PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -75,7 +91,8 @@ func startChild(t *testing.T, dir string, env map[string]string) *child {
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "ivslive listening on "); ok {
+			if u, ok := strings.CutPrefix(sc.Text(), ready); ok {
+				u, _, _ = strings.Cut(u, " ") // the emulator adds its state file
 				found <- u
 			}
 		}

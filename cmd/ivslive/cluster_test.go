@@ -208,3 +208,94 @@ func TestRateLimitAcrossInstances(t *testing.T) {
 		t.Fatalf("%d allowed and %d refused across two instances, want 10 and 20", allowed, refused)
 	}
 }
+
+// Two instances (processes) on one standalone emulator (`ivslive emulator`
+// and IVS_ENDPOINT), one Redis and one PostgreSQL work as one: a viewer who
+// joined through one heartbeats and leaves through the other, both count
+// the same and the record is written once. When the leader is killed, the
+// other takes over the sweeper (a silent viewer is removed) and the scaler
+// (a stage is added when the viewers need one).
+func TestTwoInstancesOnOneStandaloneEmulator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("processes")
+	}
+	emDir := t.TempDir()
+	em := startEmulatorChild(t, emDir)
+	_, prefix := testenv.Redis(t)
+	env := map[string]string{
+		"API_PORT": "0", "API_SECRET_KEY": testKey, "IVS_ENDPOINT": em.url,
+		"REDIS_URL": testenv.RedisURL(), "REDIS_KEY_PREFIX": prefix, "DATABASE_URL": testenv.PostgresURL(t),
+		"RATE_LIMIT_MAX_REQUESTS": "0", "VIEWER_TIMEOUT": "5", "HEALTH_CHECK_INTERVAL": "1",
+		"MAX_VIEWERS_PER_STAGE": "10", "SCALE_UP_THRESHOLD": "5", "SCALE_DOWN_THRESHOLD": "1",
+	}
+	c := startCluster(t, 2, env)
+	must := func(i int, path string, body any) json.RawMessage {
+		t.Helper()
+		status, data, err := c.on(i, "POST", path, body)
+		if err != nil || status != 200 {
+			t.Fatalf("instance %d %s: %d %s %v", i, path, status, data, err)
+		}
+		return data
+	}
+	must(0, "/api/token/publisher", map[string]string{"userId": "host"})
+
+	var seat struct {
+		StageARN  string `json:"stageArn"`
+		SessionID string `json:"sessionId"`
+	}
+	json.Unmarshal(must(0, "/api/token/viewer", map[string]string{"userId": "v1"}), &seat)
+	must(1, "/api/viewer/heartbeat", map[string]string{"userId": "v1", "stageArn": seat.StageARN, "sessionId": seat.SessionID})
+	if a, b := c.viewers(0), c.viewers(1); a != 1 || b != 1 {
+		t.Fatalf("after a join through A: A counts %d, B %d; want 1 and 1", a, b)
+	}
+	must(1, "/api/viewer/leave", map[string]string{"userId": "v1", "stageArn": seat.StageARN})
+	if a, b := c.viewers(0), c.viewers(1); a != 0 || b != 0 {
+		t.Fatalf("after a leave through B: A counts %d, B %d; want 0 and 0", a, b)
+	}
+	records := awaitRecords(time.Now().Add(15*time.Second), func() (int, []byte, error) { return c.on(0, "GET", "/api/viewer/history/v1", nil) })
+	if len(records) != 1 || records[0].ID != seat.SessionID || records[0].EndReason != "leave" {
+		t.Fatalf("v1's history %+v, want the one session %s, ended by leave", records, seat.SessionID)
+	}
+
+	leader := -1
+	for deadline := time.Now().Add(10 * time.Second); leader < 0 && time.Now().Before(deadline); {
+		if leader = c.leader(); leader < 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if leader < 0 {
+		t.Fatal("no leader elected")
+	}
+	survivor := 1 - leader
+	c.nodes[leader].kill()
+	c.dead[leader] = true
+
+	// Only the survivor runs now: whatever the jobs do is its doing.
+	must(survivor, "/api/token/viewer", map[string]string{"userId": "silent"})
+	crowd := []string{"c1", "c2", "c3", "c4", "c5"} // 5 > 0.8 × SCALE_UP_THRESHOLD: one more stage
+	stages := map[string]string{}
+	for _, u := range crowd {
+		json.Unmarshal(must(survivor, "/api/token/viewer", map[string]string{"userId": u}), &seat)
+		stages[u] = seat.StageARN
+	}
+	swept, scaled := false, false
+	for deadline := time.Now().Add(20 * time.Second); !(swept && scaled) && time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+		for _, u := range crowd {
+			must(survivor, "/api/viewer/heartbeat", map[string]string{"userId": u, "stageArn": stages[u]})
+		}
+		if !swept {
+			status, data, err := c.on(survivor, "GET", "/api/viewer/history/silent", nil)
+			swept = err == nil && status == 200 && strings.Contains(string(data), `"endReason":"timeout"`)
+		}
+		if !scaled {
+			_, data, err := c.on(survivor, "GET", "/api/stage/list", nil)
+			scaled = err == nil && strings.Contains(string(data), `"autoScaled":true`)
+		}
+	}
+	if !swept || !scaled {
+		t.Fatalf("after the leader was killed the survivor swept the silent viewer: %v, added a stage: %v", swept, scaled)
+	}
+	if got := c.viewers(survivor); got != len(crowd) {
+		t.Fatalf("the survivor counts %d viewers, want the %d who kept their heartbeats", got, len(crowd))
+	}
+}

@@ -73,6 +73,22 @@ func (r *redisServer) kill() {
 	}
 }
 
+// startCluster starts n instances, each a process with its own directory,
+// with env.
+func startCluster(t *testing.T, n int, env map[string]string) *cluster {
+	t.Helper()
+	c := &cluster{t: t, dead: map[int]bool{}, http: &http.Client{Timeout: 10 * time.Second}}
+	for i := 0; i < n; i++ {
+		dir := t.TempDir()
+		e := map[string]string{"IVSLIVE_DATA_DIR": dir + "/data"}
+		for k, v := range env {
+			e[k] = v
+		}
+		c.nodes = append(c.nodes, startChild(t, dir, e))
+	}
+	return c
+}
+
 // cluster is N instances behind a round-robin client that skips the dead.
 type cluster struct {
 	t     *testing.T
@@ -256,15 +272,7 @@ func TestFaultsAcrossInstances(t *testing.T) {
 		"RATE_LIMIT_MAX_REQUESTS": "0", "HEALTH_CHECK_INTERVAL": "1", "SNAPSHOT_INTERVAL": "1",
 		"MAX_VIEWERS_PER_STAGE": "20", "SCALE_UP_THRESHOLD": "10", "SCALE_DOWN_THRESHOLD": "2",
 	}
-	c := &cluster{t: t, dead: map[int]bool{}, http: &http.Client{Timeout: 10 * time.Second}}
-	for i := 0; i < 3; i++ {
-		dir := t.TempDir()
-		e := map[string]string{"IVSLIVE_DATA_DIR": dir + "/data"}
-		for k, v := range env {
-			e[k] = v
-		}
-		c.nodes = append(c.nodes, startChild(t, dir, e))
-	}
+	c := startCluster(t, 3, env)
 	if status, _, err := c.do("POST", "/api/token/publisher", map[string]string{"userId": "host"}); err != nil || status != 200 {
 		t.Fatalf("publisher: %d %v", status, err)
 	}

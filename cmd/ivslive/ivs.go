@@ -22,12 +22,13 @@ import (
 // openIVS returns the IVS client. In embedded mode it first starts the
 // emulator: on a loopback listener of its own, where the SDK client talks to
 // it, and as a handler the API mounts at /ivs/.
-func (a *app) openIVS(ctx context.Context) (*ivs.Client, http.Handler, ivshttp.HealthCheck, error) {
+// shared, when set, is the rate budget every instance spends (Redis).
+func (a *app) openIVS(ctx context.Context, shared ivslive.RateLimiter) (*ivs.Client, http.Handler, ivshttp.HealthCheck, error) {
 	check := ivshttp.HealthCheck{Name: "ivs", Mode: a.cfg.Backend(), CacheFor: 15 * time.Second}
 	opts := ivs.Options{Region: a.cfg.AWSRegion, Endpoint: a.cfg.IVSEndpoint, Logger: a.log,
-		AccessKeyID: a.cfg.AWSAccessKeyID, SecretAccessKey: a.cfg.AWSSecretAccessKey}
+		AccessKeyID: a.cfg.AWSAccessKeyID, SecretAccessKey: a.cfg.AWSSecretAccessKey, Shared: shared}
 	if a.metrics != nil {
-		opts.Observe = a.metrics.IVSCall
+		opts.Observe, opts.OnSharedError = a.metrics.IVSCall, a.metrics.IVSPaceFallback
 	}
 	var handler http.Handler
 	if a.cfg.Backend() == "emulator" && a.cfg.IVSEndpoint == "" {
@@ -55,9 +56,15 @@ func (a *app) openIVS(ctx context.Context) (*ivs.Client, http.Handler, ivshttp.H
 }
 
 func (a *app) startEmulator(baseURL string) (*emulator.Emulator, string, error) {
+	state := filepath.Join(a.cfg.DataDir, "emulator.json")
+	unlock, err := lockEmulatorState(state)
+	if err != nil {
+		return nil, "", err
+	}
+	a.onClose(unlock)
 	em, err := emulator.New(emulator.Options{
 		Region: a.cfg.AWSRegion, AccountID: a.cfg.AWSAccountID, BaseURL: baseURL,
-		StatePath: filepath.Join(a.cfg.DataDir, "emulator.json"), Logger: a.log.With("part", "emulator"),
+		StatePath: state, Logger: a.log.With("part", "emulator"),
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("start the IVS emulator: %w", err)
@@ -78,6 +85,15 @@ func publicBase(host string, port int) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// sharedPace is the IVS rate budget the instances share: IVS's quotas are
+// per account and region, so with Redis every instance spends one budget.
+func (a *app) sharedPace(pres presence) ivslive.RateLimiter {
+	if a.cfg.PresenceMode() != "redis" {
+		return nil
+	}
+	return pres.limiter
 }
 
 // openTokens picks the token strategy: key-pair (signed here, no AWS call)
@@ -133,7 +149,8 @@ func (a *app) signingKey() (key *ecdsaKey, generated bool, err error) {
 
 // embeddedKeyARN makes sure the emulator knows the public half of the key
 // and returns its ARN, importing it on first start (or when the emulator's
-// state was reset).
+// state was reset), or adopting the imported one when the stage store lost
+// its ARN.
 func (a *app) embeddedKeyARN(ctx context.Context, client *ivs.Client, store ivslive.StageStore, key *ecdsaKey, generated bool) (string, error) {
 	if !generated {
 		arn, err := store.Setting(ctx, ivslive.SettingPublicKeyARN)
@@ -148,12 +165,20 @@ func (a *app) embeddedKeyARN(ctx context.Context, client *ivs.Client, store ivsl
 		return "", err
 	}
 	pk, err := client.ImportPublicKey(ctx, "ivslive-"+time.Now().UTC().Format("20060102-150405"), string(pem), map[string]string{"ManagedBy": "ivslive"})
+	how := "imported the token signing key"
+	if ivslive.ErrorCode(err) == ivslive.ECONFLICT {
+		// The emulator has the key already, and IVS never imports a key
+		// twice: the stage store lost its ARN (ivslive.db deleted while
+		// emulator.json was kept). Adopt the imported key.
+		pk, err = client.FindPublicKey(ctx, string(pem))
+		how = "adopted the token signing key imported before"
+	}
 	if err != nil {
 		return "", fmt.Errorf("import the signing key into the emulator: %w", err)
 	}
 	if err := store.SetSetting(ctx, ivslive.SettingPublicKeyARN, pk.ARN); err != nil {
 		return "", err
 	}
-	a.log.Info("imported the token signing key", "arn", pk.ARN)
+	a.log.Info(how, "arn", pk.ARN)
 	return pk.ARN, nil
 }

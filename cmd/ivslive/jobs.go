@@ -22,17 +22,20 @@ const (
 	maxReplicas = 5
 )
 
-// startJobs sets up the leader election and the jobs only the leader runs,
-// and returns the leader.
-func (a *app) startJobs(leases ivslive.LeaseStore) *live.Leader {
-	leader := &live.Leader{Leases: leases, Name: "jobs", Owner: instanceID(), TTL: leaseTTL, Log: a.log, OnChange: a.metrics.SetLeader}
+// newLeader is this instance's leader election. Bootstrap may take the
+// lease already (to replace a master stage that is gone); startJobs keeps it.
+func (a *app) newLeader(leases ivslive.LeaseStore) *live.Leader {
+	return &live.Leader{Leases: leases, Name: "jobs", Owner: instanceID(), TTL: leaseTTL, Log: a.log, OnChange: a.metrics.SetLeader}
+}
+
+// startJobs runs the leader election and the jobs only the leader runs.
+func (a *app) startJobs(leader *live.Leader) {
 	sweeper := &live.Sweeper{Service: a.live, Leader: leader, Timeout: a.cfg.ViewerTimeout, Interval: sweepInterval}
 	a.scaler = &live.Scaler{Service: a.live, Leader: leader, Interval: a.cfg.ScaleInterval}
 	a.live.Nudge = a.scaler.Nudge
 	snapshots := &live.Snapshotter{Service: a.live, Leader: leader, Interval: a.cfg.SnapshotInterval,
 		SnapshotRetention: days(a.cfg.SnapshotRetentionDays), SessionRetention: days(a.cfg.SessionRetentionDays)}
 	a.workers = append(a.workers, leader.Run, sweeper.Run, a.scaler.Run, snapshots.Run)
-	return leader
 }
 
 func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }

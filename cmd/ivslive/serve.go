@@ -118,13 +118,13 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 	if err != nil {
 		return nil, err
 	}
-	ivsClient, emu, ivsCheck, err := a.openIVS(ctx)
+	ivsClient, emu, ivsCheck, err := a.openIVS(ctx, a.sharedPace(pres))
 	if err != nil {
 		return nil, err
 	}
-	tokens, err := a.openTokens(ctx, ivsClient, stages)
+	identity, err := ivsClient.Identity(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("identify the IVS (%s): %w", ivsDescription(cfg), err)
 	}
 	apiKey, err := a.apiKey()
 	if err != nil {
@@ -159,7 +159,9 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 		WarmUp:              cfg.ScaleWarmUp,
 		DrainTimeout:        cfg.DrainTimeout,
 		MaxReplicas:         maxReplicas,
-	}, ivsClient, tokens, stages, pres.store, a.log)
+		IVSIdentity:         identity,
+		StoreLocal:          cfg.HistoryMode() == "sqlite",
+	}, ivsClient, nil, stages, pres.store, a.log)
 	a.live.History = stages
 	a.live.Observer = a.metrics
 	backlog = firstNonNil(pres.backlog, spoolBacklog, func(context.Context) (int64, error) { return 0, nil })
@@ -171,12 +173,19 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 	hub := ivshttp.NewHub(a.live, bus, a.log)
 	hub.OnClients = a.metrics.SetWebSocketClients
 	a.workers = append(a.workers, hub.Run)
+	leader := a.newLeader(pres.leases)
+	a.live.Leader = leader
 	bootCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if err := a.live.Bootstrap(bootCtx); err != nil {
-		return nil, fmt.Errorf("bootstrap: %w", err)
+		return nil, bootstrapError(cfg, err)
 	}
-	leader := a.startJobs(pres.leases)
+	// After Bootstrap: in embedded mode the key's ARN is a setting of the
+	// stage store, written only once the store is known to be this IVS's.
+	if a.live.Tokens, err = a.openTokens(ctx, ivsClient, stages); err != nil {
+		return nil, err
+	}
+	a.startJobs(leader)
 	if err := a.startCloudWatch(ctx, leader, bus); err != nil {
 		return nil, err
 	}

@@ -46,6 +46,13 @@ func runEmulator(ctx context.Context, args []string, lookup func(string) (string
 	default:
 		state = filepath.Join(*data, "emulator.json")
 	}
+	if state != "" {
+		unlock, err := lockEmulatorState(state)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	log := newLogger(cfg, stderr)
 	em, err := emulator.New(emulator.Options{Region: cfg.AWSRegion, AccountID: cfg.AWSAccountID, BaseURL: base, StatePath: state, Logger: log})
 	if err != nil {
@@ -113,7 +120,7 @@ func keygen(ctx context.Context, args []string, lookup func(string) (string, boo
 		return err
 	}
 	a.onClose(a.listener.Close)
-	client, _, _, err := a.openIVS(ctx)
+	client, _, _, err := a.openIVS(ctx, nil)
 	if err != nil {
 		return err
 	}
