@@ -23,6 +23,7 @@ import (
 	"github.com/ivslive/ivslive/ivs"
 	"github.com/ivslive/ivslive/ivs/emulator"
 	"github.com/ivslive/ivslive/metrics"
+	"github.com/ivslive/ivslive/token"
 )
 
 // The issue 18 scenario: two instances in embedded mode (each with its own
@@ -129,20 +130,7 @@ func TestEmbeddedRestartsAfterLosingAFile(t *testing.T) {
 		s := start(t, env)
 		defer s.stop()
 		s.key = testKey
-		status, e := call(t, s, "POST", "/api/token/publisher", `{"userId":"host"}`)
-		var pub struct {
-			Token string `json:"token"`
-		}
-		json.Unmarshal(e.Data, &pub)
-		head, _, _ := strings.Cut(pub.Token, ".")
-		raw, err := base64.RawURLEncoding.DecodeString(head)
-		var h struct {
-			Kid string `json:"kid"`
-		}
-		if status != 200 || err != nil || json.Unmarshal(raw, &h) != nil || h.Kid == "" {
-			t.Fatalf("publisher token: %d %s", status, e.Data)
-		}
-		return h.Kid
+		return publisherKid(t, s)
 	}
 	first := kid()
 	for _, f := range []string{"ivslive.db", "ivslive.db-wal", "ivslive.db-shm"} {
@@ -255,5 +243,67 @@ func TestIVSQuotaIsSharedAcrossInstances(t *testing.T) {
 		len(arrivals), arrivals[len(arrivals)-1].Sub(arrivals[0]).Round(time.Millisecond), worst)
 	if worst > slack {
 		t.Fatalf("two instances together went %.1f calls over the quota of %v/s with bursts of %d", worst, rate, burst)
+	}
+}
+
+// publisherKid asks s for a publisher token and returns its kid: the ARN of
+// the imported key it is signed with.
+func publisherKid(t *testing.T, s server) string {
+	t.Helper()
+	status, e := call(t, s, "POST", "/api/token/publisher", `{"userId":"host"}`)
+	var pub struct {
+		Token string `json:"token"`
+	}
+	json.Unmarshal(e.Data, &pub)
+	head, _, _ := strings.Cut(pub.Token, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(head)
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	if status != 200 || err != nil || json.Unmarshal(raw, &h) != nil || h.Kid == "" {
+		t.Fatalf("publisher token: %d %s", status, e.Data)
+	}
+	return h.Kid
+}
+
+// Instances on one emulator with a signing key each (one per instance,
+// within IVS's quota of 3 keys) sign with their own key's ARN, after a
+// restart too, though the shared stage store records one key ARN.
+func TestEachInstanceSignsWithItsOwnKey(t *testing.T) {
+	env := clusterEnv(t)
+	client, err := ivs.New(context.Background(), ivs.Options{Endpoint: env["IVS_ENDPOINT"], AccessKeyID: "x", SecretAccessKey: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs := []string{t.TempDir(), t.TempDir()}
+	for round := range 2 { // a start, then a restart, one instance after the other
+		var running []server
+		for i, dir := range dirs {
+			e := map[string]string{"IVSLIVE_DATA_DIR": dir}
+			for k, v := range env {
+				e[k] = v
+			}
+			s := startIn(t, e)
+			running = append(running, s)
+			b, err := os.ReadFile(filepath.Join(dir, "ivs-signing-key.pem"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			key, err := token.ParsePrivateKey(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pem, _ := token.EncodePublicKey(&key.PublicKey)
+			own, err := client.FindPublicKey(context.Background(), string(pem))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kid := publisherKid(t, s); kid != own.ARN {
+				t.Fatalf("start %d of instance %d signs as %s, but its key is %s", round+1, i, kid, own.ARN)
+			}
+		}
+		for _, s := range running {
+			s.stop()
+		}
 	}
 }

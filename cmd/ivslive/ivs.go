@@ -148,34 +148,31 @@ func (a *app) signingKey() (key *ecdsaKey, generated bool, err error) {
 }
 
 // embeddedKeyARN makes sure the emulator knows the public half of the key
-// and returns its ARN, importing it on first start (or when the emulator's
-// state was reset), or adopting the imported one when the stage store lost
-// its ARN.
+// and returns its ARN: the key imported before, found by its material, or
+// imported now. Never the ARN recorded in the stage store alone: instances
+// that share the store may each have a key of their own.
 func (a *app) embeddedKeyARN(ctx context.Context, client *ivs.Client, store ivslive.StageStore, key *ecdsaKey, generated bool) (string, error) {
-	if !generated {
-		arn, err := store.Setting(ctx, ivslive.SettingPublicKeyARN)
-		if err == nil {
-			if _, err := client.GetPublicKey(ctx, arn); err == nil {
-				return arn, nil
-			}
-		}
-	}
 	pem, err := token.EncodePublicKey(&key.PublicKey)
 	if err != nil {
 		return "", err
 	}
-	pk, err := client.ImportPublicKey(ctx, "ivslive-"+time.Now().UTC().Format("20060102-150405"), string(pem), map[string]string{"ManagedBy": "ivslive"})
-	how := "imported the token signing key"
-	if ivslive.ErrorCode(err) == ivslive.ECONFLICT {
-		// The emulator has the key already, and IVS never imports a key
-		// twice: the stage store lost its ARN (ivslive.db deleted while
-		// emulator.json was kept). Adopt the imported key.
+	var pk ivslive.PublicKey
+	how := "adopted the token signing key imported before"
+	if !generated {
 		pk, err = client.FindPublicKey(ctx, string(pem))
-		how = "adopted the token signing key imported before"
+	}
+	if generated || ivslive.ErrorCode(err) == ivslive.ENOTFOUND {
+		pk, err = client.ImportPublicKey(ctx, "ivslive-"+time.Now().UTC().Format("20060102-150405"), string(pem), map[string]string{"ManagedBy": "ivslive"})
+		how = "imported the token signing key"
+		if ivslive.ErrorCode(err) == ivslive.ECONFLICT {
+			// Imported meanwhile (IVS never imports a key twice).
+			pk, err = client.FindPublicKey(ctx, string(pem))
+		}
 	}
 	if err != nil {
 		return "", fmt.Errorf("import the signing key into the emulator: %w", err)
 	}
+	// A record for operators; the last instance to start wrote it.
 	if err := store.SetSetting(ctx, ivslive.SettingPublicKeyARN, pk.ARN); err != nil {
 		return "", err
 	}
