@@ -46,6 +46,7 @@ type composeService struct {
 	Restart         string                      `yaml:"restart"`
 	StopGracePeriod string                      `yaml:"stop_grace_period"`
 	Secrets         []string                    `yaml:"secrets"`
+	Profiles        []string                    `yaml:"profiles"`
 }
 
 type composeEnvFile struct {
@@ -127,8 +128,18 @@ func TestCompose(t *testing.T) {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	if !slices.Equal(names, []string{"ivslive", "postgres", "redis"}) {
-		t.Fatalf("services = %v, want ivslive, postgres and redis", names)
+	if !slices.Equal(names, []string{"ivs-emulator", "ivslive", "ivslive-2", "postgres", "redis"}) {
+		t.Fatalf("services = %v, want ivslive, postgres and redis, and ivs-emulator and ivslive-2 (the cluster profile)", names)
+	}
+	for _, name := range names {
+		want := []string(nil)
+		if name == "ivs-emulator" || name == "ivslive-2" {
+			want = []string{"cluster"}
+		}
+		if got := c.Services[name].Profiles; !slices.Equal(got, want) {
+			// `docker compose up` without a profile is one embedded instance.
+			t.Errorf("%s profiles = %v, want %v", name, got, want)
+		}
 	}
 	pg, rd, app := c.Services["postgres"], c.Services["redis"], c.Services["ivslive"]
 
@@ -200,6 +211,8 @@ func TestCompose(t *testing.T) {
 		t.Errorf("ivslive stop_grace_period = %q, want at least 20s", app.StopGracePeriod)
 	}
 
+	checkCluster(t, c)
+
 	// Every condition: service_healthy needs a healthcheck to become true.
 	for name, s := range c.Services {
 		for dep, d := range s.DependsOn {
@@ -229,6 +242,64 @@ func TestCompose(t *testing.T) {
 		if !used[v] {
 			t.Errorf("volume %s is declared but no service mounts it", v)
 		}
+	}
+}
+
+// checkCluster checks the cluster profile: a second instance that shares
+// PostgreSQL, Redis and the standalone emulator with the first, with a
+// volume and a port of its own, as the comments at the top tell .env to set
+// up for the first.
+func checkCluster(t *testing.T, c composeFile) {
+	t.Helper()
+	app, second, em := c.Services["ivslive"], c.Services["ivslive-2"], c.Services["ivs-emulator"]
+	if em.Build != "." || len(em.Command) == 0 || em.Command[0] != "emulator" {
+		t.Errorf("ivs-emulator build %v command %q, want the ivslive image running `emulator`", em.Build, em.Command)
+	}
+	flag := func(name string) string {
+		if i := slices.Index(em.Command, name); i >= 0 && i+1 < len(em.Command) {
+			return em.Command[i+1]
+		}
+		return ""
+	}
+	host, port, _ := strings.Cut(flag("--addr"), ":")
+	if host != "0.0.0.0" || port == "" {
+		t.Errorf("ivs-emulator --addr %q, want 0.0.0.0:<port> (the instances reach it over the compose network)", flag("--addr"))
+	}
+	if flag("--data") == "" || !slices.ContainsFunc(em.Volumes, func(v string) bool { return strings.HasSuffix(v, ":"+flag("--data")) }) {
+		t.Errorf("ivs-emulator keeps its state in %q, which is not a volume (%v)", flag("--data"), em.Volumes)
+	}
+	endpoint := "http://ivs-emulator:" + port
+	if got := second.Environment["IVS_ENDPOINT"]; got != endpoint {
+		t.Errorf("ivslive-2 IVS_ENDPOINT = %q, want %q", got, endpoint)
+	}
+	if !strings.Contains(string(readFile(t, "../docker-compose.yml")), "#   IVS_ENDPOINT="+endpoint+" ") {
+		t.Errorf("the comments do not tell .env to set IVS_ENDPOINT=%s for the first instance", endpoint)
+	}
+	if d, ok := second.DependsOn["ivs-emulator"]; !ok || d.Condition != "service_started" {
+		t.Errorf("ivslive-2 depends_on ivs-emulator = %+v, want service_started", d)
+	}
+	for _, k := range []string{"DATABASE_URL", "REDIS_URL", "IVSLIVE_DATA_DIR"} {
+		if second.Environment[k] != app.Environment[k] {
+			t.Errorf("ivslive-2 %s = %q, ivslive %q: the instances share the stores", k, second.Environment[k], app.Environment[k])
+		}
+	}
+	known := envExampleNames(t)
+	for name := range second.Environment {
+		if _, ok := known[name]; !ok {
+			t.Errorf("ivslive-2 environment sets %s, which ivslive does not read", name)
+		}
+	}
+	if len(second.EnvFile) != 1 || second.EnvFile[0].Path != ".env" {
+		t.Errorf("ivslive-2 env_file = %+v, want .env like ivslive (one API_SECRET_KEY)", second.EnvFile)
+	}
+	if slices.Equal(second.Volumes, app.Volumes) || len(second.Volumes) != 1 || !strings.HasSuffix(second.Volumes[0], ":"+app.Environment["IVSLIVE_DATA_DIR"]) {
+		t.Errorf("ivslive-2 volumes = %v, want a data volume of its own (ivslive has %v)", second.Volumes, app.Volumes)
+	}
+	if len(second.Ports) != 1 || slices.Contains(app.Ports, second.Ports[0]) {
+		t.Errorf("ivslive-2 ports = %v, want one port besides ivslive's %v", second.Ports, app.Ports)
+	}
+	if second.Restart != app.Restart || second.StopGracePeriod != app.StopGracePeriod {
+		t.Errorf("ivslive-2 restart %q and stop_grace_period %q differ from ivslive's", second.Restart, second.StopGracePeriod)
 	}
 }
 
