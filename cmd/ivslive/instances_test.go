@@ -62,6 +62,11 @@ func TestSecondEmbeddedInstanceRefuses(t *testing.T) {
 	if err == nil {
 		t.Fatal("B started on a store that belongs to A's IVS")
 	}
+	// It used to loop on the master stage until the boot deadline, then
+	// blame the rate quota.
+	if strings.Contains(err.Error(), "quota") {
+		t.Errorf("B's error blames the IVS rate quota: %v", err)
+	}
 	for _, want := range []string{"ivslive emulator", "IVS_ENDPOINT", "AWS"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("B's error does not say %q: %v", want, err)
