@@ -36,15 +36,20 @@ type rediser interface {
 	Del(ctx context.Context, keys ...string) *goredis.IntCmd
 }
 
-// limiterTimeout bounds a check: a slow or unreachable Redis fails it fast,
-// and the caller lets the request through rather than slowing it down.
+// limiterTimeout bounds a check whose caller set no deadline (an API
+// request): a slow or unreachable Redis fails it fast, and the caller lets
+// the request through rather than slowing it down. A caller with a deadline
+// of its own (the IVS pacer, which may wait seconds for its turn) keeps it.
 const limiterTimeout = 250 * time.Millisecond
 
 // Allow implements ivslive.RateLimiter. The keys are checked at once, so
 // with a Batcher they share one round trip.
 func (l *RateLimiter) Allow(ctx context.Context, keys []string, limit ivslive.RateLimit) (ivslive.RateDecision, error) {
-	ctx, cancel := context.WithTimeout(ctx, limiterTimeout)
-	defer cancel()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, limiterTimeout)
+		defer cancel()
+	}
 	rl := redis_rate.Limit{Rate: limit.Requests, Burst: limit.Requests, Period: limit.Period}
 	decisions := make([]ivslive.RateDecision, len(keys))
 	errs := make([]error, len(keys))
