@@ -201,7 +201,10 @@ func TestIVSQuotaIsSharedAcrossInstances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const rate, burst, slack = 50.0, 50, 2 // slack: arrival jitter on a loaded machine
+	// slack: calls granted in time may still arrive late, bunched, on a loaded
+	// machine (4.5 seen under a load average of 17); without the shared budget
+	// the excess is about 150 calls.
+	const rate, burst, slack = 50.0, 50, 10
 	stop := time.Now().Add(2 * time.Second)
 	var wg sync.WaitGroup
 	for _, c := range clients {
