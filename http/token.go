@@ -126,7 +126,7 @@ func (s *Server) handleViewerToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g, err := s.Live.ViewerToken(r.Context(), live.ViewerRequest{
-		UserID: req.UserID, StageARN: req.StageARN, UserAgent: userAgent(r), IP: s.clientIP(r),
+		UserID: req.UserID, StageARN: req.StageARN, UserAgent: r.UserAgent(), IP: s.clientIP(r),
 	})
 	if err != nil {
 		s.Error(w, r, err)
@@ -140,13 +140,4 @@ func (s *Server) handleViewerToken(w http.ResponseWriter, r *http.Request) {
 		data["sessionToken"] = tok
 	}
 	s.respond(w, http.StatusOK, data, "")
-}
-
-// userAgent bounds what we keep of a client's User-Agent.
-func userAgent(r *http.Request) string {
-	ua := r.UserAgent()
-	if len(ua) > 512 {
-		ua = ua[:512]
-	}
-	return ua
 }

@@ -28,7 +28,7 @@ func (s *Server) handleViewerRejoin(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	res, err := s.Live.Rejoin(r.Context(), live.ViewerRequest{UserID: req.UserID, StageARN: req.StageARN, UserAgent: userAgent(r), IP: s.clientIP(r)}, req.ParticipantID)
+	res, err := s.Live.Rejoin(r.Context(), live.ViewerRequest{UserID: req.UserID, StageARN: req.StageARN, UserAgent: r.UserAgent(), IP: s.clientIP(r)}, req.ParticipantID)
 	if err != nil {
 		s.Error(w, r, err)
 		return

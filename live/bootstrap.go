@@ -247,6 +247,15 @@ func validateTags(tags map[string]string) error {
 		if len(v) > maxTagValueLen {
 			return ivslive.Errorf(ivslive.EVALIDATION, "tags.%s: values must be at most %d characters", k, maxTagValueLen)
 		}
+		// Tags are stored with the stage (JSON in PostgreSQL, which refuses
+		// a NUL even escaped); the key is checked first so the field named
+		// in the error is printable.
+		if err := ivslive.CheckID("tags", k, 0); err != nil {
+			return err
+		}
+		if err := ivslive.CheckID("tags."+k, v, 0); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -19,7 +19,7 @@ func historyUnavailable(err error) error {
 
 // ViewerHistory returns one page of a user's past sessions, newest first.
 func (s *Service) ViewerHistory(ctx context.Context, userID, after string, limit int) ([]ivslive.ClosedSession, string, int, error) {
-	if err := validateUserID(userID); err != nil {
+	if err := validateID("userId", userID); err != nil {
 		return nil, "", 0, err
 	}
 	page, next, total, err := s.History.FindSessions(ctx, ivslive.SessionFilter{UserID: userID, After: after, Limit: limit})

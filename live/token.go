@@ -20,7 +20,7 @@ const (
 // PublisherToken issues a PUBLISH token on the master stage and marks the
 // publisher live until the token expires or the broadcast ends.
 func (s *Service) PublisherToken(ctx context.Context, userID string) (ivslive.Token, ivslive.Stage, error) {
-	if err := validateUserID(userID); err != nil {
+	if err := validateID("userId", userID); err != nil {
 		return ivslive.Token{}, ivslive.Stage{}, err
 	}
 	master, err := s.stage(ctx, s.MasterARN())
@@ -77,7 +77,7 @@ func (s *Service) EndPublisher(ctx context.Context, participantID string, discon
 // MediaServerToken issues a PUBLISH+SUBSCRIBE token for a relay or
 // compositing server on any stage IVS knows.
 func (s *Service) MediaServerToken(ctx context.Context, serverID, stageARN string) (ivslive.Token, error) {
-	if err := validateUserID(serverID); err != nil {
+	if err := validateID("serverId", serverID); err != nil {
 		return ivslive.Token{}, err
 	}
 	if !ivslive.ValidStageARN(stageARN) {
@@ -105,11 +105,12 @@ func (s *Service) PublisherInfo(ctx context.Context) (ivslive.Publisher, error) 
 	return s.Presence.Publisher(ctx)
 }
 
-func validateUserID(id string) error {
-	if len(id) > maxIDLength {
-		return ivslive.Errorf(ivslive.EVALIDATION, "userId must be at most %d characters", maxIDLength)
-	}
-	return nil
+// validateID is the one rule for the identifiers clients choose (userId,
+// serverId, participantId): at most maxIDLength bytes (they go into tokens
+// behind a prefix), valid UTF-8 and no control characters (they reach the
+// history store, which must never be handed a record it refuses).
+func validateID(field, id string) error {
+	return ivslive.CheckID(field, id, maxIDLength)
 }
 
 func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }

@@ -30,7 +30,7 @@ type ViewerGrant struct {
 // taken atomically with the choice. A token that cannot be issued gives the
 // seat back.
 func (s *Service) ViewerToken(ctx context.Context, r ViewerRequest) (ViewerGrant, error) {
-	if err := validateUserID(r.UserID); err != nil {
+	if err := validateID("userId", r.UserID); err != nil {
 		return ViewerGrant{}, err
 	}
 	if r.StageARN != "" && !ivslive.ValidStageARN(r.StageARN) {
@@ -41,7 +41,7 @@ func (s *Service) ViewerToken(ctx context.Context, r ViewerRequest) (ViewerGrant
 	}
 	res, err := s.Presence.Join(ctx, ivslive.JoinRequest{
 		UserID: r.UserID, StageARN: r.StageARN, SessionID: newSessionID(),
-		ParticipantID: token.NewParticipantID(), UserAgent: r.UserAgent, IP: r.IP,
+		ParticipantID: token.NewParticipantID(), UserAgent: userAgent(r.UserAgent), IP: ipText(r.IP),
 		Now: s.now(), Threshold: s.Config.Threshold, Capacity: s.Config.Capacity,
 	})
 	if err != nil {
@@ -94,18 +94,18 @@ func (s *Service) issueViewerToken(ctx context.Context, sess ivslive.ViewerSessi
 // Rejoin puts a viewer back on a stage after a reconnect. A live session is
 // kept (same id, same joined-at); otherwise a new one starts, within capacity.
 func (s *Service) Rejoin(ctx context.Context, r ViewerRequest, participantID string) (ivslive.JoinResult, error) {
-	if err := validateUserID(r.UserID); err != nil {
+	if err := validateID("userId", r.UserID); err != nil {
 		return ivslive.JoinResult{}, err
 	}
 	if !ivslive.ValidStageARN(r.StageARN) {
 		return ivslive.JoinResult{}, ivslive.Errorf(ivslive.EVALIDATION, "stageArn is not a valid IVS stage ARN")
 	}
-	if len(participantID) > 64 {
-		return ivslive.JoinResult{}, ivslive.Errorf(ivslive.EVALIDATION, "participantId must be at most 64 characters")
+	if err := ivslive.CheckID("participantId", participantID, 64); err != nil {
+		return ivslive.JoinResult{}, err
 	}
 	res, err := s.Presence.Join(ctx, ivslive.JoinRequest{
 		UserID: r.UserID, StageARN: r.StageARN, SessionID: newSessionID(), ParticipantID: participantID,
-		UserAgent: r.UserAgent, IP: r.IP, Now: s.now(), Threshold: s.Config.Threshold, Capacity: s.Config.Capacity,
+		UserAgent: userAgent(r.UserAgent), IP: ipText(r.IP), Now: s.now(), Threshold: s.Config.Threshold, Capacity: s.Config.Capacity,
 	})
 	if err == nil && res.New {
 		s.observer().SessionOpened()
@@ -151,5 +151,10 @@ func (s *Service) WatchDuration(ctx context.Context, userID, stageARN string) (t
 	}
 	return s.now().Sub(sess.JoinedAt), true, nil
 }
+
+// userAgent and ipText bound the free text a session keeps, cut on a rune
+// boundary and valid UTF-8, before it reaches presence and then history.
+func userAgent(ua string) string { return ivslive.StoredText(ua, ivslive.MaxUserAgent) }
+func ipText(ip string) string    { return ivslive.StoredText(ip, ivslive.MaxIPText) }
 
 func newSessionID() string { return "vs-" + token.RandomID(20) }
