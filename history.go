@@ -48,11 +48,32 @@ type Checkpoint struct {
 	Sessions []ViewerSession
 }
 
+// Cleaned returns c without the sessions that cannot be stored (see
+// ViewerSession.Check; they would fail the whole checkpoint, and their
+// record is dead-lettered when they close) and with safe free text, and
+// how many it left out.
+func (c Checkpoint) Cleaned() (Checkpoint, int) {
+	kept := make([]ViewerSession, 0, len(c.Sessions))
+	for _, s := range c.Sessions {
+		if s.Check() == nil {
+			kept = append(kept, s.Cleaned())
+		}
+	}
+	dropped := len(c.Sessions) - len(kept)
+	c.Sessions = kept
+	return c, dropped
+}
+
 // HistoryStore keeps what happened: one record per closed viewer session,
 // stats snapshots and presence checkpoints. Implemented by sqlite and
 // postgres.
 type HistoryStore interface {
+	// RecordSessions (SessionSink) writes what it can of a batch: a record
+	// refused for its content goes to the dead letters instead, so only an
+	// outage (EUNAVAILABLE) fails the call.
 	SessionSink
+	// DeadLetters keeps the records RecordSessions refused.
+	DeadLetters
 	// FindSessions returns one page of a user's closed sessions, newest
 	// first, the cursor of the next page, and how many there are in all.
 	FindSessions(ctx context.Context, f SessionFilter) ([]ClosedSession, string, int, error)

@@ -9,12 +9,14 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ivslive/ivslive/internal/migrate"
+	"github.com/ivslive/ivslive/internal/poison"
 )
 
 //go:embed migration/*.sql
@@ -30,14 +32,31 @@ type Options struct {
 	MaxConns, MinConns int32
 	// ConnectTimeout bounds each new connection (default 5 s).
 	ConnectTimeout time.Duration
+	// StatementTimeout bounds every query (DB_STATEMENT_TIMEOUT, default
+	// 5 s): the server cancels a statement that runs longer, and each call
+	// gives up on its own a second later, so a server that stopped
+	// answering altogether cannot hold a request either.
+	StatementTimeout time.Duration
 }
+
+// DefaultStatementTimeout is StatementTimeout when unset.
+const DefaultStatementTimeout = 5 * time.Second
+
+// deadlineMargin is how much longer than the server's statement timeout a
+// call waits: a live server answers first (a clean cancel that keeps the
+// connection), a frozen one is abandoned.
+const deadlineMargin = time.Second
 
 // DB is a PostgreSQL connection pool.
 type DB struct {
 	pool     *pgxpool.Pool
 	schema   string
 	migrated []string
+	deadline time.Duration
 	Now      func() time.Time
+
+	// deadLetters hears of every record newly dead-lettered.
+	deadLetters poison.Listener
 }
 
 // Migrated returns the names of the migrations Open applied.
@@ -61,14 +80,18 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if o.ConnectTimeout <= 0 {
 		o.ConnectTimeout = 5 * time.Second
 	}
+	if o.StatementTimeout <= 0 {
+		o.StatementTimeout = DefaultStatementTimeout
+	}
 	cfg.ConnConfig.ConnectTimeout = o.ConnectTimeout
 	cfg.ConnConfig.RuntimeParams["search_path"] = o.Schema
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
-	d := &DB{pool: pool, schema: o.Schema, Now: time.Now}
+	d := &DB{pool: pool, schema: o.Schema, deadline: o.StatementTimeout + deadlineMargin, Now: time.Now}
 	if d.migrated, err = d.Migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -80,7 +103,17 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 func (d *DB) Close() error { d.pool.Close(); return nil }
 
 // Ping checks the database answers.
-func (d *DB) Ping(ctx context.Context) error { return d.pool.Ping(ctx) }
+func (d *DB) Ping(ctx context.Context) error {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
+	return storeError("ping", d.pool.Ping(ctx))
+}
+
+// bound gives one call its deadline. Every method that talks to the server
+// starts with it.
+func (d *DB) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d.deadline)
+}
 
 // Migrate applies the embedded migrations that have not run yet, each in its
 // own transaction together with its schema_migrations row, and returns the
@@ -92,6 +125,16 @@ func (d *DB) Migrate(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
 	defer conn.Release()
+	// Migrations may wait for another instance's lock and build indexes on
+	// big tables: no statement timeout on this connection while they run.
+	if _, err := conn.Exec(ctx, `SET statement_timeout = 0`); err != nil {
+		return nil, fmt.Errorf("prepare migrations: %w", err)
+	}
+	defer func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `RESET statement_timeout`); err != nil {
+			conn.Conn().Close(context.WithoutCancel(ctx)) // never back to the pool without its timeout
+		}
+	}()
 	const lockID = 0x6976736c697665 // "ivslive"
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockID); err != nil {
 		return nil, fmt.Errorf("lock migrations: %w", err)

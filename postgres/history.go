@@ -19,9 +19,11 @@ const sessionColumns = `id, user_id, stage_arn, participant_id, joined_at, last_
 
 // FindSessions implements ivslive.HistoryStore.
 func (d *DB) FindSessions(ctx context.Context, f ivslive.SessionFilter) ([]ivslive.ClosedSession, string, int, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	var total int
 	if err := d.pool.QueryRow(ctx, `SELECT count(*) FROM viewer_sessions WHERE user_id = $1`, f.UserID).Scan(&total); err != nil {
-		return nil, "", 0, fmt.Errorf("count sessions: %w", err)
+		return nil, "", 0, storeError("count sessions", err)
 	}
 	where, args := `WHERE user_id = $1`, []any{f.UserID}
 	if f.After != "" {
@@ -43,19 +45,16 @@ func (d *DB) FindSessions(ctx context.Context, f ivslive.SessionFilter) ([]ivsli
 		return c, err
 	})
 	if err != nil {
-		return nil, "", 0, fmt.Errorf("find sessions: %w", err)
+		return nil, "", 0, storeError("find sessions", err)
 	}
-	next := ""
-	if len(out) > f.Limit {
-		out = out[:f.Limit]
-		last := out[len(out)-1]
-		next = cursor.Encode(last.JoinedAt, last.ID)
-	}
+	out, next := cursor.Page(out, f.Limit, func(x ivslive.ClosedSession) (time.Time, string) { return x.JoinedAt, x.ID })
 	return out, next, total, nil
 }
 
 // StageSessionStats implements ivslive.HistoryStore.
 func (d *DB) StageSessionStats(ctx context.Context, stageARN string, since time.Time) (ivslive.SessionStats, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	var (
 		s   ivslive.SessionStats
 		avg float64
@@ -65,7 +64,7 @@ func (d *DB) StageSessionStats(ctx context.Context, stageARN string, since time.
 		FROM viewer_sessions WHERE stage_arn = $1 AND joined_at >= $2`, stageARN, since).
 		Scan(&s.TotalViews, &s.UniqueViewers, &avg, &s.MaxWatchSeconds, &s.TotalWatchSeconds)
 	if err != nil {
-		return s, fmt.Errorf("stage session stats: %w", err)
+		return s, storeError("stage session stats", err)
 	}
 	s.AvgWatchSeconds = int(math.Round(avg))
 	return s, nil
@@ -73,15 +72,19 @@ func (d *DB) StageSessionStats(ctx context.Context, stageARN string, since time.
 
 // DeleteSessionsBefore implements ivslive.HistoryStore.
 func (d *DB) DeleteSessionsBefore(ctx context.Context, t time.Time) (int64, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	tag, err := d.pool.Exec(ctx, `DELETE FROM viewer_sessions WHERE left_at < $1`, t)
 	if err != nil {
-		return 0, fmt.Errorf("delete old sessions: %w", err)
+		return 0, storeError("delete old sessions", err)
 	}
 	return tag.RowsAffected(), nil
 }
 
 // SaveSnapshots implements ivslive.HistoryStore.
 func (d *DB) SaveSnapshots(ctx context.Context, snaps []ivslive.Snapshot) error {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	arns, times, counts := make([]string, len(snaps)), make([]time.Time, len(snaps)), make([]int32, len(snaps))
 	for i, s := range snaps {
 		arns[i], times[i], counts[i] = s.StageARN, s.Time, int32(s.Viewers)
@@ -90,13 +93,15 @@ func (d *DB) SaveSnapshots(ctx context.Context, snaps []ivslive.Snapshot) error 
 		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::int4[])
 		ON CONFLICT (stage_arn, snapshot_time) DO UPDATE SET viewer_count = excluded.viewer_count`, arns, times, counts)
 	if err != nil {
-		return fmt.Errorf("save snapshots: %w", err)
+		return storeError("save snapshots", err)
 	}
 	return nil
 }
 
 // SnapshotSeries implements ivslive.HistoryStore.
 func (d *DB) SnapshotSeries(ctx context.Context, stageARN string, since, until time.Time, bucket time.Duration) ([]ivslive.SnapshotBucket, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	width := max(int64(bucket/time.Second), 1)
 	rows, _ := d.pool.Query(ctx, `SELECT (floor(extract(epoch FROM snapshot_time) / $1) * $1)::int8 AS b,
 			avg(viewer_count)::float8, max(viewer_count)
@@ -112,33 +117,42 @@ func (d *DB) SnapshotSeries(ctx context.Context, stageARN string, since, until t
 		return b, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("snapshot series: %w", err)
+		return nil, storeError("snapshot series", err)
 	}
 	return out, nil
 }
 
 // PeakViewers implements ivslive.HistoryStore.
 func (d *DB) PeakViewers(ctx context.Context, stageARN string, since, until time.Time) (int, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	var n int
 	err := d.pool.QueryRow(ctx, `SELECT coalesce(max(viewer_count), 0) FROM viewer_stats_snapshots
 		WHERE stage_arn = $1 AND snapshot_time >= $2 AND snapshot_time < $3`, stageARN, since, until).Scan(&n)
 	if err != nil {
-		return 0, fmt.Errorf("peak viewers: %w", err)
+		return 0, storeError("peak viewers", err)
 	}
 	return n, nil
 }
 
 // DeleteSnapshotsBefore implements ivslive.HistoryStore.
 func (d *DB) DeleteSnapshotsBefore(ctx context.Context, t time.Time) (int64, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	tag, err := d.pool.Exec(ctx, `DELETE FROM viewer_stats_snapshots WHERE snapshot_time < $1`, t)
 	if err != nil {
-		return 0, fmt.Errorf("delete old snapshots: %w", err)
+		return 0, storeError("delete old snapshots", err)
 	}
 	return tag.RowsAffected(), nil
 }
 
-// SaveCheckpoint implements ivslive.HistoryStore.
+// SaveCheckpoint implements ivslive.HistoryStore. Sessions that cannot be
+// stored are left out (see ivslive.Checkpoint.Cleaned) rather than failing
+// every checkpoint.
 func (d *DB) SaveCheckpoint(ctx context.Context, c ivslive.Checkpoint) error {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
+	c, _ = c.Cleaned()
 	n := len(c.Sessions)
 	ids, users, stages, pids, uas, ips := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	joined, seen := make([]time.Time, n), make([]time.Time, n)
@@ -146,27 +160,27 @@ func (d *DB) SaveCheckpoint(ctx context.Context, c ivslive.Checkpoint) error {
 		ids[i], users[i], stages[i], pids[i], uas[i], ips[i] = s.ID, s.UserID, s.StageARN, s.ParticipantID, s.UserAgent, s.IP
 		joined[i], seen[i] = s.JoinedAt, s.LastSeen
 	}
-	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM presence_checkpoint`); err != nil {
-			return fmt.Errorf("save checkpoint: %w", err)
+			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO presence_checkpoint (id, user_id, stage_arn, participant_id, joined_at,
 				last_seen_at, user_agent, ip_address, taken_at)
 			SELECT *, $9::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
 				$6::timestamptz[], $7::text[], $8::text[])`, ids, users, stages, pids, joined, seen, uas, ips, c.TakenAt)
-		if err != nil {
-			return fmt.Errorf("save checkpoint: %w", err)
-		}
-		return nil
+		return err
 	})
+	return storeError("save checkpoint", err)
 }
 
 // LoadCheckpoint implements ivslive.HistoryStore.
 func (d *DB) LoadCheckpoint(ctx context.Context) (ivslive.Checkpoint, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	var c ivslive.Checkpoint
 	var taken *time.Time
 	if err := d.pool.QueryRow(ctx, `SELECT max(taken_at) FROM presence_checkpoint`).Scan(&taken); err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return c, fmt.Errorf("load checkpoint: %w", err)
+		return c, storeError("load checkpoint", err)
 	}
 	if taken == nil {
 		return c, ivslive.Errorf(ivslive.ENOTFOUND, "no presence checkpoint")
@@ -183,7 +197,7 @@ func (d *DB) LoadCheckpoint(ctx context.Context) (ivslive.Checkpoint, error) {
 		return s, err
 	})
 	if err != nil {
-		return c, fmt.Errorf("load checkpoint: %w", err)
+		return c, storeError("load checkpoint", err)
 	}
 	c.Sessions = sessions
 	return c, nil

@@ -19,6 +19,8 @@ const stageColumns = `arn, name, is_master, auto_scaled, state, tags, endpoints,
 
 // SaveStage implements ivslive.StageStore.
 func (d *DB) SaveStage(ctx context.Context, s ivslive.Stage) error {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	var repSource, repParticipant *string
 	var repStarted *time.Time
 	if r := s.Replication; r != nil {
@@ -45,33 +47,37 @@ func (d *DB) SaveStage(ctx context.Context, s ivslive.Stage) error {
 		s.ARN, s.Name, s.Master, s.AutoScaled, string(s.State), tags, s.Endpoints,
 		s.CreatedAt, s.UpdatedAt, timePtr(s.DrainingSince), repSource, repParticipant, repStarted)
 	if err != nil {
-		return fmt.Errorf("save stage %s: %w", s.ARN, err)
+		return storeError("save stage "+s.ARN, err)
 	}
 	return nil
 }
 
 // FindStageByARN implements ivslive.StageStore.
 func (d *DB) FindStageByARN(ctx context.Context, arn string) (ivslive.Stage, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	rows, _ := d.pool.Query(ctx, `SELECT `+stageColumns+` FROM stages WHERE arn = $1`, arn)
 	s, err := pgx.CollectExactlyOneRow(rows, scanStage)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ivslive.Stage{}, ivslive.Errorf(ivslive.ENOTFOUND, "Stage不存在")
 	}
 	if err != nil {
-		return ivslive.Stage{}, fmt.Errorf("find stage %s: %w", arn, err)
+		return ivslive.Stage{}, storeError("find stage "+arn, err)
 	}
 	return s, nil
 }
 
 // FindStages implements ivslive.StageStore.
 func (d *DB) FindStages(ctx context.Context, f ivslive.StageFilter) ([]ivslive.Stage, string, int, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	where, args := `WHERE true`, []any{}
 	if !f.IncludeDeleted {
 		where += ` AND state <> 'deleted'`
 	}
 	var total int
 	if err := d.pool.QueryRow(ctx, `SELECT count(*) FROM stages `+where, args...).Scan(&total); err != nil {
-		return nil, "", 0, fmt.Errorf("count stages: %w", err)
+		return nil, "", 0, storeError("count stages", err)
 	}
 	if f.After != "" {
 		at, arn, err := cursor.Decode(f.After)
@@ -89,46 +95,47 @@ func (d *DB) FindStages(ctx context.Context, f ivslive.StageFilter) ([]ivslive.S
 	rows, _ := d.pool.Query(ctx, fmt.Sprintf(`SELECT %s FROM stages %s ORDER BY created_at, arn LIMIT $%d`, stageColumns, where, len(args)), args...)
 	stages, err := pgx.CollectRows(rows, scanStage)
 	if err != nil {
-		return nil, "", 0, fmt.Errorf("find stages: %w", err)
+		return nil, "", 0, storeError("find stages", err)
 	}
-	next := ""
-	if len(stages) > limit {
-		stages = stages[:limit]
-		last := stages[limit-1]
-		next = cursor.Encode(last.CreatedAt, last.ARN)
-	}
+	stages, next := cursor.Page(stages, limit, func(x ivslive.Stage) (time.Time, string) { return x.CreatedAt, x.ARN })
 	return stages, next, total, nil
 }
 
 // Setting implements ivslive.StageStore.
 func (d *DB) Setting(ctx context.Context, key string) (string, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	var v string
 	err := d.pool.QueryRow(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", ivslive.Errorf(ivslive.ENOTFOUND, "setting %s is not set", key)
 	}
 	if err != nil {
-		return "", fmt.Errorf("read setting %s: %w", key, err)
+		return "", storeError("read setting "+key, err)
 	}
 	return v, nil
 }
 
 // SetSetting implements ivslive.StageStore.
 func (d *DB) SetSetting(ctx context.Context, key, value string) error {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	_, err := d.pool.Exec(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, key, value, d.Now())
 	if err != nil {
-		return fmt.Errorf("write setting %s: %w", key, err)
+		return storeError("write setting "+key, err)
 	}
 	return nil
 }
 
 // InitSetting implements ivslive.StageStore.
 func (d *DB) InitSetting(ctx context.Context, key, value string) (string, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	_, err := d.pool.Exec(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
 		ON CONFLICT (key) DO NOTHING`, key, value, d.Now())
 	if err != nil {
-		return "", fmt.Errorf("init setting %s: %w", key, err)
+		return "", storeError("init setting "+key, err)
 	}
 	return d.Setting(ctx, key)
 }

@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/ivslive/ivslive"
+	"github.com/ivslive/ivslive/internal/poison"
 )
 
 // historyGroup is the consumer group that feeds the history store. The
@@ -30,9 +32,10 @@ const (
 
 // Recorder moves closed-session records from the sessions:closed stream to
 // a SessionSink (the history store) exactly once: an entry is acknowledged
-// and deleted only after the sink stored it, so a sink outage or a crash
-// leaves it pending for a retry, and the sink's idempotency by session id
-// makes a redelivery harmless. Several Recorders (one per instance, each
+// and deleted only after the sink stored it (written, or refused for its
+// content and dead-lettered: the history twins fail only in an outage), so
+// a sink outage or a crash leaves it pending for a retry, and the sink's
+// idempotency by session id makes a redelivery harmless. Several Recorders (one per instance, each
 // with its own consumer name) may share a stream: they split the entries,
 // and a live one claims what a dead one left pending.
 type Recorder struct {
@@ -42,6 +45,7 @@ type Recorder struct {
 	consumer string
 	log      *slog.Logger
 	minIdle  time.Duration
+	now      func() time.Time
 }
 
 // RecorderOption configures a Recorder.
@@ -52,6 +56,11 @@ type RecorderOption func(*Recorder)
 // slowest sink call only costs duplicate deliveries, which the sink absorbs.
 func WithMinIdle(d time.Duration) RecorderOption {
 	return func(r *Recorder) { r.minIdle = d }
+}
+
+// WithClock sets the clock that dates dead letters (time.Now by default).
+func WithClock(now func() time.Time) RecorderOption {
+	return func(r *Recorder) { r.now = now }
 }
 
 // NewRecorder returns a Recorder for the stream under prefix (the prefix
@@ -66,7 +75,7 @@ func NewRecorder(client goredis.UniversalClient, prefix string, sink ivslive.Ses
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &Recorder{client: client, stream: streamKey(prefix), sink: sink, consumer: consumer, log: log, minIdle: defaultMinIdle}
+	r := &Recorder{client: client, stream: streamKey(prefix), sink: sink, consumer: consumer, log: log, minIdle: defaultMinIdle, now: time.Now}
 	for _, o := range opts {
 		o(r)
 	}
@@ -162,6 +171,25 @@ func (r *Recorder) Backlog(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
+// Oldest returns when the oldest record waiting for delivery was written
+// (its entry id is Redis's clock in milliseconds), or the zero time when
+// none waits.
+func (r *Recorder) Oldest(ctx context.Context) (time.Time, error) {
+	msgs, err := r.client.XRangeN(ctx, r.stream, "-", "+", 1).Result()
+	if err != nil {
+		return time.Time{}, r.unavailable("oldest", err)
+	}
+	if len(msgs) == 0 {
+		return time.Time{}, nil
+	}
+	ms, _, _ := strings.Cut(msgs[0].ID, "-")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("redis recorder: entry id %q: %w", msgs[0].ID, err)
+	}
+	return time.UnixMilli(n).UTC(), nil
+}
+
 func (r *Recorder) unavailable(op string, err error) error {
 	return ivslive.WrapError(ivslive.EUNAVAILABLE, "session stream unavailable", fmt.Errorf("redis recorder %s on %s: %w", op, r.stream, err))
 }
@@ -237,26 +265,37 @@ func (r *Recorder) read(ctx context.Context, id string, block time.Duration) ([]
 }
 
 // deliver hands one batch to the sink and acknowledges it only on success.
-// Malformed entries are dropped (acknowledged and deleted) with an error
-// log first: a poison entry must not block the queue forever.
+// Entries that cannot even be parsed are acknowledged too, once they are
+// in the sink's dead letters when it keeps them (ivslive.DeadLetterSink),
+// or with an error log otherwise: a poison entry must not block the queue.
 func (r *Recorder) deliver(ctx context.Context, msgs []goredis.XMessage) error {
 	if len(msgs) == 0 {
 		return nil
 	}
 	batch := make([]ivslive.ClosedSession, 0, len(msgs))
 	ids := make([]string, 0, len(msgs))
-	var poison []string
+	var (
+		malformed []string
+		letters   []ivslive.DeadLetter
+	)
 	for _, m := range msgs {
 		c, err := entrySession(m.Values)
 		if err != nil {
-			r.log.Error("dropping malformed closed-session entry", "stream", r.stream, "id", m.ID, "err", err)
-			poison = append(poison, m.ID)
+			r.log.Error("malformed closed-session entry", "stream", r.stream, "id", m.ID, "err", err)
+			malformed = append(malformed, m.ID)
+			id, _ := m.Values["id"].(string)
+			letters = append(letters, poison.Letter(ivslive.DeadLetterFromStream, id, poison.Marshal(m.Values), fmt.Errorf("entry %s: %w", m.ID, err), r.now()))
 			continue
 		}
 		batch = append(batch, c)
 		ids = append(ids, m.ID)
 	}
-	if err := r.ack(ctx, poison); err != nil {
+	if dl, ok := r.sink.(ivslive.DeadLetterSink); ok && len(letters) > 0 {
+		if err := dl.SaveDeadLetters(ctx, letters); err != nil {
+			return fmt.Errorf("dead-letter %d malformed entries from %s: %w", len(letters), r.stream, err)
+		}
+	}
+	if err := r.ack(ctx, malformed); err != nil {
 		return err
 	}
 	if len(batch) == 0 {

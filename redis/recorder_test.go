@@ -180,7 +180,10 @@ func TestRecorderRespectsMinIdle(t *testing.T) {
 	}
 }
 
-func TestRecorderDropsPoisonEntries(t *testing.T) {
+// Entries that cannot be parsed go to the sink's dead letters, with the
+// entry as it was, and are acknowledged; the good ones around them are
+// delivered. Until the dead letters are stored, nothing is acknowledged.
+func TestRecorderDeadLettersMalformedEntries(t *testing.T) {
 	client, prefix := testenv.Redis(t)
 	ctx := context.Background()
 	p := redis.NewPresence(client, prefix)
@@ -193,12 +196,53 @@ func TestRecorderDropsPoisonEntries(t *testing.T) {
 	var logs bytes.Buffer
 	sink := &contract.Sink{}
 	rec := redis.NewRecorder(client, prefix, sink, "r", slog.New(slog.NewTextHandler(&logs, nil)))
+	sink.SetFail(errors.New("history database down"))
+	if err := rec.Flush(ctx); err == nil {
+		t.Fatal("flush with a failing sink succeeded")
+	}
+	if n, _ := rec.Backlog(ctx); n != 4 {
+		t.Fatalf("backlog %d after a failed flush, want 4: nothing acknowledged", n)
+	}
+	sink.SetFail(nil)
 	if err := rec.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	assertExactlyOnce(t, client, prefix, rec, sink, 2)
-	if c := strings.Count(logs.String(), "dropping malformed closed-session entry"); c != 2 {
-		t.Fatalf("logged %d dropped entries, want 2:\n%s", c, logs.String())
+	letters := sink.DeadLetters()
+	if len(letters) != 2 {
+		t.Fatalf("%d dead letters, want 2: %+v", len(letters), letters)
+	}
+	if l := letters[0]; l.Source != ivslive.DeadLetterFromStream || l.Record != `{"garbage":"x"}` || !strings.Contains(l.Error, "missing") {
+		t.Errorf("first dead letter %+v", l)
+	}
+	if l := letters[1]; l.SessionID != "bad" || !strings.Contains(l.Record, `"joined":"yesterday"`) || !strings.Contains(l.Error, "joined") {
+		t.Errorf("second dead letter %+v", l)
+	}
+	if c := strings.Count(logs.String(), "malformed closed-session entry"); c < 2 {
+		t.Fatalf("logged %d malformed entries, want 2 or more:\n%s", c, logs.String())
+	}
+}
+
+// Oldest dates the oldest undelivered record from its entry id.
+func TestRecorderOldest(t *testing.T) {
+	client, prefix := testenv.Redis(t)
+	ctx := context.Background()
+	sink := &contract.Sink{}
+	rec := redis.NewRecorder(client, prefix, sink, "r", nil)
+	if at, err := rec.Oldest(ctx); err != nil || !at.IsZero() {
+		t.Fatalf("oldest of an empty stream: %v, %v", at, err)
+	}
+	stream := prefix + "sessions:closed"
+	client.XAdd(ctx, &goredis.XAddArgs{Stream: stream, ID: "1700000000123-0", Values: []string{"garbage", "x"}})
+	client.XAdd(ctx, &goredis.XAddArgs{Stream: stream, ID: "1700000005000-0", Values: []string{"garbage", "y"}})
+	if at, err := rec.Oldest(ctx); err != nil || !at.Equal(time.UnixMilli(1700000000123)) {
+		t.Fatalf("oldest = %v, %v; want %v", at, err, time.UnixMilli(1700000000123).UTC())
+	}
+	if err := rec.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if at, err := rec.Oldest(ctx); err != nil || !at.IsZero() {
+		t.Fatalf("oldest after delivery: %v, %v", at, err)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/ivslive/ivslive/internal/migrate"
+	"github.com/ivslive/ivslive/internal/poison"
 )
 
 //go:embed migration/*.sql
@@ -30,6 +31,9 @@ type DB struct {
 	db       *sql.DB
 	migrated []string
 	Now      func() time.Time
+
+	// deadLetters hears of every record newly dead-lettered.
+	deadLetters poison.Listener
 }
 
 // Migrated returns the names of the migrations Open applied.
@@ -65,7 +69,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 func (d *DB) Close() error { return d.db.Close() }
 
 // Ping checks the database answers.
-func (d *DB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }
+func (d *DB) Ping(ctx context.Context) error { return storeError("ping", d.db.PingContext(ctx)) }
 
 // Migrate applies the embedded migrations that have not run yet, each in its
 // own transaction together with its schema_migrations row, and returns the

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"math"
 	"time"
 
@@ -19,7 +18,7 @@ const sessionColumns = `id, user_id, stage_arn, participant_id, joined_at, last_
 func (d *DB) FindSessions(ctx context.Context, f ivslive.SessionFilter) ([]ivslive.ClosedSession, string, int, error) {
 	var total int
 	if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM viewer_sessions WHERE user_id = ?`, f.UserID).Scan(&total); err != nil {
-		return nil, "", 0, fmt.Errorf("count sessions: %w", err)
+		return nil, "", 0, storeError("count sessions", err)
 	}
 	where, args := `WHERE user_id = ?`, []any{f.UserID}
 	if f.After != "" {
@@ -33,7 +32,7 @@ func (d *DB) FindSessions(ctx context.Context, f ivslive.SessionFilter) ([]ivsli
 	rows, err := d.db.QueryContext(ctx, `SELECT `+sessionColumns+` FROM viewer_sessions `+where+
 		` ORDER BY joined_at DESC, id DESC LIMIT ?`, append(args, f.Limit+1)...)
 	if err != nil {
-		return nil, "", 0, fmt.Errorf("find sessions: %w", err)
+		return nil, "", 0, storeError("find sessions", err)
 	}
 	defer rows.Close()
 	var out []ivslive.ClosedSession
@@ -44,20 +43,15 @@ func (d *DB) FindSessions(ctx context.Context, f ivslive.SessionFilter) ([]ivsli
 			reason             string
 		)
 		if err := rows.Scan(&c.ID, &c.UserID, &c.StageARN, &c.ParticipantID, &joined, &seen, &left, &reason, &c.UserAgent, &c.IP); err != nil {
-			return nil, "", 0, fmt.Errorf("scan session: %w", err)
+			return nil, "", 0, storeError("scan session", err)
 		}
 		c.JoinedAt, c.LastSeen, c.LeftAt, c.Reason = parseTime(joined), parseTime(seen), parseTime(left), ivslive.EndReason(reason)
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, "", 0, err
+		return nil, "", 0, storeError("find sessions", err)
 	}
-	next := ""
-	if len(out) > f.Limit {
-		out = out[:f.Limit]
-		last := out[len(out)-1]
-		next = cursor.Encode(last.JoinedAt, last.ID)
-	}
+	out, next := cursor.Page(out, f.Limit, func(x ivslive.ClosedSession) (time.Time, string) { return x.JoinedAt, x.ID })
 	return out, next, total, nil
 }
 
@@ -72,7 +66,7 @@ func (d *DB) StageSessionStats(ctx context.Context, stageARN string, since time.
 		FROM viewer_sessions WHERE stage_arn = ? AND joined_at >= ?`, stageARN, formatTime(since)).
 		Scan(&s.TotalViews, &s.UniqueViewers, &avg, &s.MaxWatchSeconds, &s.TotalWatchSeconds)
 	if err != nil {
-		return s, fmt.Errorf("stage session stats: %w", err)
+		return s, storeError("stage session stats", err)
 	}
 	s.AvgWatchSeconds = int(math.Round(avg))
 	return s, nil
@@ -82,7 +76,8 @@ func (d *DB) StageSessionStats(ctx context.Context, stageARN string, since time.
 func (d *DB) DeleteSessionsBefore(ctx context.Context, t time.Time) (int64, error) {
 	res, err := d.db.ExecContext(ctx, `DELETE FROM viewer_sessions WHERE left_at < ?`, formatTime(t))
 	if err != nil {
-		return 0, fmt.Errorf("delete old sessions: %w", err)
+		return 0, storeError("delete old sessions", err)
 	}
-	return res.RowsAffected()
+	n, err := res.RowsAffected()
+	return n, storeError("delete old sessions", err)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/ivslive/ivslive"
@@ -12,7 +11,7 @@ import (
 
 // SaveSnapshots implements ivslive.HistoryStore.
 func (d *DB) SaveSnapshots(ctx context.Context, snaps []ivslive.Snapshot) error {
-	return d.inTx(ctx, func(tx *sql.Tx) error {
+	return storeError("save snapshots", d.inTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO viewer_stats_snapshots (stage_arn, snapshot_time, viewer_count)
 			VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET viewer_count = excluded.viewer_count`)
 		if err != nil {
@@ -21,11 +20,11 @@ func (d *DB) SaveSnapshots(ctx context.Context, snaps []ivslive.Snapshot) error 
 		defer stmt.Close()
 		for _, s := range snaps {
 			if _, err := stmt.ExecContext(ctx, s.StageARN, formatTime(s.Time), s.Viewers); err != nil {
-				return fmt.Errorf("save snapshot: %w", err)
+				return err
 			}
 		}
 		return nil
-	})
+	}))
 }
 
 // SnapshotSeries implements ivslive.HistoryStore.
@@ -39,7 +38,7 @@ func (d *DB) SnapshotSeries(ctx context.Context, stageARN string, since, until t
 		FROM viewer_stats_snapshots WHERE stage_arn = ? AND snapshot_time >= ? AND snapshot_time < ?
 		GROUP BY b ORDER BY b`, width, width, stageARN, formatTime(since), formatTime(until))
 	if err != nil {
-		return nil, fmt.Errorf("snapshot series: %w", err)
+		return nil, storeError("snapshot series", err)
 	}
 	defer rows.Close()
 	var out []ivslive.SnapshotBucket
@@ -49,12 +48,12 @@ func (d *DB) SnapshotSeries(ctx context.Context, stageARN string, since, until t
 			b     ivslive.SnapshotBucket
 		)
 		if err := rows.Scan(&start, &b.AvgViewers, &b.PeakViewers); err != nil {
-			return nil, fmt.Errorf("scan snapshot bucket: %w", err)
+			return nil, storeError("scan snapshot bucket", err)
 		}
 		b.Start = time.Unix(start, 0).UTC()
 		out = append(out, b)
 	}
-	return out, rows.Err()
+	return out, storeError("snapshot series", rows.Err())
 }
 
 // PeakViewers implements ivslive.HistoryStore.
@@ -63,7 +62,7 @@ func (d *DB) PeakViewers(ctx context.Context, stageARN string, since, until time
 	err := d.db.QueryRowContext(ctx, `SELECT coalesce(max(viewer_count), 0) FROM viewer_stats_snapshots
 		WHERE stage_arn = ? AND snapshot_time >= ? AND snapshot_time < ?`, stageARN, formatTime(since), formatTime(until)).Scan(&n)
 	if err != nil {
-		return 0, fmt.Errorf("peak viewers: %w", err)
+		return 0, storeError("peak viewers", err)
 	}
 	return n, nil
 }
@@ -72,14 +71,18 @@ func (d *DB) PeakViewers(ctx context.Context, stageARN string, since, until time
 func (d *DB) DeleteSnapshotsBefore(ctx context.Context, t time.Time) (int64, error) {
 	res, err := d.db.ExecContext(ctx, `DELETE FROM viewer_stats_snapshots WHERE snapshot_time < ?`, formatTime(t))
 	if err != nil {
-		return 0, fmt.Errorf("delete old snapshots: %w", err)
+		return 0, storeError("delete old snapshots", err)
 	}
-	return res.RowsAffected()
+	n, err := res.RowsAffected()
+	return n, storeError("delete old snapshots", err)
 }
 
-// SaveCheckpoint implements ivslive.HistoryStore.
+// SaveCheckpoint implements ivslive.HistoryStore. Sessions that cannot be
+// stored are left out (see ivslive.Checkpoint.Cleaned) rather than failing
+// every checkpoint.
 func (d *DB) SaveCheckpoint(ctx context.Context, c ivslive.Checkpoint) error {
-	return d.inTx(ctx, func(tx *sql.Tx) error {
+	c, _ = c.Cleaned()
+	return storeError("save checkpoint", d.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM presence_checkpoint`); err != nil {
 			return err
 		}
@@ -93,11 +96,11 @@ func (d *DB) SaveCheckpoint(ctx context.Context, c ivslive.Checkpoint) error {
 		for _, s := range c.Sessions {
 			if _, err := stmt.ExecContext(ctx, s.ID, s.UserID, s.StageARN, s.ParticipantID,
 				formatTime(s.JoinedAt), formatTime(s.LastSeen), s.UserAgent, s.IP, taken); err != nil {
-				return fmt.Errorf("save checkpoint: %w", err)
+				return err
 			}
 		}
 		return nil
-	})
+	}))
 }
 
 // LoadCheckpoint implements ivslive.HistoryStore.
@@ -106,7 +109,7 @@ func (d *DB) LoadCheckpoint(ctx context.Context) (ivslive.Checkpoint, error) {
 	var taken sql.NullString
 	err := d.db.QueryRowContext(ctx, `SELECT max(taken_at) FROM presence_checkpoint`).Scan(&taken)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return c, fmt.Errorf("load checkpoint: %w", err)
+		return c, storeError("load checkpoint", err)
 	}
 	if !taken.Valid {
 		return c, ivslive.Errorf(ivslive.ENOTFOUND, "no presence checkpoint")
@@ -117,7 +120,7 @@ func (d *DB) LoadCheckpoint(ctx context.Context) (ivslive.Checkpoint, error) {
 		FROM presence_checkpoint c WHERE NOT EXISTS (SELECT 1 FROM viewer_sessions v WHERE v.id = c.id)
 		ORDER BY c.stage_arn, c.last_seen_at`)
 	if err != nil {
-		return c, fmt.Errorf("load checkpoint: %w", err)
+		return c, storeError("load checkpoint", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -126,12 +129,12 @@ func (d *DB) LoadCheckpoint(ctx context.Context) (ivslive.Checkpoint, error) {
 			joined, seen sql.NullString
 		)
 		if err := rows.Scan(&s.ID, &s.UserID, &s.StageARN, &s.ParticipantID, &joined, &seen, &s.UserAgent, &s.IP); err != nil {
-			return c, fmt.Errorf("scan checkpoint: %w", err)
+			return c, storeError("scan checkpoint", err)
 		}
 		s.JoinedAt, s.LastSeen = parseTime(joined), parseTime(seen)
 		c.Sessions = append(c.Sessions, s)
 	}
-	return c, rows.Err()
+	return c, storeError("load checkpoint", rows.Err())
 }
 
 // inTx runs f in a transaction, committing if it returns nil.

@@ -10,12 +10,16 @@ import (
 	"time"
 
 	"github.com/ivslive/ivslive"
+	"github.com/ivslive/ivslive/internal/poison"
 )
 
 // Spool is a durable local queue of closed sessions in front of a history
 // store that may be out of reach (PostgreSQL used without Redis): the API
 // writes records here, on local disk, before it answers, and Run forwards
-// them in batches, deleting each batch only once the remote store has it.
+// them in batches, deleting each batch only once the remote store has it
+// (written, or refused for its content and dead-lettered there: the remote
+// store's RecordSessions fails only in an outage, so a poison record never
+// holds the queue).
 type Spool struct {
 	db  *DB
 	log *slog.Logger
@@ -34,8 +38,9 @@ func NewSpool(db *DB, log *slog.Logger) *Spool {
 // RecordSessions implements ivslive.SessionSink: the records are on disk
 // when it returns.
 func (s *Spool) RecordSessions(ctx context.Context, sessions []ivslive.ClosedSession) error {
-	return s.db.inTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO session_spool (id, payload) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`)
+	now := formatTime(s.db.Now())
+	return storeError("spool sessions", s.db.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO session_spool (id, payload, spooled_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`)
 		if err != nil {
 			return err
 		}
@@ -45,31 +50,44 @@ func (s *Spool) RecordSessions(ctx context.Context, sessions []ivslive.ClosedSes
 			if err != nil {
 				return err
 			}
-			if _, err := stmt.ExecContext(ctx, c.ID, string(b)); err != nil {
+			if _, err := stmt.ExecContext(ctx, c.ID, string(b), now); err != nil {
 				return fmt.Errorf("spool session %s: %w", c.ID, err)
 			}
 		}
 		return nil
-	})
+	}))
 }
 
 // Backlog returns how many records wait to be forwarded.
 func (s *Spool) Backlog(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.db.db.QueryRowContext(ctx, `SELECT count(*) FROM session_spool`).Scan(&n)
-	return n, err
+	return n, storeError("spool backlog", err)
+}
+
+// Oldest returns when the oldest record waiting was spooled, or the zero
+// time when none waits.
+func (s *Spool) Oldest(ctx context.Context) (time.Time, error) {
+	var t sql.NullString
+	if err := s.db.db.QueryRowContext(ctx, `SELECT min(spooled_at) FROM session_spool`).Scan(&t); err != nil {
+		return time.Time{}, storeError("oldest spooled record", err)
+	}
+	return parseTime(t), nil
 }
 
 // Drain forwards up to batch records, oldest first, and deletes them once
-// to has stored them. It returns how many it forwarded.
+// to has stored them. It returns how many it forwarded. A record that
+// cannot even be read is handed to to's dead letters when to keeps them
+// (ivslive.DeadLetterSink), and dropped with an error log otherwise.
 func (s *Spool) Drain(ctx context.Context, to ivslive.SessionSink, batch int) (int, error) {
 	rows, err := s.db.db.QueryContext(ctx, `SELECT seq, payload FROM session_spool ORDER BY seq LIMIT ?`, batch)
 	if err != nil {
-		return 0, err
+		return 0, storeError("read the spool", err)
 	}
 	var (
 		seqs     []any
 		sessions []ivslive.ClosedSession
+		letters  []ivslive.DeadLetter
 	)
 	for rows.Next() {
 		var (
@@ -79,11 +97,12 @@ func (s *Spool) Drain(ctx context.Context, to ivslive.SessionSink, batch int) (i
 		)
 		if err := rows.Scan(&seq, &payload); err != nil {
 			rows.Close()
-			return 0, err
+			return 0, storeError("read the spool", err)
 		}
 		seqs = append(seqs, seq)
 		if err := json.Unmarshal([]byte(payload), &c); err != nil {
-			s.log.Error("dropping an unreadable spooled session", "seq", seq, "err", err)
+			s.log.Error("unreadable spooled session", "seq", seq, "err", err)
+			letters = append(letters, poison.Letter(ivslive.DeadLetterFromSpool, "", payload, err, s.db.Now()))
 			continue
 		}
 		sessions = append(sessions, c)
@@ -92,12 +111,17 @@ func (s *Spool) Drain(ctx context.Context, to ivslive.SessionSink, batch int) (i
 	if len(seqs) == 0 {
 		return 0, nil
 	}
+	if dl, ok := to.(ivslive.DeadLetterSink); ok && len(letters) > 0 {
+		if err := dl.SaveDeadLetters(ctx, letters); err != nil {
+			return 0, err
+		}
+	}
 	if err := to.RecordSessions(ctx, sessions); err != nil {
 		return 0, err
 	}
 	placeholders := strings.TrimSuffix(strings.Repeat("?,", len(seqs)), ",")
 	if _, err := s.db.db.ExecContext(context.WithoutCancel(ctx), `DELETE FROM session_spool WHERE seq IN (`+placeholders+`)`, seqs...); err != nil {
-		return 0, err // forwarded again later; the remote store ignores duplicates
+		return 0, storeError("delete forwarded records", err) // forwarded again later; the remote store ignores duplicates
 	}
 	return len(sessions), nil
 }

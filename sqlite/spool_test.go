@@ -57,3 +57,39 @@ func TestSpoolForwardsOnlyWhatTheRemoteStored(t *testing.T) {
 		t.Fatalf("backlog %d after draining", n)
 	}
 }
+
+// A spooled record that cannot be read goes to the remote store's dead
+// letters and leaves the spool; Oldest dates the oldest record waiting.
+func TestSpoolDeadLettersUnreadableRecords(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	db.Now = func() time.Time { return t0 }
+	spool := sqlite.NewSpool(db, nil)
+	if at, err := spool.Oldest(ctx); err != nil || !at.IsZero() {
+		t.Fatalf("oldest of an empty spool: %v, %v", at, err)
+	}
+	good := ivslive.ClosedSession{ViewerSession: ivslive.ViewerSession{ID: "s1", UserID: "u",
+		StageARN: "arn:aws:ivs:us-east-1:123456789012:stage/a", JoinedAt: t0, LastSeen: t0}, LeftAt: t0, Reason: ivslive.EndLeave}
+	if err := spool.RecordSessions(ctx, []ivslive.ClosedSession{good}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec(ctx, `INSERT INTO session_spool (id, payload, spooled_at) VALUES ('torn', '{"ID":"torn","Us', '2026-11-25T12:00:05.000Z')`); err != nil {
+		t.Fatal(err)
+	}
+	if at, err := spool.Oldest(ctx); err != nil || !at.Equal(t0) {
+		t.Fatalf("oldest = %v, %v; want %v", at, err, t0)
+	}
+	remote := &contract.Sink{}
+	if n, err := spool.Drain(ctx, remote, 10); err != nil || n != 1 {
+		t.Fatalf("drain: %d, %v; want 1", n, err)
+	}
+	letters := remote.DeadLetters()
+	if len(remote.Sessions()) != 1 || len(letters) != 1 || letters[0].Source != ivslive.DeadLetterFromSpool ||
+		letters[0].Record != `{"ID":"torn","Us` || letters[0].Error == "" {
+		t.Fatalf("forwarded %d, dead letters %+v", len(remote.Sessions()), letters)
+	}
+	if n, _ := spool.Backlog(ctx); n != 0 {
+		t.Fatalf("backlog %d after draining", n)
+	}
+}

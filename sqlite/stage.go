@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"time"
 
 	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/internal/cursor"
@@ -42,7 +42,7 @@ func (d *DB) SaveStage(ctx context.Context, s ivslive.Stage) error {
 		formatTime(s.CreatedAt), formatTime(s.UpdatedAt), formatTime(s.DrainingSince),
 		repSource, repParticipant, repStarted)
 	if err != nil {
-		return fmt.Errorf("save stage %s: %w", s.ARN, err)
+		return storeError("save stage "+s.ARN, err)
 	}
 	return nil
 }
@@ -55,7 +55,7 @@ func (d *DB) FindStageByARN(ctx context.Context, arn string) (ivslive.Stage, err
 		return ivslive.Stage{}, ivslive.Errorf(ivslive.ENOTFOUND, "Stage不存在")
 	}
 	if err != nil {
-		return ivslive.Stage{}, fmt.Errorf("find stage %s: %w", arn, err)
+		return ivslive.Stage{}, storeError("find stage "+arn, err)
 	}
 	return s, nil
 }
@@ -68,7 +68,7 @@ func (d *DB) FindStages(ctx context.Context, f ivslive.StageFilter) ([]ivslive.S
 	}
 	var total int
 	if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM stages `+where, args...).Scan(&total); err != nil {
-		return nil, "", 0, fmt.Errorf("count stages: %w", err)
+		return nil, "", 0, storeError("count stages", err)
 	}
 	if f.After != "" {
 		at, arn, err := cursor.Decode(f.After)
@@ -84,26 +84,21 @@ func (d *DB) FindStages(ctx context.Context, f ivslive.StageFilter) ([]ivslive.S
 	}
 	rows, err := d.db.QueryContext(ctx, `SELECT `+stageColumns+` FROM stages `+where+` ORDER BY created_at, arn LIMIT ?`, append(args, limit+1)...)
 	if err != nil {
-		return nil, "", 0, fmt.Errorf("find stages: %w", err)
+		return nil, "", 0, storeError("find stages", err)
 	}
 	defer rows.Close()
 	var stages []ivslive.Stage
 	for rows.Next() {
 		s, err := scanStage(rows)
 		if err != nil {
-			return nil, "", 0, fmt.Errorf("scan stage: %w", err)
+			return nil, "", 0, storeError("scan stage", err)
 		}
 		stages = append(stages, s)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, "", 0, err
+		return nil, "", 0, storeError("find stages", err)
 	}
-	next := ""
-	if len(stages) > limit {
-		stages = stages[:limit]
-		last := stages[limit-1]
-		next = cursor.Encode(last.CreatedAt, last.ARN)
-	}
+	stages, next := cursor.Page(stages, limit, func(x ivslive.Stage) (time.Time, string) { return x.CreatedAt, x.ARN })
 	return stages, next, total, nil
 }
 
@@ -115,7 +110,7 @@ func (d *DB) Setting(ctx context.Context, key string) (string, error) {
 		return "", ivslive.Errorf(ivslive.ENOTFOUND, "setting %s is not set", key)
 	}
 	if err != nil {
-		return "", fmt.Errorf("read setting %s: %w", key, err)
+		return "", storeError("read setting "+key, err)
 	}
 	return v, nil
 }
@@ -126,7 +121,7 @@ func (d *DB) SetSetting(ctx context.Context, key, value string) error {
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
 		key, value, formatTime(d.Now()))
 	if err != nil {
-		return fmt.Errorf("write setting %s: %w", key, err)
+		return storeError("write setting "+key, err)
 	}
 	return nil
 }
@@ -136,7 +131,7 @@ func (d *DB) InitSetting(ctx context.Context, key, value string) (string, error)
 	_, err := d.db.ExecContext(ctx, `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (key) DO NOTHING`, key, value, formatTime(d.Now()))
 	if err != nil {
-		return "", fmt.Errorf("init setting %s: %w", key, err)
+		return "", storeError("init setting "+key, err)
 	}
 	return d.Setting(ctx, key)
 }

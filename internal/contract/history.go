@@ -19,9 +19,12 @@ func closed(id, user, stage string, joined time.Time, watched time.Duration, rea
 	}
 }
 
-// HistoryStore runs the history contract. open must return an empty store.
-func HistoryStore(t *testing.T, open func(t *testing.T) ivslive.HistoryStore) {
+// HistoryStore runs the history contract. open must return an empty store;
+// refuse must make its database refuse RefusedUser's session records with
+// an error naming RefusedText (see deadLetterCases).
+func HistoryStore(t *testing.T, open func(t *testing.T) ivslive.HistoryStore, refuse func(t *testing.T, h ivslive.HistoryStore)) {
 	ctx := context.Background()
+	deadLetterCases(t, open, refuse)
 
 	t.Run("a session is recorded once, fields intact", func(t *testing.T) {
 		h := open(t)

@@ -38,3 +38,14 @@ func Decode(c string) (time.Time, string, error) {
 func invalid() error {
 	return ivslive.Errorf(ivslive.EVALIDATION, "nextToken is not a valid cursor")
 }
+
+// Page cuts rows, read with a limit of limit+1, to one page and returns the
+// cursor of the next page ("" when rows held no more than limit). key gives
+// a row's position.
+func Page[T any](rows []T, limit int, key func(T) (time.Time, string)) ([]T, string) {
+	if len(rows) <= limit {
+		return rows, ""
+	}
+	rows = rows[:limit]
+	return rows, Encode(key(rows[limit-1]))
+}
