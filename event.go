@@ -19,6 +19,10 @@ const (
 	EventPublisherEnded     EventType = "publisher.ended"
 	EventReplicationStarted EventType = "replication.started"
 	EventReplicationStopped EventType = "replication.stopped"
+	// HistoryDeadLettered says closed-session records were refused by the
+	// history store for their content and kept as dead letters (SessionID
+	// and Reason for one record, Count for many).
+	EventHistoryDeadLettered EventType = "history.dead_lettered"
 	// InstanceCounters carries one instance's counters since its previous
 	// report, so the leader can send cluster-wide totals (CloudWatch).
 	EventInstanceCounters EventType = "instance.counters"

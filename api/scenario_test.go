@@ -124,6 +124,20 @@ func exercisePool(t *testing.T, c *checker) {
 
 	c.do(t, 200, "POST", "/api/token/publisher/end", map[string]any{"disconnect": true})
 	c.do(t, 404, "POST", "/api/token/publisher/end", nil)
+
+	// Records the history store refuses: a NUL id and an unknown end reason
+	// (written past the API, which refuses such ids), listed in two pages.
+	at := time.Now()
+	poison := []ivslive.ClosedSession{
+		{ViewerSession: ivslive.ViewerSession{ID: "vs-nul", UserID: "evil\x00", StageARN: master, JoinedAt: at, LastSeen: at}, LeftAt: at, Reason: ivslive.EndLeave},
+		{ViewerSession: ivslive.ViewerSession{ID: "vs-why", UserID: "u", StageARN: master, JoinedAt: at, LastSeen: at}, LeftAt: at, Reason: "vanished"},
+	}
+	if err := env.Store.RecordSessions(context.Background(), poison); err != nil {
+		t.Fatal(err)
+	}
+	c.do(t, 200, "GET", "/api/admin/dead-letters", nil)
+	c.do(t, 200, "GET", "/api/admin/dead-letters?limit=1", nil).decode(t, &page)
+	c.do(t, 200, "GET", "/api/admin/dead-letters?limit=1&nextToken="+url.QueryEscape(page.NextToken), nil)
 }
 
 // unknownStage is a well-formed ARN of a stage nobody created.
@@ -134,6 +148,9 @@ func exerciseErrors(t *testing.T, c *checker) {
 	c.reject(t, 400, "POST", "/api/token/viewer", `{"userId":`)
 	c.reject(t, 400, "POST", "/api/token/viewer", map[string]any{"userId": 123})
 	c.reject(t, 400, "POST", "/api/token/publisher", map[string]any{})
+	c.reject(t, 400, "POST", "/api/token/viewer", map[string]any{"userId": "evil\x00"})
+	c.reject(t, 400, "GET", "/api/admin/dead-letters?limit=0", nil)
+	c.reject(t, 403, "GET", "/api/admin/dead-letters", nil, "X-Api-Key", apitest.ReadKey)
 	c.reject(t, 400, "GET", "/api/stage/list?limit=0", nil)
 	c.reject(t, 400, "GET", "/api/viewer/history/bob?limit=101", nil)
 	c.reject(t, 400, "GET", "/api/viewer/stats/*?days=0", nil)
@@ -180,6 +197,13 @@ func exerciseLimits(t *testing.T, c *checker) {
 	c.do(t, 200, "POST", "/api/token/viewer", map[string]string{"userId": "first"})
 	c.do(t, 503, "POST", "/api/token/viewer", map[string]string{"userId": "second"})
 	c.do(t, 503, "POST", "/api/stage", map[string]string{"name": "one-too-many"})
+	// A critical component lagging: degraded, still 200.
+	lagging := ivshttp.HealthCheck{Name: "history", Mode: "sqlite", Critical: true,
+		Probe: func(context.Context) (map[string]any, error) {
+			return map[string]any{"backlog": 7, "oldestAgeSeconds": 95.5}, ivshttp.Degraded(errors.New("lagging for the test"))
+		}}
+	c.env.Server.Health = append(c.env.Server.Health, lagging)
+	c.do(t, 200, "GET", "/api/health", nil)
 	// A critical component down: 503 with the report in data.
 	c.env.Server.Health = append(c.env.Server.Health, ivshttp.HealthCheck{Name: "ivs", Mode: "emulator", Critical: true,
 		Probe: func(context.Context) (map[string]any, error) { return nil, errors.New("down for the test") }})

@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"runtime"
@@ -24,10 +25,20 @@ type HealthCheck struct {
 	// (IVS allows 5 GetStage/ListStages calls per second).
 	CacheFor time.Duration
 	// Probe checks the component; it gets a context with a timeout. The map
-	// it returns, if any, is shown (a backlog size, say). A degraded result
-	// is an error wrapped with ivslive code SERVICE_UNAVAILABLE plus details.
+	// it returns, if any, is shown (a backlog size, say). An error makes the
+	// component "down"; an error wrapped by Degraded makes it "degraded",
+	// which degrades the server even when the component is critical.
 	Probe func(ctx context.Context) (map[string]any, error)
 }
+
+// Degraded marks a probe's error as a degradation rather than an outage:
+// the component answers but lags (its backlog grows old), so the server is
+// degraded, never unhealthy, because of it.
+func Degraded(err error) error { return degraded{err} }
+
+type degraded struct{ error }
+
+func (d degraded) Unwrap() error { return d.error }
 
 type componentStatus struct {
 	Status    string         `json:"status"`
@@ -68,7 +79,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		res := results[i]
 		components[c.Name] = res
 		if res.Status != "up" {
-			if c.Critical {
+			if c.Critical && res.Status == "down" {
 				status = "unhealthy"
 			} else if status == "healthy" {
 				status = "degraded"
@@ -116,7 +127,12 @@ func (s *Server) probe(ctx context.Context, c HealthCheck) componentStatus {
 	info, err := c.Probe(ctx)
 	res := componentStatus{Status: "up", Mode: c.Mode, Info: info, checkedAt: s.now()}
 	res.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
-	if err != nil {
+	var lag degraded
+	switch {
+	case errors.As(err, &lag):
+		res.Status = "degraded"
+		res.Error = ivslive.ErrorMessage(err)
+	case err != nil:
 		res.Status = "down"
 		res.Error = ivslive.ErrorMessage(err)
 		if ctx.Err() != nil {

@@ -79,3 +79,37 @@ func (s *Server) handleViewerStats(w http.ResponseWriter, r *http.Request) {
 		},
 	}, "")
 }
+
+type deadLetterEntry struct {
+	ID        string `json:"id"`
+	Source    string `json:"source"`
+	SessionID string `json:"sessionId"`
+	Record    string `json:"record"`
+	Error     string `json:"error"`
+	FailedAt  string `json:"failedAt"`
+}
+
+// handleDeadLetters lists the closed-session records the history store
+// refused for their content, newest first. The records are users' data
+// (user ids, addresses): admin keys only.
+func (s *Server) handleDeadLetters(w http.ResponseWriter, r *http.Request) {
+	after, limit, err := page(r, 20)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	letters, next, total, err := s.Live.DeadLetters(r.Context(), after, limit)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	entries := make([]deadLetterEntry, len(letters))
+	for i, l := range letters {
+		entries[i] = deadLetterEntry{ID: l.Key, Source: l.Source, SessionID: l.SessionID, Record: l.Record, Error: l.Error, FailedAt: isoTime(l.FailedAt)}
+	}
+	data := map[string]any{"totalRecords": total, "deadLetters": entries}
+	if next != "" {
+		data["nextToken"] = next
+	}
+	s.respond(w, http.StatusOK, data, "")
+}

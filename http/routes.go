@@ -50,6 +50,8 @@ func (s *Server) routes() *http.ServeMux {
 	route("GET /api/stage/replication/status/{stageArn}", ScopeRead, s.handleReplicationStatus)
 	route("GET /api/stage/replication/publisher-info", ScopeRead, s.handlePublisherInfo)
 
+	route("GET /api/admin/dead-letters", ScopeAdmin, s.handleDeadLetters)
+
 	// The WebSocket authenticates itself: browsers cannot send headers.
 	route("GET /ws", scopeNone, s.handleWebSocket)
 	route("GET /metrics", ScopeRead, s.handleMetrics)

@@ -199,3 +199,33 @@ func (s *Service) ensurePresence(ctx context.Context) error {
 	// (both steps are idempotent).
 	return s.Presence.MarkIntact(ctx)
 }
+
+// DeadLetters returns one page of the records the history store refused
+// for their content, newest first.
+func (s *Service) DeadLetters(ctx context.Context, after string, limit int) ([]ivslive.DeadLetter, string, int, error) {
+	page, next, total, err := s.History.FindDeadLetters(ctx, ivslive.DeadLetterFilter{After: after, Limit: limit})
+	if err != nil {
+		return nil, "", 0, historyUnavailable(err)
+	}
+	return page, next, total, nil
+}
+
+// DeadLettered hears of records the history store newly refused and kept
+// as dead letters: it logs and counts them and publishes them on the bus
+// (one event each, or one summary beyond maxExpiryEvents, so a flood of bad
+// records cannot flood the subscribers). The history twins call it.
+func (s *Service) DeadLettered(letters []ivslive.DeadLetter) {
+	if len(letters) == 0 {
+		return
+	}
+	s.Log.Warn("closed-session records refused by the history store were kept as dead letters",
+		"count", len(letters), "source", letters[0].Source, "session", letters[0].SessionID, "err", letters[0].Error)
+	s.observer().DeadLettered(len(letters))
+	if len(letters) > maxExpiryEvents {
+		s.emit(ivslive.Event{Type: ivslive.EventHistoryDeadLettered, Count: len(letters), Reason: letters[0].Error})
+		return
+	}
+	for _, l := range letters {
+		s.emit(ivslive.Event{Type: ivslive.EventHistoryDeadLettered, SessionID: l.SessionID, Count: 1, Reason: l.Error})
+	}
+}

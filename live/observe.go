@@ -11,6 +11,8 @@ type Observer interface {
 	SessionOpened()
 	SessionsClosed(reason ivslive.EndReason, n int)
 	Heartbeat(ok bool)
+	// DeadLettered counts closed-session records the history store refused.
+	DeadLettered(n int)
 }
 
 type noObserver struct{}
@@ -19,6 +21,7 @@ func (noObserver) TokenIssued(string, string)            {}
 func (noObserver) SessionOpened()                        {}
 func (noObserver) SessionsClosed(ivslive.EndReason, int) {}
 func (noObserver) Heartbeat(bool)                        {}
+func (noObserver) DeadLettered(int)                      {}
 
 func (s *Service) observer() Observer {
 	if s.Observer == nil {

@@ -38,6 +38,7 @@ type Metrics struct {
 	rateLimited    *prometheus.CounterVec
 	limiterErrors  prometheus.Counter
 	paceFallbacks  *prometheus.CounterVec
+	deadLetters    prometheus.Counter
 
 	// observers holds the request histogram's child for each (route,
 	// method, status) seen, copied on write: looking one up is a plain map
@@ -95,10 +96,13 @@ func New(reg *prometheus.Registry, state func(ctx context.Context) (live.Stats, 
 		paceFallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ivslive_ivs_pace_fallbacks_total", Help: "IVS calls paced by this instance alone because the budget shared in Redis failed, by operation.",
 		}, []string{"op"}),
+		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ivslive_history_dead_letters_total", Help: "Closed-session records the history store refused for their content and kept as dead letters (GET /api/admin/dead-letters).",
+		}),
 	}
 	m.observers.Store(&map[requestLabels]prometheus.Observer{})
 	reg.MustRegister(m.requests, m.tokens, m.sessionsOpened, m.sessionsClosed, m.heartbeats, m.ivsCalls,
-		m.ivsDuration, m.leader, m.wsClients, m.rateLimited, m.limiterErrors, m.paceFallbacks,
+		m.ivsDuration, m.leader, m.wsClients, m.rateLimited, m.limiterErrors, m.paceFallbacks, m.deadLetters,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if state != nil || backlog != nil {
 		reg.MustRegister(&stateCollector{state: state, backlog: backlog})
@@ -177,6 +181,9 @@ func (m *Metrics) Heartbeat(ok bool) {
 		m.heartbeats.WithLabelValues("unknown").Inc()
 	}
 }
+
+// DeadLettered implements live.Observer.
+func (m *Metrics) DeadLettered(n int) { m.deadLetters.Add(float64(n)) }
 
 // IVSCall records one IVS API call; code is "" on success.
 func (m *Metrics) IVSCall(op, code string, d time.Duration) {

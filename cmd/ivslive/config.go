@@ -70,6 +70,7 @@ type Config struct {
 	SnapshotInterval      time.Duration `env:"SNAPSHOT_INTERVAL" default:"300" unit:"s" group:"history" help:"How often the viewer count of every stage is recorded and live sessions are checkpointed (seconds)."`
 	SnapshotRetentionDays int           `env:"SNAPSHOT_RETENTION_DAYS" default:"90" group:"history" help:"Snapshots older than this many days are deleted daily; 0 keeps them forever."`
 	SessionRetentionDays  int           `env:"SESSION_RETENTION_DAYS" default:"0" group:"history" help:"Viewing records older than this many days are deleted daily; 0 (the default) keeps them forever."`
+	HistoryMaxLag         time.Duration `env:"HISTORY_MAX_LAG" default:"60" unit:"s" group:"history" help:"/api/health reports history degraded when a closed session has waited longer than this for the history store (Redis stream or local spool; seconds)."`
 
 	CloudWatchEnabled   string        `env:"CLOUDWATCH_ENABLED" default:"" group:"metrics" help:"true sends TotalViewers, ActiveStages, StageViewers, TokensIssued and ApiErrors to CloudWatch every METRICS_INTERVAL (leader only); default on with NODE_ENV=production and AWS IVS, off otherwise."`
 	CloudWatchNamespace string        `env:"CLOUDWATCH_NAMESPACE" default:"IVS/Production" group:"metrics" help:"CloudWatch namespace of those metrics."`
@@ -95,6 +96,8 @@ type Config struct {
 	DBPoolMax   int    `env:"DB_POOL_MAX" default:"20" group:"postgres" help:"Most pooled connections."`
 	DBPoolMin   int    `env:"DB_POOL_MIN" default:"2" group:"postgres" help:"Connections kept open."`
 	DBSchema    string `env:"DB_SCHEMA" default:"ivslive" group:"postgres" help:"Schema holding ivslive's tables, apart from the Node server's public ones."`
+
+	DBStatementTimeout time.Duration `env:"DB_STATEMENT_TIMEOUT" default:"5" unit:"s" group:"postgres" help:"Longest a PostgreSQL query may run (seconds, or a duration like 500ms): the server cancels it, and a call gives up one second later, answering 503, even when the server stopped answering."`
 }
 
 // Development reports NODE_ENV=development.
@@ -233,6 +236,8 @@ func (c Config) Validate() error {
 		{c.SnapshotInterval < time.Second || c.SnapshotInterval > 24*time.Hour, fmt.Sprintf("SNAPSHOT_INTERVAL=%s: want 1 s to 24 h", c.SnapshotInterval)},
 		{c.SnapshotRetentionDays < 0 || c.SnapshotRetentionDays > 36500, fmt.Sprintf("SNAPSHOT_RETENTION_DAYS=%d: want 0–36500", c.SnapshotRetentionDays)},
 		{c.SessionRetentionDays < 0 || c.SessionRetentionDays > 36500, fmt.Sprintf("SESSION_RETENTION_DAYS=%d: want 0–36500", c.SessionRetentionDays)},
+		{c.HistoryMaxLag < time.Second || c.HistoryMaxLag > 24*time.Hour, fmt.Sprintf("HISTORY_MAX_LAG=%s: want 1 s to 24 h", c.HistoryMaxLag)},
+		{c.DBStatementTimeout < 100*time.Millisecond || c.DBStatementTimeout > 10*time.Minute, fmt.Sprintf("DB_STATEMENT_TIMEOUT=%s: want 100 ms to 10 min", c.DBStatementTimeout)},
 		{c.MetricsInterval < time.Second || c.MetricsInterval > time.Hour, fmt.Sprintf("METRICS_INTERVAL=%s: want 1 s to 1 h", c.MetricsInterval)},
 		{c.RedisPort < 1 || c.RedisPort > 65535, fmt.Sprintf("REDIS_PORT=%d: want 1–65535", c.RedisPort)},
 		{c.RedisDB < 0 || c.RedisDB > 15, fmt.Sprintf("REDIS_DB=%d: want 0–15", c.RedisDB)},

@@ -65,6 +65,7 @@ func helpZH() map[string]string {
 		"SNAPSHOT_INTERVAL":       "記錄每個 Stage 的觀眾數、並為進行中的觀看 session 建立檢查點的間隔（秒）。",
 		"SNAPSHOT_RETENTION_DAYS": "超過這個天數的快照每天清除一次；0 表示永久保留。",
 		"SESSION_RETENTION_DAYS":  "超過這個天數的觀看紀錄每天清除一次；0（預設值）表示永久保留。",
+		"HISTORY_MAX_LAG":         "已結束的觀看 session 等待寫入歷史資料庫（Redis stream 或本機暫存佇列）超過這段時間時，/api/health 會將 history 回報為 degraded（秒）。",
 
 		// metrics
 		"CLOUDWATCH_ENABLED":   "true 會每隔 METRICS_INTERVAL 將 TotalViewers、ActiveStages、StageViewers、TokensIssued 與 ApiErrors 送到 CloudWatch（只由 leader 傳送）；在 NODE_ENV=production 且使用 AWS IVS 時預設開啟，其他情況預設關閉。",
@@ -83,16 +84,17 @@ func helpZH() map[string]string {
 		"REDIS_KEY_PREFIX":  "所有 Redis 鍵的前綴。",
 
 		// postgres
-		"DATABASE_URL":   "PostgreSQL URL。設定此值（或 DB_HOST）即改用 PostgreSQL 取代 SQLite 保存歷史紀錄。",
-		"DB_HOST":        "PostgreSQL 主機，沿用 Node 版的設定方式（搭配 DB_PORT、DB_NAME、DB_USER、DB_PASSWORD、DB_SSL_ENABLED）。",
-		"DB_PORT":        "PostgreSQL 連接埠。",
-		"DB_NAME":        "PostgreSQL 資料庫名稱。",
-		"DB_USER":        "PostgreSQL 使用者。",
-		"DB_PASSWORD":    "PostgreSQL 密碼。",
-		"DB_SSL_ENABLED": "true 會要求以 TLS 連線到 PostgreSQL。",
-		"DB_POOL_MAX":    "連線池的連線數上限。",
-		"DB_POOL_MIN":    "隨時保持開啟的連線數。",
-		"DB_SCHEMA":      "存放 ivslive 資料表的 schema，與 Node 版放在 public 的資料表分開。",
+		"DATABASE_URL":         "PostgreSQL URL。設定此值（或 DB_HOST）即改用 PostgreSQL 取代 SQLite 保存歷史紀錄。",
+		"DB_HOST":              "PostgreSQL 主機，沿用 Node 版的設定方式（搭配 DB_PORT、DB_NAME、DB_USER、DB_PASSWORD、DB_SSL_ENABLED）。",
+		"DB_PORT":              "PostgreSQL 連接埠。",
+		"DB_NAME":              "PostgreSQL 資料庫名稱。",
+		"DB_USER":              "PostgreSQL 使用者。",
+		"DB_PASSWORD":          "PostgreSQL 密碼。",
+		"DB_SSL_ENABLED":       "true 會要求以 TLS 連線到 PostgreSQL。",
+		"DB_POOL_MAX":          "連線池的連線數上限。",
+		"DB_POOL_MIN":          "隨時保持開啟的連線數。",
+		"DB_SCHEMA":            "存放 ivslive 資料表的 schema，與 Node 版放在 public 的資料表分開。",
+		"DB_STATEMENT_TIMEOUT": "PostgreSQL 單一查詢可執行的最長時間（秒，或 500ms 這類 duration 格式）：超過時由伺服器取消查詢，呼叫端則再多等一秒後放棄並回應 503，即使伺服器完全沒有回應也一樣。",
 	}
 }
 

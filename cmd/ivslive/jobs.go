@@ -83,20 +83,38 @@ func (a *app) scalerCheck() ivshttp.HealthCheck {
 }
 
 // withBacklog adds the closed sessions waiting for the history store to its
-// health report.
-func withBacklog(check ivshttp.HealthCheck, backlog func(context.Context) (int64, error)) ivshttp.HealthCheck {
-	if backlog == nil {
+// health report: how many, and how long the oldest has waited. The
+// component is degraded when the oldest has waited longer than maxLag: the
+// pipeline is stuck or slower than the leaves (a backlog that keeps
+// growing), even while the database answers pings. Its own failure comes
+// first: a database that does not answer is down.
+func withBacklog(check ivshttp.HealthCheck, q queue, maxLag time.Duration, now func() time.Time) ivshttp.HealthCheck {
+	if q == nil {
 		return check
 	}
 	probe := check.Probe
 	check.Probe = func(ctx context.Context) (map[string]any, error) {
-		n, berr := backlog(ctx)
-		info := map[string]any{"backlog": n}
-		if berr != nil {
-			info["backlog"] = fmt.Sprintf("unknown: %v", ivslive.ErrorMessage(berr))
+		info := map[string]any{}
+		n, err := q.Backlog(ctx)
+		if err != nil {
+			info["backlog"] = fmt.Sprintf("unknown: %v", ivslive.ErrorMessage(err))
+		} else {
+			info["backlog"] = n
 		}
-		_, err := probe(ctx)
-		return info, err
+		var lag time.Duration
+		oldest, err := q.Oldest(ctx)
+		if err == nil && !oldest.IsZero() {
+			lag = max(now().Sub(oldest), 0)
+			info["oldestAgeSeconds"] = lag.Seconds()
+		}
+		if _, err := probe(ctx); err != nil {
+			return info, err
+		}
+		if lag > maxLag {
+			return info, ivshttp.Degraded(ivslive.Errorf(ivslive.EUNAVAILABLE,
+				"closed sessions wait for the history store: the oldest for %s (HISTORY_MAX_LAG %s)", lag.Round(time.Second), maxLag))
+		}
+		return info, nil
 	}
 	return check
 }

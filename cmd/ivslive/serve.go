@@ -106,11 +106,16 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 	// Metrics first: every part reports to them. The state gauges read the
 	// service lazily, at scrape time.
 	reg := prometheus.NewRegistry()
-	var backlog func(context.Context) (int64, error)
+	var waiting queue
 	a.metrics = metrics.New(reg, func(ctx context.Context) (live.Stats, error) { return a.live.Stats(ctx) },
-		func(ctx context.Context) (int64, error) { return backlog(ctx) })
+		func(ctx context.Context) (int64, error) {
+			if waiting == nil {
+				return 0, nil
+			}
+			return waiting.Backlog(ctx)
+		})
 
-	stages, sink, spoolBacklog, historyCheck, err := a.openHistory(ctx)
+	stages, sink, spool, historyCheck, err := a.openHistory(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +169,10 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 	}, ivsClient, nil, stages, pres.store, a.log)
 	a.live.History = stages
 	a.live.Observer = a.metrics
-	backlog = firstNonNil(pres.backlog, spoolBacklog, func(context.Context) (int64, error) { return 0, nil })
+	waiting = pres.queue
+	if spool != nil {
+		waiting = spool
+	}
 	bus := live.NewBus()
 	a.live.Events = bus
 	if pres.events != nil {
@@ -220,7 +228,7 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 		Observe: func(r *http.Request, status int, d time.Duration) {
 			a.metrics.ObserveRequest(r.Pattern, r.Method, status, d)
 		},
-		Health:   []ivshttp.HealthCheck{ivsCheck, pres.check, withBacklog(historyCheck, firstNonNil(pres.backlog, spoolBacklog)), a.scalerCheck()},
+		Health:   []ivshttp.HealthCheck{ivsCheck, pres.check, withBacklog(historyCheck, waiting, cfg.HistoryMaxLag, time.Now), a.scalerCheck()},
 		Emulator: emu,
 	}
 	a.srv = &http.Server{
@@ -322,15 +330,6 @@ func displayAddr(addr net.Addr) string {
 		return "localhost:" + strconv.Itoa(tcp.Port)
 	}
 	return addr.String()
-}
-
-func firstNonNil[T any](fs ...func(context.Context) (T, error)) func(context.Context) (T, error) {
-	for _, f := range fs {
-		if f != nil {
-			return f
-		}
-	}
-	return nil
 }
 
 func orDefault(v, def string) string {

@@ -24,14 +24,26 @@ type history interface {
 	ivslive.StageStore
 	ivslive.HistoryStore
 	Migrated() []string
+	NotifyDeadLetters(f func([]ivslive.DeadLetter))
 	Close() error
+}
+
+// queue is where closed sessions wait for the history store: the Redis
+// stream (redis.Recorder) or the local spool (sqlite.Spool).
+type queue interface {
+	// Backlog counts the records waiting.
+	Backlog(ctx context.Context) (int64, error)
+	// Oldest is when the oldest record waiting was queued (zero: none).
+	Oldest(ctx context.Context) (time.Time, error)
 }
 
 // openHistory opens PostgreSQL when configured, else SQLite in the data dir.
 // The sink it returns is where the presence store hands closed sessions: the
 // database itself, or, for PostgreSQL without Redis, a spool on local disk
-// that forwards to it, so a PostgreSQL outage never refuses a leave.
-func (a *app) openHistory(ctx context.Context) (history, ivslive.SessionSink, func(context.Context) (int64, error), ivshttp.HealthCheck, error) {
+// that forwards to it (returned as the queue too), so a PostgreSQL outage
+// never refuses a leave. Records the database refuses are dead-lettered and
+// reported to the core (a.deadLettered).
+func (a *app) openHistory(ctx context.Context) (history, ivslive.SessionSink, queue, ivshttp.HealthCheck, error) {
 	var (
 		db  history
 		err error
@@ -41,6 +53,7 @@ func (a *app) openHistory(ctx context.Context) (history, ivslive.SessionSink, fu
 		db, err = postgres.Open(ctx, postgres.Options{
 			URL: a.cfg.PostgresAddress(), Schema: a.cfg.DBSchema,
 			MaxConns: int32(a.cfg.DBPoolMax), MinConns: int32(a.cfg.DBPoolMin),
+			StatementTimeout: a.cfg.DBStatementTimeout,
 		})
 		if err != nil {
 			return nil, nil, nil, check, fmt.Errorf("open PostgreSQL (%s): %w", redactURL(a.cfg.PostgresAddress()), err)
@@ -55,6 +68,7 @@ func (a *app) openHistory(ctx context.Context) (history, ivslive.SessionSink, fu
 		check.Critical = true
 	}
 	a.onClose(db.Close)
+	db.NotifyDeadLetters(a.deadLettered)
 	if m := db.Migrated(); len(m) > 0 {
 		a.log.Info("database migrated", "history", a.cfg.HistoryMode(), "applied", m)
 	}
@@ -70,7 +84,16 @@ func (a *app) openHistory(ctx context.Context) (history, ivslive.SessionSink, fu
 	a.onClose(local.Close)
 	spool := sqlite.NewSpool(local, a.log)
 	a.workers = append(a.workers, func(ctx context.Context) { spool.Run(ctx, db, time.Second) })
-	return db, spool, spool.Backlog, check, nil
+	return db, spool, spool, check, nil
+}
+
+// deadLettered hands the records the history store refused to the core,
+// which counts and publishes them. The store is opened before the core, so
+// it is looked up at call time; records are only written once it exists.
+func (a *app) deadLettered(letters []ivslive.DeadLetter) {
+	if a.live != nil {
+		a.live.DeadLettered(letters)
+	}
 }
 
 // presence is what the presence twins offer the rest of the program.
@@ -79,9 +102,9 @@ type presence struct {
 	leases  ivslive.LeaseStore
 	limiter ivslive.RateLimiter
 	check   ivshttp.HealthCheck
-	// backlog counts closed sessions not yet in the history store (Redis
-	// mode: the stream's length); nil when records are written directly.
-	backlog func(ctx context.Context) (int64, error)
+	// queue holds closed sessions not yet in the history store (Redis
+	// mode: the stream); nil when records are written directly.
+	queue queue
 	// events publishes to every instance's bus (Redis pub/sub), or nil to
 	// publish to the local bus directly.
 	events func(bus *live.Bus) ivslive.EventPublisher
@@ -132,7 +155,7 @@ func (a *app) openPresence(ctx context.Context, sink ivslive.SessionSink) (prese
 		a.workers = append(a.workers, relay.Run)
 		return relay
 	}
-	return presence{store: p, leases: redis.NewLeases(client, prefix), limiter: redis.NewRateLimiter(client, prefix, redis.WithBatcher(batcher)), backlog: rec.Backlog, events: events,
+	return presence{store: p, leases: redis.NewLeases(client, prefix), limiter: redis.NewRateLimiter(client, prefix, redis.WithBatcher(batcher)), queue: rec, events: events,
 		check: ivshttp.HealthCheck{Name: "presence", Mode: "redis", Critical: true,
 			Probe: func(ctx context.Context) (map[string]any, error) { return nil, p.Ping(ctx) }}}, nil
 }

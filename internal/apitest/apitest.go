@@ -184,6 +184,12 @@ func New(t testing.TB, o Options) *Env {
 	svc := live.New(cfg, client, signer, store, presence, log)
 	svc.Now = now
 	svc.History = store
+	// The history twins report dead letters to the core, as in serve.
+	if n, ok := store.(interface {
+		NotifyDeadLetters(func([]ivslive.DeadLetter))
+	}); ok {
+		n.NotifyDeadLetters(svc.DeadLettered)
+	}
 	bus := live.NewBus()
 	svc.Events = bus
 	if o.Events != nil {
