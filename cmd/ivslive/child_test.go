@@ -172,13 +172,16 @@ func (c client) do(method, path string, body any) (int, json.RawMessage, error) 
 }
 
 // proxy forwards TCP to a target and can cut every connection, standing in
-// for a database that goes away and comes back on the same address.
+// for a database that goes away and comes back on the same address, or
+// freeze: keep every connection open and accept new ones, but forward
+// nothing, standing in for a database that stopped answering.
 type proxy struct {
 	target string
 	addr   string
 	mu     sync.Mutex
 	ln     net.Listener
 	conns  map[net.Conn]bool
+	thawed chan struct{} // non-nil while frozen; closed by thaw
 }
 
 func newProxy(t *testing.T, target string) *proxy {
@@ -189,7 +192,7 @@ func newProxy(t *testing.T, target string) *proxy {
 	}
 	p.addr = ln.Addr().String()
 	p.serve(ln)
-	t.Cleanup(p.down)
+	t.Cleanup(func() { p.thaw(); p.down() })
 	return p
 }
 
@@ -211,10 +214,52 @@ func (p *proxy) serve(ln net.Listener) {
 			p.mu.Lock()
 			p.conns[in], p.conns[out] = true, true
 			p.mu.Unlock()
-			go func() { io.Copy(out, in); out.Close() }()
-			go func() { io.Copy(in, out); in.Close() }()
+			go p.pipe(out, in)
+			go p.pipe(in, out)
 		}
 	}()
+}
+
+// pipe copies src to dst, holding what it read while the proxy is frozen.
+func (p *proxy) pipe(dst, src net.Conn) {
+	defer dst.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			thawed := p.thawed
+			p.mu.Unlock()
+			if thawed != nil {
+				<-thawed
+			}
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// freeze stops forwarding (connections stay open, new ones are accepted).
+func (p *proxy) freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.thawed == nil {
+		p.thawed = make(chan struct{})
+	}
+}
+
+// thaw forwards again, including what was held.
+func (p *proxy) thaw() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.thawed != nil {
+		close(p.thawed)
+		p.thawed = nil
+	}
 }
 
 // down stops listening and cuts every connection.
