@@ -55,4 +55,7 @@ type DeadLetters interface {
 	// FindDeadLetters returns one page of dead letters, newest first, the
 	// cursor of the next page, and how many there are in all.
 	FindDeadLetters(ctx context.Context, f DeadLetterFilter) ([]DeadLetter, string, int, error)
+	// DeleteDeadLettersBefore enforces retention (they hold the same
+	// personal data as viewing records) and returns how many went.
+	DeleteDeadLettersBefore(ctx context.Context, t time.Time) (int64, error)
 }

@@ -95,6 +95,11 @@ func TestRetentionUsesTheClock(t *testing.T) {
 	if err := env.Store.RecordSessions(ctx, []ivslive.ClosedSession{old, recent}); err != nil {
 		t.Fatal(err)
 	}
+	letters := []ivslive.DeadLetter{{Key: "old", Source: ivslive.DeadLetterFromStore, Record: "{}", Error: "x", FailedAt: clock.Now().Add(-31 * day)},
+		{Key: "recent", Source: ivslive.DeadLetterFromStore, Record: "{}", Error: "x", FailedAt: clock.Now().Add(-29 * day)}}
+	if err := env.Store.SaveDeadLetters(ctx, letters); err != nil {
+		t.Fatal(err)
+	}
 	if err := job.Retain(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +110,9 @@ func TestRetentionUsesTheClock(t *testing.T) {
 	got, _, total, _ := env.Store.FindSessions(ctx, ivslive.SessionFilter{UserID: "u", Limit: 10})
 	if total != 1 || got[0].ID != "recent" {
 		t.Fatalf("sessions after retention: %+v", got)
+	}
+	if kept, _, _, _ := env.Store.FindDeadLetters(ctx, ivslive.DeadLetterFilter{Limit: 10}); len(kept) != 1 || kept[0].Key != "recent" {
+		t.Fatalf("dead letters after retention: %+v", kept)
 	}
 	left, _ := env.Store.PeakViewers(ctx, ivslive.TotalStageARN, clock.Now().Add(-90*day), clock.Now())
 	if left != 1 {

@@ -15,7 +15,7 @@ type Snapshotter struct {
 	Leader   interface{ IsLeader() bool }
 	Interval time.Duration // SNAPSHOT_INTERVAL
 	// SnapshotRetention and SessionRetention are how long snapshots and
-	// session records are kept; zero keeps them forever.
+	// session records (and dead letters) are kept; zero keeps them forever.
 	SnapshotRetention time.Duration
 	SessionRetention  time.Duration
 
@@ -76,6 +76,11 @@ func (j *Snapshotter) Retain(ctx context.Context) error {
 			return err
 		}
 		j.Service.Log.Info("retention: deleted old sessions", "rows", n, "keep", j.SessionRetention)
+		// Dead letters are viewing records too (user ids, addresses).
+		if n, err = j.Service.History.DeleteDeadLettersBefore(ctx, now.Add(-j.SessionRetention)); err != nil {
+			return err
+		}
+		j.Service.Log.Info("retention: deleted old dead letters", "rows", n, "keep", j.SessionRetention)
 	}
 	return nil
 }

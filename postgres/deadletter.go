@@ -60,6 +60,17 @@ func (d *DB) notify(letters []ivslive.DeadLetter, fresh []string) {
 	d.deadLetters.Tell(out)
 }
 
+// DeleteDeadLettersBefore implements ivslive.DeadLetters.
+func (d *DB) DeleteDeadLettersBefore(ctx context.Context, t time.Time) (int64, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
+	tag, err := d.pool.Exec(ctx, `DELETE FROM history_dead_letters WHERE failed_at < $1`, t)
+	if err != nil {
+		return 0, storeError("delete old dead letters", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
 // FindDeadLetters implements ivslive.DeadLetters.
 func (d *DB) FindDeadLetters(ctx context.Context, f ivslive.DeadLetterFilter) ([]ivslive.DeadLetter, string, int, error) {
 	ctx, cancel := d.bound(ctx)

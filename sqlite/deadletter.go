@@ -47,6 +47,16 @@ func (d *DB) SaveDeadLetters(ctx context.Context, letters []ivslive.DeadLetter) 
 	return nil
 }
 
+// DeleteDeadLettersBefore implements ivslive.DeadLetters.
+func (d *DB) DeleteDeadLettersBefore(ctx context.Context, t time.Time) (int64, error) {
+	res, err := d.db.ExecContext(ctx, `DELETE FROM history_dead_letters WHERE failed_at < ?`, formatTime(t))
+	if err != nil {
+		return 0, storeError("delete old dead letters", err)
+	}
+	n, err := res.RowsAffected()
+	return n, storeError("delete old dead letters", err)
+}
+
 // FindDeadLetters implements ivslive.DeadLetters.
 func (d *DB) FindDeadLetters(ctx context.Context, f ivslive.DeadLetterFilter) ([]ivslive.DeadLetter, string, int, error) {
 	var total int

@@ -145,6 +145,12 @@ func deadLetterCases(t *testing.T, open func(t *testing.T) ivslive.HistoryStore,
 		if strings.Join(keys, ",") != "k6,k5,k4,k3,k2,k1,k0" {
 			t.Fatalf("keys %v, want k6 to k0", keys)
 		}
+		if n, err := h.DeleteDeadLettersBefore(ctx, t0.Add(2*time.Second)); err != nil || n != 2 {
+			t.Fatalf("retention deleted %d, %v; want 2 (k0, k1)", n, err)
+		}
+		if _, _, total, _ := h.FindDeadLetters(ctx, ivslive.DeadLetterFilter{Limit: 1}); total != 5 {
+			t.Fatalf("%d dead letters after retention, want 5", total)
+		}
 	})
 
 	t.Run("a checkpoint leaves out the sessions it cannot store", func(t *testing.T) {
