@@ -115,6 +115,7 @@ const EVENT_LABELS = {
   "publisher.ended": "Publisher ended",
   "replication.started": "Replication started",
   "replication.stopped": "Replication stopped",
+  "history.dead_lettered": "History record refused",
 };
 
 /** Prepends an event to the list, keeping the newest MAX_EVENTS. */
