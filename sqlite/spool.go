@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -66,10 +67,12 @@ func (s *Spool) Backlog(ctx context.Context) (int64, error) {
 }
 
 // Oldest returns when the oldest record waiting was spooled, or the zero
-// time when none waits.
+// time when none waits (or it was spooled before spooled_at existed). The
+// first row by seq is the oldest: one index lookup, however long the spool.
 func (s *Spool) Oldest(ctx context.Context) (time.Time, error) {
 	var t sql.NullString
-	if err := s.db.db.QueryRowContext(ctx, `SELECT min(spooled_at) FROM session_spool`).Scan(&t); err != nil {
+	err := s.db.db.QueryRowContext(ctx, `SELECT spooled_at FROM session_spool ORDER BY seq LIMIT 1`).Scan(&t)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, storeError("oldest spooled record", err)
 	}
 	return parseTime(t), nil
