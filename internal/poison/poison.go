@@ -36,16 +36,7 @@ func Record(ctx context.Context, sessions []ivslive.ClosedSession, now time.Time
 	insert func(context.Context, []ivslive.ClosedSession) error,
 	save func(context.Context, []ivslive.DeadLetter) error,
 ) (int, error) {
-	good := make([]ivslive.ClosedSession, 0, len(sessions))
-	var letters []ivslive.DeadLetter
-	for _, c := range sessions {
-		if err := c.Check(); err != nil {
-			letters = append(letters, Letter(ivslive.DeadLetterFromStore, c.ID, Marshal(c), err, now))
-			continue
-		}
-		c.ViewerSession = c.ViewerSession.Cleaned()
-		good = append(good, c)
-	}
+	good, letters := screen(sessions, now)
 	refused, err := split(ctx, good, insert)
 	if err != nil {
 		return 0, err
@@ -60,6 +51,33 @@ func Record(ctx context.Context, sessions []ivslive.ClosedSession, now time.Time
 		return 0, err
 	}
 	return len(letters), nil
+}
+
+// screen sets aside the records that fail ClosedSession.Check and cleans
+// the free text of the others. When every record passes as it is (the
+// usual batch) it returns sessions itself, without a copy.
+func screen(sessions []ivslive.ClosedSession, now time.Time) ([]ivslive.ClosedSession, []ivslive.DeadLetter) {
+	clean := true
+	for _, c := range sessions {
+		if c.Check() != nil || c.ViewerSession.Cleaned() != c.ViewerSession {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return sessions, nil
+	}
+	good := make([]ivslive.ClosedSession, 0, len(sessions))
+	var letters []ivslive.DeadLetter
+	for _, c := range sessions {
+		if err := c.Check(); err != nil {
+			letters = append(letters, Letter(ivslive.DeadLetterFromStore, c.ID, Marshal(c), err, now))
+			continue
+		}
+		c.ViewerSession = c.ViewerSession.Cleaned()
+		good = append(good, c)
+	}
+	return good, letters
 }
 
 type refusal struct {
