@@ -1,6 +1,8 @@
 package live
 
 import (
+	"context"
+
 	"github.com/ivslive/ivslive"
 )
 
@@ -30,9 +32,22 @@ func (s *Service) observer() Observer {
 	return s.Observer
 }
 
-// emit publishes an event stamped with the service's clock; publishing
-// never blocks.
+// emit publishes an event stamped with the service's clock, to the bus and
+// to the webhooks; publishing never blocks.
 func (s *Service) emit(e ivslive.Event) {
+	if e.Time.IsZero() {
+		e.Time = s.now()
+	}
+	if s.Events != nil {
+		s.Events.Publish(e)
+	}
+	if s.Webhooks != nil {
+		s.Webhooks.Publish(e)
+	}
+}
+
+// emitBus publishes an event to the bus only.
+func (s *Service) emitBus(e ivslive.Event) {
 	if s.Events == nil {
 		return
 	}
@@ -44,32 +59,68 @@ func (s *Service) emit(e ivslive.Event) {
 
 func count(n int) *int { return &n }
 
-// maxExpiryEvents bounds the per-viewer events one sweep publishes; beyond
-// it one summary event per stage is sent, so a mass expiry cannot flood the
-// bus and drop every subscriber.
+// maxExpiryEvents bounds the per-viewer events one sweep publishes on the
+// bus; beyond it one summary event per stage is sent, so a mass expiry
+// cannot flood the bus and drop every subscriber. The webhooks get every
+// viewer: their queue is durable and has no subscriber to drop.
 const maxExpiryEvents = 100
 
-// emitClosed publishes the events for sessions closed in bulk (expiry,
-// stage deletion) and counts them.
-func (s *Service) emitClosed(closed []ivslive.ClosedSession, reason ivslive.EndReason) {
+// emitClosed publishes the events for closed sessions and counts them. On
+// the bus: one viewer.left per leave, one viewer.expired per timeout (or a
+// summary per stage for a mass expiry), nothing for a stage deletion (the
+// stage.deleted event says it). To the webhooks: one viewer.left per
+// session, with its reason and the stage's viewer count after it.
+func (s *Service) emitClosed(ctx context.Context, closed []ivslive.ClosedSession, reason ivslive.EndReason) {
 	if len(closed) == 0 {
 		return
 	}
 	s.observer().SessionsClosed(reason, len(closed))
-	if reason != ivslive.EndTimeout {
-		return // the stage.deleted event says it
-	}
-	if len(closed) <= maxExpiryEvents {
+	s.emitLeft(ctx, closed, reason)
+	switch {
+	case reason == ivslive.EndLeave:
 		for _, c := range closed {
-			s.emit(ivslive.Event{Type: ivslive.EventViewerExpired, StageARN: c.StageARN, UserID: c.UserID, SessionID: c.ID, Reason: string(reason)})
+			s.emitBus(ivslive.Event{Type: ivslive.EventViewerLeft, StageARN: c.StageARN, UserID: c.UserID, SessionID: c.ID, Reason: string(reason)})
 		}
+	case reason != ivslive.EndTimeout:
+	case len(closed) <= maxExpiryEvents:
+		for _, c := range closed {
+			s.emitBus(ivslive.Event{Type: ivslive.EventViewerExpired, StageARN: c.StageARN, UserID: c.UserID, SessionID: c.ID, Reason: string(reason)})
+		}
+	default:
+		perStage := map[string]int{}
+		for _, c := range closed {
+			perStage[c.StageARN]++
+		}
+		for arn, n := range perStage {
+			s.emitBus(ivslive.Event{Type: ivslive.EventViewerExpired, StageARN: arn, Count: n, Reason: string(reason)})
+		}
+	}
+}
+
+// emitLeft publishes one viewer.left per closed session to the webhooks,
+// at the time the session ended. Viewers is the stage's count after each
+// one: the count read once after the batch, plus the sessions of the same
+// stage that the batch closes later. It is left out when the count cannot
+// be read.
+func (s *Service) emitLeft(ctx context.Context, closed []ivslive.ClosedSession, reason ivslive.EndReason) {
+	if s.Webhooks == nil {
 		return
 	}
-	perStage := map[string]int{}
-	for _, c := range closed {
-		perStage[c.StageARN]++
+	counts, err := s.counts(ctx)
+	if err != nil {
+		s.Log.Warn("viewer count unavailable for viewer.left webhooks", "err", err)
 	}
-	for arn, n := range perStage {
-		s.emit(ivslive.Event{Type: ivslive.EventViewerExpired, StageARN: arn, Count: n, Reason: string(reason)})
+	later := map[string]int{}
+	for _, c := range closed {
+		later[c.StageARN]++
+	}
+	for _, c := range closed {
+		later[c.StageARN]--
+		var viewers *int
+		if err == nil {
+			viewers = count(counts[c.StageARN] + later[c.StageARN])
+		}
+		s.Webhooks.Publish(ivslive.Event{Type: ivslive.EventViewerLeft, Time: c.LeftAt, StageARN: c.StageARN, UserID: c.UserID,
+			SessionID: c.ID, Reason: string(reason), Viewers: viewers})
 	}
 }

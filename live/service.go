@@ -84,6 +84,11 @@ type Service struct {
 
 	// Events receives every presence and stage change; optional.
 	Events ivslive.EventPublisher
+	// Webhooks, when set, receives the same changes with the detail the
+	// bus summarises: one viewer.left per closed session, whatever ended
+	// it, with the stage's viewer count after it. It is called on the
+	// instance where the change happened, so each change reaches it once.
+	Webhooks ivslive.EventPublisher
 	// Observer counts what happens, for metrics; optional.
 	Observer Observer
 

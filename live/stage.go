@@ -133,7 +133,7 @@ func (s *Service) removeStage(ctx context.Context, st ivslive.Stage, why string)
 		return err
 	}
 	s.Log.Info("stage deleted", "arn", st.ARN, "why", why, "viewersClosed", len(closed))
-	s.emitClosed(closed, ivslive.EndStageDeleted)
+	s.emitClosed(ctx, closed, ivslive.EndStageDeleted)
 	s.emit(ivslive.Event{Type: ivslive.EventStageDeleted, StageARN: st.ARN, Count: len(closed), Reason: why})
 	return nil
 }

@@ -43,7 +43,7 @@ func (w *Sweeper) Sweep(ctx context.Context) int {
 			return total
 		}
 		total += len(closed)
-		w.Service.emitClosed(closed, ivslive.EndTimeout)
+		w.Service.emitClosed(ctx, closed, ivslive.EndTimeout)
 		if len(closed) < batch {
 			break
 		}

@@ -125,8 +125,7 @@ func (s *Service) Heartbeat(ctx context.Context, userID, stageARN, sessionID str
 func (s *Service) Leave(ctx context.Context, userID, stageARN, sessionID string) (ivslive.ClosedSession, error) {
 	c, err := s.Presence.Leave(ctx, ivslive.LeaveRequest{StageARN: stageARN, UserID: userID, SessionID: sessionID, Now: s.now(), Reason: ivslive.EndLeave})
 	if err == nil {
-		s.observer().SessionsClosed(ivslive.EndLeave, 1)
-		s.emit(ivslive.Event{Type: ivslive.EventViewerLeft, StageARN: stageARN, UserID: userID, SessionID: c.ID, Reason: string(ivslive.EndLeave)})
+		s.emitClosed(ctx, []ivslive.ClosedSession{c}, ivslive.EndLeave)
 	}
 	return c, err
 }
