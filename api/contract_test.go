@@ -22,7 +22,8 @@ func TestContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := apitest.New(t, apitest.Options{})
+	in := newInbox(t)
+	env := apitest.New(t, apitest.Options{Webhooks: webhookOptions(t, in)})
 	c := newChecker(t, env, doc)
 	routes := routePatterns(env.Server)
 
@@ -30,10 +31,12 @@ func TestContract(t *testing.T) {
 	exercisePool(t, c)
 	exerciseErrors(t, c)
 	exerciseOptional(t, c)
+	exerciseWebhooks(t, c, in)
 
 	small := apitest.New(t, apitest.Options{Live: func(cfg *live.Config) { cfg.Capacity, cfg.Threshold, cfg.MaxStages = 1, 1, 1 }})
 	limits := newChecker(t, small, doc)
 	limits.passed = c.passed
+	exerciseNoWebhooks(t, limits)
 	exerciseLimits(t, limits)
 
 	checkCoverage(t, doc, routes, c.passed)

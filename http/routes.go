@@ -51,6 +51,10 @@ func (s *Server) routes() *http.ServeMux {
 	route("GET /api/stage/replication/publisher-info", ScopeRead, s.handlePublisherInfo)
 
 	route("GET /api/admin/dead-letters", ScopeAdmin, s.handleDeadLetters)
+	route("GET /api/webhooks", ScopeRead, s.handleWebhooks)
+	route("GET /api/webhooks/deliveries", ScopeAdmin, s.handleWebhookDeliveries)
+	route("POST /api/webhooks/replay", ScopeAdmin, s.handleWebhookReplay)
+	route("POST /api/webhooks/targets/{name}/enable", ScopeAdmin, s.handleWebhookEnable)
 
 	// The WebSocket authenticates itself: browsers cannot send headers.
 	route("GET /ws", scopeNone, s.handleWebSocket)

@@ -15,6 +15,7 @@ import (
 	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/live"
 	"github.com/ivslive/ivslive/token"
+	"github.com/ivslive/ivslive/webhook"
 )
 
 // Config is what the HTTP layer needs from the operator's configuration.
@@ -83,6 +84,9 @@ type Server struct {
 	OpenAPI   []byte
 	Docs      http.Handler
 	Dashboard http.Handler
+	// Webhooks, when set, is listed, replayed and re-enabled by the
+	// /api/webhooks routes.
+	Webhooks *webhook.Service
 	// Emulator, when set, is the in-process IVS emulator mounted at /ivs/.
 	Emulator http.Handler
 	// Observe, when set, sees every request's status and duration (metrics).

@@ -39,6 +39,7 @@ type Metrics struct {
 	limiterErrors  prometheus.Counter
 	paceFallbacks  *prometheus.CounterVec
 	deadLetters    prometheus.Counter
+	webhooks       *webhookMetrics
 
 	// observers holds the request histogram's child for each (route,
 	// method, status) seen, copied on write: looking one up is a plain map
@@ -100,7 +101,9 @@ func New(reg *prometheus.Registry, state func(ctx context.Context) (live.Stats, 
 			Name: "ivslive_history_dead_letters_total", Help: "Closed-session records the history store refused for their content and kept as dead letters (GET /api/admin/dead-letters).",
 		}),
 	}
+	m.webhooks = newWebhookMetrics()
 	m.observers.Store(&map[requestLabels]prometheus.Observer{})
+	reg.MustRegister(m.webhooks.collectors()...)
 	reg.MustRegister(m.requests, m.tokens, m.sessionsOpened, m.sessionsClosed, m.heartbeats, m.ivsCalls,
 		m.ivsDuration, m.leader, m.wsClients, m.rateLimited, m.limiterErrors, m.paceFallbacks, m.deadLetters,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -119,8 +119,8 @@ func (s *Service) settle(ctx context.Context, t *target, j ivslive.WebhookJob, a
 		return next, more, err
 	}
 	n, err := s.store.Disable(ctx, t.Name, "the target answered 410 Gone", now)
-	s.log.Warn("webhook target answered 410 Gone: disabled until an admin enables it again", "target", t.Name, "dropped", n)
-	s.obs.Dropped(t.Name, "gone", n)
+	s.log.Warn("webhook target answered 410 Gone: disabled until an admin enables it again", "target", t.Name, "dropped", n+1)
+	s.obs.Dropped(t.Name, "gone", n+1) // the queued jobs and this one
 	return ivslive.WebhookJob{}, false, err
 }
 

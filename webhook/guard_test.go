@@ -132,8 +132,8 @@ func TestGoneDisablesTarget(t *testing.T) {
 		obs.mu.Lock()
 		dropped := obs.dropped["gone"]
 		obs.mu.Unlock()
-		if dropped != 4 {
-			t.Errorf("dropped %d as gone, want the 4 queued behind the first", dropped)
+		if dropped != 5 {
+			t.Errorf("dropped %d as gone, want 5: the one answered 410 and the 4 queued behind it", dropped)
 		}
 		if err := svc.Enable(ctx, "rx"); err != nil {
 			t.Fatal(err)

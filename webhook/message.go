@@ -61,7 +61,8 @@ type ViewerData struct {
 	UserID    string `json:"userId"`
 	SessionID string `json:"sessionId"`
 	Reason    string `json:"reason,omitempty"`
-	Viewers   int    `json:"viewers"`
+	// Viewers is null on a viewer.left whose count could not be read.
+	Viewers *int `json:"viewers"`
 }
 
 // StageData is the data of stage.created, stage.draining and stage.deleted;
@@ -127,22 +128,18 @@ func Encode(e ivslive.Event, id string) (ivslive.WebhookEvent, bool, error) {
 	if typ == "" {
 		return ivslive.WebhookEvent{}, false, nil
 	}
-	viewers := 0
-	if e.Viewers != nil {
-		viewers = *e.Viewers
-	}
 	var data any
 	switch typ {
 	case BroadcastStarted, BroadcastEnded:
 		data = BroadcastData{StageARN: e.StageARN, UserID: e.UserID, ParticipantID: e.ParticipantID}
 	case ViewerJoined:
-		data = ViewerData{StageARN: e.StageARN, UserID: e.UserID, SessionID: e.SessionID, Viewers: viewers}
+		data = ViewerData{StageARN: e.StageARN, UserID: e.UserID, SessionID: e.SessionID, Viewers: e.Viewers}
 	case ViewerLeft:
 		reason := e.Reason
 		if reason == "" {
 			reason = string(ivslive.EndLeave)
 		}
-		data = ViewerData{StageARN: e.StageARN, UserID: e.UserID, SessionID: e.SessionID, Reason: reason, Viewers: viewers}
+		data = ViewerData{StageARN: e.StageARN, UserID: e.UserID, SessionID: e.SessionID, Reason: reason, Viewers: e.Viewers}
 	case StageCreated, StageDraining:
 		data = StageData{StageARN: e.StageARN}
 	case StageDeleted:

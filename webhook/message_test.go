@@ -30,7 +30,7 @@ func TestEncode(t *testing.T) {
 		{ivslive.Event{Type: ivslive.EventViewerLeft, StageARN: arn, UserID: "u", SessionID: "s", Reason: "leave", Viewers: &two}, webhook.ViewerLeft,
 			`{"stageArn":"` + arn + `","userId":"u","sessionId":"s","reason":"leave","viewers":2}`},
 		{ivslive.Event{Type: ivslive.EventViewerExpired, StageARN: arn, UserID: "u", SessionID: "s", Reason: "timeout"}, webhook.ViewerLeft,
-			`{"stageArn":"` + arn + `","userId":"u","sessionId":"s","reason":"timeout","viewers":0}`},
+			`{"stageArn":"` + arn + `","userId":"u","sessionId":"s","reason":"timeout","viewers":null}`},
 		{ivslive.Event{Type: ivslive.EventStageCreated, StageARN: arn, Viewers: new(int)}, webhook.StageCreated, `{"stageArn":"` + arn + `"}`},
 		{ivslive.Event{Type: ivslive.EventStageDraining, StageARN: arn}, webhook.StageDraining, `{"stageArn":"` + arn + `"}`},
 		{ivslive.Event{Type: ivslive.EventStageDeleted, StageARN: arn, Count: 0, Reason: "scaled down"}, webhook.StageDeleted,

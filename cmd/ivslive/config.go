@@ -10,6 +10,7 @@ import (
 
 	"github.com/ivslive/ivslive"
 	ivshttp "github.com/ivslive/ivslive/http"
+	"github.com/ivslive/ivslive/webhook"
 )
 
 // Config is every setting ivslive reads, by the Node server's variable names
@@ -77,6 +78,14 @@ type Config struct {
 	CloudWatchEndpoint  string        `env:"CLOUDWATCH_ENDPOINT" default:"" group:"metrics" help:"Override the CloudWatch endpoint URL (tests, LocalStack)."`
 	MetricsAddr         string        `env:"METRICS_ADDR" default:"" group:"metrics" help:"Also serve /metrics without a key on this address (e.g. 127.0.0.1:9090), for a scraper in a private network."`
 	MetricsInterval     time.Duration `env:"METRICS_INTERVAL" default:"60" unit:"s" group:"metrics" help:"How often CloudWatch metrics are sent (seconds)."`
+
+	WebhookURLs         []string      `env:"WEBHOOK_URLS" default:"" group:"webhooks" help:"Comma-separated URLs that receive every event (signed, queued durably, retried), named after their host in metrics and admin routes."`
+	WebhookSecret       string        `env:"WEBHOOK_SECRET" secret:"true" group:"webhooks" help:"Signing secret(s) of WEBHOOK_URLS, whsec_ and 24–64 random bytes in base64; comma-separated to rotate (every one signs)."`
+	WebhookTargets      string        `env:"WEBHOOK_TARGETS" secret:"true" group:"webhooks" help:"Named targets, each with its own secrets and event filter: a JSON array [{name, url, secrets, events, timeout, maxConnections}] or the path of a file holding one (docs/WEBHOOKS.md)."`
+	WebhookMaxAge       time.Duration `env:"WEBHOOK_MAX_AGE" default:"24h" unit:"s" group:"webhooks" help:"How long an undelivered event is retried (seconds, or a duration like 24h), with exponential backoff and jitter, before it is dropped."`
+	WebhookTimeout      time.Duration `env:"WEBHOOK_TIMEOUT" default:"10" unit:"s" group:"webhooks" help:"Time limit of one delivery attempt (seconds), for targets that set none."`
+	WebhookMaxConns     int           `env:"WEBHOOK_MAX_CONNECTIONS" default:"16" group:"webhooks" help:"Deliveries in flight to one target from one instance, for targets that set none."`
+	WebhookAllowPrivate bool          `env:"WEBHOOK_ALLOW_PRIVATE" default:"false" group:"webhooks" help:"true lets targets be on loopback, private, link-local and other non-public addresses (checked at connect time, after DNS)."`
 
 	RedisURL       string `env:"REDIS_URL" secret:"url" default:"" group:"redis" help:"redis:// or rediss:// URL. Setting it (or REDIS_HOST) selects Redis presence."`
 	RedisHost      string `env:"REDIS_HOST" default:"" group:"redis" help:"Redis host, the Node server's way (with REDIS_PORT, REDIS_PASSWORD, REDIS_DB, REDIS_TLS_ENABLED)."`
@@ -266,6 +275,18 @@ func (c Config) Validate() error {
 			return fmt.Errorf("invalid configuration: %s: want an absolute URL like scheme://host:port", name)
 		}
 	}
+	if c.WebhookMaxAge < time.Minute || c.WebhookMaxAge > 30*24*time.Hour {
+		return fmt.Errorf("invalid configuration: WEBHOOK_MAX_AGE=%s: want 1 min to 30 days", c.WebhookMaxAge)
+	}
+	if c.WebhookTimeout < 100*time.Millisecond || c.WebhookTimeout > 5*time.Minute {
+		return fmt.Errorf("invalid configuration: WEBHOOK_TIMEOUT=%s: want 100 ms to 5 min", c.WebhookTimeout)
+	}
+	if c.WebhookMaxConns < 1 || c.WebhookMaxConns > 1000 {
+		return fmt.Errorf("invalid configuration: WEBHOOK_MAX_CONNECTIONS=%d: want 1–1000", c.WebhookMaxConns)
+	}
+	if _, err := c.Webhooks(); err != nil {
+		return fmt.Errorf("invalid configuration: %w", err)
+	}
 	if _, err := ivshttp.ParseTrustProxy(c.TrustProxy); err != nil {
 		return fmt.Errorf("invalid configuration: %w", err)
 	}
@@ -276,6 +297,13 @@ func (c Config) Validate() error {
 		return fmt.Errorf("invalid configuration: STAGE_NAME_PREFIX=%q: want letters, digits, - and _ only", c.StageNamePrefix)
 	}
 	return nil
+}
+
+// Webhooks returns the webhook targets WEBHOOK_URLS and WEBHOOK_TARGETS
+// describe (none when both are unset).
+func (c Config) Webhooks() ([]webhook.Target, error) {
+	return webhook.ParseTargets(webhook.TargetConfig{URLs: c.WebhookURLs, Secrets: c.WebhookSecret, Targets: c.WebhookTargets,
+		Timeout: c.WebhookTimeout, MaxConns: c.WebhookMaxConns, AllowPrivate: c.WebhookAllowPrivate})
 }
 
 func oneOf(v string, set ...string) bool {

@@ -81,6 +81,12 @@ func TestInvalidConfigNamesTheVariable(t *testing.T) {
 		"REDIS_URL":                "localhost",
 		"METRICS_INTERVAL":         "7200",
 		"STAGE_NAME_PREFIX":        "has space",
+		"WEBHOOK_URLS":             "https://hooks.example.com/x", // no WEBHOOK_SECRET
+		"WEBHOOK_SECRET":           "whsec_c2hvcnQ=",              // without URLs
+		"WEBHOOK_TARGETS":          `[{"name":"x"}]`,
+		"WEBHOOK_MAX_AGE":          "10",
+		"WEBHOOK_TIMEOUT":          "0",
+		"WEBHOOK_MAX_CONNECTIONS":  "0",
 	}
 	for name, value := range cases {
 		_, err := LoadConfig(lookupFrom(map[string]string{name: value}), nil)
@@ -90,15 +96,34 @@ func TestInvalidConfigNamesTheVariable(t *testing.T) {
 	}
 }
 
+// A webhook target on a loopback or private address is refused when the
+// configuration loads, unless WEBHOOK_ALLOW_PRIVATE=true.
+func TestWebhookTargetOnLoopbackRefused(t *testing.T) {
+	env := map[string]string{"WEBHOOK_URLS": "http://127.0.0.1:9000/hooks", "WEBHOOK_SECRET": "whsec_" + strings.Repeat("QUFB", 8)}
+	_, err := LoadConfig(lookupFrom(env), nil)
+	if err == nil || !strings.Contains(err.Error(), "WEBHOOK_URLS") || !strings.Contains(err.Error(), "WEBHOOK_ALLOW_PRIVATE") {
+		t.Fatalf("a target on 127.0.0.1: %v, want refused naming WEBHOOK_URLS and WEBHOOK_ALLOW_PRIVATE", err)
+	}
+	env["WEBHOOK_ALLOW_PRIVATE"] = "true"
+	c, err := LoadConfig(lookupFrom(env), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if targets, err := c.Webhooks(); err != nil || len(targets) != 1 || targets[0].Timeout != 10*time.Second || targets[0].MaxConns != 16 {
+		t.Fatalf("targets %+v, %v", targets, err)
+	}
+}
+
 func TestRedactedHidesSecrets(t *testing.T) {
 	c, err := LoadConfig(lookupFrom(map[string]string{
 		"API_SECRET_KEY": "supersecret", "DATABASE_URL": "postgres://u:pw123@db:5432/x", "REDIS_PASSWORD": "rpw",
+		"WEBHOOK_URLS": "https://hooks.example.com/x", "WEBHOOK_SECRET": "whsec_" + strings.Repeat("c2VjcmV0", 4),
 	}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := strings.Join(c.Redacted(), "\n")
-	for _, secret := range []string{"supersecret", "pw123", "rpw"} {
+	for _, secret := range []string{"supersecret", "pw123", "rpw", "c2VjcmV0"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("redacted config shows %q:\n%s", secret, out)
 		}

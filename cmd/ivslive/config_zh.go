@@ -74,6 +74,15 @@ func helpZH() map[string]string {
 		"METRICS_ADDR":         "另外在這個位址提供免金鑰的 /metrics（例如 127.0.0.1:9090），給私有網路中的 Prometheus 等抓取程式使用。",
 		"METRICS_INTERVAL":     "CloudWatch 指標的傳送間隔（秒）。",
 
+		// webhooks
+		"WEBHOOK_URLS":            "以逗號分隔的 URL，接收所有事件（簽章、持久排隊、失敗重試）；在指標與管理路由中以主機名稱命名。",
+		"WEBHOOK_SECRET":          "WEBHOOK_URLS 的簽章密鑰：whsec_ 加上 24–64 個隨機位元組的 base64；以逗號分隔多把以便輪替（每一把都會簽章）。",
+		"WEBHOOK_TARGETS":         "具名的接收端，各有自己的密鑰與事件篩選：JSON 陣列 [{name, url, secrets, events, timeout, maxConnections}]，或存放該陣列的檔案路徑（見 docs/WEBHOOKS.md）。",
+		"WEBHOOK_MAX_AGE":         "尚未送達的事件持續重試多久（秒，或 24h 這類時間長度），以指數退避加隨機抖動重試，逾時即放棄。",
+		"WEBHOOK_TIMEOUT":         "單次投遞嘗試的時間上限（秒），適用於未自行設定的接收端。",
+		"WEBHOOK_MAX_CONNECTIONS": "每個執行個體對同一接收端同時進行中的投遞數上限，適用於未自行設定的接收端。",
+		"WEBHOOK_ALLOW_PRIVATE":   "true 允許接收端位於 loopback、私有、link-local 等非公開位址（在連線當下、DNS 解析之後檢查）。",
+
 		// redis
 		"REDIS_URL":         "redis:// 或 rediss:// URL。設定此值（或 REDIS_HOST）即改用 Redis 保存在線狀態。",
 		"REDIS_HOST":        "Redis 主機，沿用 Node 版的設定方式（搭配 REDIS_PORT、REDIS_PASSWORD、REDIS_DB、REDIS_TLS_ENABLED）。",
@@ -103,5 +112,6 @@ func groupZH() map[string]string {
 	return map[string]string{
 		"server": "伺服器", "auth": "驗證與限流", "ivs": "IVS", "stages": "Stage 與自動擴展",
 		"tokens": "Token", "redis": "Redis", "postgres": "PostgreSQL", "history": "歷史紀錄", "metrics": "指標",
+		"webhooks": "Webhook",
 	}
 }

@@ -178,6 +178,13 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 	if pres.events != nil {
 		a.live.Events = pres.events(bus)
 	}
+	hooks, hooksOn, err := a.openWebhooks(ctx, pres.webhooks)
+	if err != nil {
+		return nil, err
+	}
+	if hooksOn {
+		a.live.Webhooks = hooks
+	}
 	hub := ivshttp.NewHub(a.live, bus, a.log)
 	hub.OnClients = a.metrics.SetWebSocketClients
 	a.workers = append(a.workers, hub.Run)
@@ -228,6 +235,7 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 		Observe: func(r *http.Request, status int, d time.Duration) {
 			a.metrics.ObserveRequest(r.Pattern, r.Method, status, d)
 		},
+		Webhooks: hooks,
 		Health:   []ivshttp.HealthCheck{ivsCheck, pres.check, withBacklog(historyCheck, waiting, cfg.HistoryMaxLag, time.Now), a.scalerCheck()},
 		Emulator: emu,
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/ivslive/ivslive/postgres"
 	"github.com/ivslive/ivslive/redis"
 	"github.com/ivslive/ivslive/sqlite"
+	"github.com/ivslive/ivslive/webhook"
 )
 
 // history is what the history twins offer the rest of the program.
@@ -108,6 +109,9 @@ type presence struct {
 	// events publishes to every instance's bus (Redis pub/sub), or nil to
 	// publish to the local bus directly.
 	events func(bus *live.Bus) ivslive.EventPublisher
+	// webhooks is the webhook queue shared by the instances (Redis mode),
+	// or nil for a local one.
+	webhooks webhook.Store
 }
 
 // openPresence opens Redis when configured, else the in-memory store. In
@@ -156,6 +160,7 @@ func (a *app) openPresence(ctx context.Context, sink ivslive.SessionSink) (prese
 		return relay
 	}
 	return presence{store: p, leases: redis.NewLeases(client, prefix), limiter: redis.NewRateLimiter(client, prefix, redis.WithBatcher(batcher)), queue: rec, events: events,
+		webhooks: redis.NewWebhooks(client, prefix, webhook.DefaultArchiveSize, webhook.DefaultLogSize),
 		check: ivshttp.HealthCheck{Name: "presence", Mode: "redis", Critical: true,
 			Probe: func(ctx context.Context) (map[string]any, error) { return nil, p.Ping(ctx) }}}, nil
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/ivslive/ivslive/memory"
 	"github.com/ivslive/ivslive/sqlite"
 	"github.com/ivslive/ivslive/token"
+	"github.com/ivslive/ivslive/webhook"
 )
 
 // The API keys of every test server, one per scope.
@@ -89,6 +90,10 @@ type Options struct {
 	// Events, when set, builds the event publisher that feeds the bus
 	// (Redis pub/sub between instances); default the bus itself.
 	Events func(t testing.TB, bus *live.Bus) ivslive.EventPublisher
+	// Webhooks, when set, runs the webhook service with this configuration
+	// on WebhookStore (default a SQLite queue in memory), on the clock.
+	Webhooks     *webhook.Config
+	WebhookStore func(t testing.TB) webhook.Store
 }
 
 // Env is a running test server.
@@ -105,6 +110,8 @@ type Env struct {
 	Signer   *token.Signer
 	Hub      *ivshttp.Hub
 	HTTP     *http.Client
+	// Webhooks is the webhook service when Options.Webhooks is set.
+	Webhooks *webhook.Service
 }
 
 // New starts a server for the test; it stops at cleanup.
@@ -195,6 +202,11 @@ func New(t testing.TB, o Options) *Env {
 	if o.Events != nil {
 		svc.Events = o.Events(t, bus)
 	}
+	var hooks *webhook.Service
+	if o.Webhooks != nil {
+		hooks = startWebhooks(t, o, now, log)
+		svc.Webhooks = hooks
+	}
 	hub := ivshttp.NewHub(svc, bus, log)
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	hubDone := make(chan struct{})
@@ -218,7 +230,7 @@ func New(t testing.TB, o Options) *Env {
 		t.Fatal(err)
 	}
 	api := &ivshttp.Server{Live: svc, Config: hc, Log: log, Now: now, Emulator: em, Hub: hub, Sessions: sessions, Limiter: o.Limiter, HeartbeatLimiter: o.HeartbeatLimiter,
-		OpenAPI: doc, Docs: apidoc.DocsHandler(), Dashboard: dashboard.Handler(),
+		OpenAPI: doc, Docs: apidoc.DocsHandler(), Dashboard: dashboard.Handler(), Webhooks: hooks,
 		Health: []ivshttp.HealthCheck{{Name: "presence", Mode: "memory", Critical: true,
 			Probe: func(ctx context.Context) (map[string]any, error) { return nil, presence.Ping(ctx) }}}}
 	srv := httptest.NewUnstartedServer(api.Handler())
@@ -226,7 +238,30 @@ func New(t testing.TB, o Options) *Env {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &Env{URL: srv.URL, Server: api, Live: svc, Emulator: em, IVS: client, Store: store,
-		Presence: presence, Sink: sink, Signer: signer, HTTP: srv.Client(), flush: flush, Hub: hub}
+		Presence: presence, Sink: sink, Signer: signer, HTTP: srv.Client(), flush: flush, Hub: hub, Webhooks: hooks}
+}
+
+// startWebhooks runs the webhook service until the test ends.
+func startWebhooks(t testing.TB, o Options, now func() time.Time, log *slog.Logger) *webhook.Service {
+	var store webhook.Store
+	if o.WebhookStore != nil {
+		store = o.WebhookStore(t)
+	} else {
+		db, err := sqlite.Open(context.Background(), ":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if store, err = sqlite.NewWebhooks(context.Background(), db, webhook.DefaultArchiveSize, webhook.DefaultLogSize); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hooks := webhook.New(store, *o.Webhooks, now, log, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); hooks.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return hooks
 }
 
 // Recorded returns the closed sessions the sink has received, after
