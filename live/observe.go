@@ -32,18 +32,14 @@ func (s *Service) observer() Observer {
 	return s.Observer
 }
 
-// emit publishes an event stamped with the service's clock, to the bus and
-// to the webhooks; publishing never blocks.
-func (s *Service) emit(e ivslive.Event) {
+// emit publishes an event stamped with the service's clock to the bus,
+// which never blocks, and records it for the webhooks (see record).
+func (s *Service) emit(ctx context.Context, e ivslive.Event) {
 	if e.Time.IsZero() {
 		e.Time = s.now()
 	}
-	if s.Events != nil {
-		s.Events.Publish(e)
-	}
-	if s.Webhooks != nil {
-		s.Webhooks.Publish(e)
-	}
+	s.emitBus(e)
+	s.record(ctx, []ivslive.Event{e})
 }
 
 // emitBus publishes an event to the bus only.
@@ -55,6 +51,21 @@ func (s *Service) emitBus(e ivslive.Event) {
 		e.Time = s.now()
 	}
 	s.Events.Publish(e)
+}
+
+// record hands events to the webhooks and waits until they are queued
+// durably, so that an answered request never loses its webhooks to a
+// crash, and a request that follows an answer (on any instance) is queued
+// behind it. The wait is one write of the queue, shared by every request
+// waiting at that moment, and never a delivery. If the queue does not
+// answer in time, the events stay buffered for it and the change goes on.
+func (s *Service) record(ctx context.Context, events []ivslive.Event) {
+	if s.Webhooks == nil || len(events) == 0 {
+		return
+	}
+	if err := s.Webhooks.Record(ctx, events); err != nil {
+		s.Log.Warn("webhook events not yet queued; they are kept in memory and retried", "events", len(events), "err", err)
+	}
 }
 
 func count(n int) *int { return &n }
@@ -97,11 +108,11 @@ func (s *Service) emitClosed(ctx context.Context, closed []ivslive.ClosedSession
 	}
 }
 
-// emitLeft publishes one viewer.left per closed session to the webhooks,
-// at the time the session ended. Viewers is the stage's count after each
-// one: the count read once after the batch, plus the sessions of the same
-// stage that the batch closes later. It is left out when the count cannot
-// be read.
+// emitLeft records one viewer.left per closed session for the webhooks, at
+// the time the session ended. Viewers is the stage's count after each one:
+// the count read once after the batch, plus the sessions of the same stage
+// that the batch closes later. It is left out when the count cannot be
+// read.
 func (s *Service) emitLeft(ctx context.Context, closed []ivslive.ClosedSession, reason ivslive.EndReason) {
 	if s.Webhooks == nil {
 		return
@@ -114,13 +125,15 @@ func (s *Service) emitLeft(ctx context.Context, closed []ivslive.ClosedSession, 
 	for _, c := range closed {
 		later[c.StageARN]++
 	}
+	events := make([]ivslive.Event, 0, len(closed))
 	for _, c := range closed {
 		later[c.StageARN]--
 		var viewers *int
 		if err == nil {
 			viewers = count(counts[c.StageARN] + later[c.StageARN])
 		}
-		s.Webhooks.Publish(ivslive.Event{Type: ivslive.EventViewerLeft, Time: c.LeftAt, StageARN: c.StageARN, UserID: c.UserID,
+		events = append(events, ivslive.Event{Type: ivslive.EventViewerLeft, Time: c.LeftAt, StageARN: c.StageARN, UserID: c.UserID,
 			SessionID: c.ID, Reason: string(reason), Viewers: viewers})
 	}
+	s.record(ctx, events)
 }

@@ -28,7 +28,7 @@ func (s *Service) StartReplication(ctx context.Context, r ivslive.Replication) (
 		}
 	}
 	s.Log.Info("replication started", "source", r.SourceStageARN, "destination", r.DestinationStageARN, "participant", r.ParticipantID)
-	s.emit(ivslive.Event{Type: ivslive.EventReplicationStarted, StageARN: r.DestinationStageARN, ParticipantID: r.ParticipantID})
+	s.emit(ctx, ivslive.Event{Type: ivslive.EventReplicationStarted, StageARN: r.DestinationStageARN, ParticipantID: r.ParticipantID})
 	return r, nil
 }
 
@@ -47,7 +47,7 @@ func (s *Service) StopReplication(ctx context.Context, r ivslive.Replication) (i
 		}
 	}
 	s.Log.Info("replication stopped", "source", r.SourceStageARN, "destination", r.DestinationStageARN, "participant", r.ParticipantID)
-	s.emit(ivslive.Event{Type: ivslive.EventReplicationStopped, StageARN: r.DestinationStageARN, ParticipantID: r.ParticipantID})
+	s.emit(ctx, ivslive.Event{Type: ivslive.EventReplicationStopped, StageARN: r.DestinationStageARN, ParticipantID: r.ParticipantID})
 	return r, nil
 }
 

@@ -238,7 +238,7 @@ func (sc *Scaler) replicate(ctx context.Context, p pool) {
 				continue
 			}
 			s.Log.Info("replication stopped", "destination", st.ARN, "participant", r.ParticipantID)
-			s.emit(ivslive.Event{Type: ivslive.EventReplicationStopped, StageARN: st.ARN, ParticipantID: r.ParticipantID})
+			s.emit(ctx, ivslive.Event{Type: ivslive.EventReplicationStopped, StageARN: st.ARN, ParticipantID: r.ParticipantID})
 		}
 		if want != "" && st.Replication == nil {
 			sc.startReplication(ctx, st, p.publisher)

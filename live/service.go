@@ -58,6 +58,13 @@ type Config struct {
 	StoreLocal bool
 }
 
+// EventRecorder records events durably (the webhook queue).
+type EventRecorder interface {
+	// Record returns once events are recorded, or with an error when that
+	// did not happen in time (they may still be recorded later).
+	Record(ctx context.Context, events []ivslive.Event) error
+}
+
 // Tag values that mark the stages ivslive manages.
 const (
 	TagManagedBy    = "ManagedBy"
@@ -84,11 +91,11 @@ type Service struct {
 
 	// Events receives every presence and stage change; optional.
 	Events ivslive.EventPublisher
-	// Webhooks, when set, receives the same changes with the detail the
+	// Webhooks, when set, records the same changes with the detail the
 	// bus summarises: one viewer.left per closed session, whatever ended
 	// it, with the stage's viewer count after it. It is called on the
 	// instance where the change happened, so each change reaches it once.
-	Webhooks ivslive.EventPublisher
+	Webhooks EventRecorder
 	// Observer counts what happens, for metrics; optional.
 	Observer Observer
 

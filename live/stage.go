@@ -45,7 +45,7 @@ func (s *Service) CreateStage(ctx context.Context, name string, userTags map[str
 	}
 	s.remember(created)
 	s.Log.Info("stage created", "arn", created.ARN, "name", name, "autoScaled", autoScaled)
-	s.emit(ivslive.Event{Type: ivslive.EventStageCreated, StageARN: created.ARN, Viewers: count(0)})
+	s.emit(ctx, ivslive.Event{Type: ivslive.EventStageCreated, StageARN: created.ARN, Viewers: count(0)})
 	return created, nil
 }
 
@@ -134,7 +134,7 @@ func (s *Service) removeStage(ctx context.Context, st ivslive.Stage, why string)
 	}
 	s.Log.Info("stage deleted", "arn", st.ARN, "why", why, "viewersClosed", len(closed))
 	s.emitClosed(ctx, closed, ivslive.EndStageDeleted)
-	s.emit(ivslive.Event{Type: ivslive.EventStageDeleted, StageARN: st.ARN, Count: len(closed), Reason: why})
+	s.emit(ctx, ivslive.Event{Type: ivslive.EventStageDeleted, StageARN: st.ARN, Count: len(closed), Reason: why})
 	return nil
 }
 
@@ -205,7 +205,7 @@ func (s *Service) setState(ctx context.Context, st ivslive.Stage, state ivslive.
 	if state == ivslive.StageDraining {
 		typ = ivslive.EventStageDraining
 	}
-	s.emit(ivslive.Event{Type: typ, StageARN: st.ARN})
+	s.emit(ctx, ivslive.Event{Type: typ, StageARN: st.ARN})
 	return nil
 }
 

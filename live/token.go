@@ -44,7 +44,7 @@ func (s *Service) PublisherToken(ctx context.Context, userID string) (ivslive.To
 	}
 	s.Log.Info("publisher live", "user", userID, "participant", tok.ParticipantID, "until", tok.ExpiresAt)
 	s.observer().TokenIssued("publisher", s.Tokens.Strategy())
-	s.emit(ivslive.Event{Type: ivslive.EventPublisherLive, StageARN: master.ARN, UserID: userID, ParticipantID: tok.ParticipantID})
+	s.emit(ctx, ivslive.Event{Type: ivslive.EventPublisherLive, StageARN: master.ARN, UserID: userID, ParticipantID: tok.ParticipantID})
 	s.nudge() // replications must follow the new participant id
 	return tok, master, nil
 }
@@ -69,7 +69,7 @@ func (s *Service) EndPublisher(ctx context.Context, participantID string, discon
 		}
 	}
 	s.Log.Info("publisher ended", "user", pub.UserID, "participant", pub.ParticipantID)
-	s.emit(ivslive.Event{Type: ivslive.EventPublisherEnded, StageARN: pub.StageARN, UserID: pub.UserID, ParticipantID: pub.ParticipantID})
+	s.emit(ctx, ivslive.Event{Type: ivslive.EventPublisherEnded, StageARN: pub.StageARN, UserID: pub.UserID, ParticipantID: pub.ParticipantID})
 	s.nudge()
 	return pub, nil
 }

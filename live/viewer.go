@@ -59,7 +59,7 @@ func (s *Service) ViewerToken(ctx context.Context, r ViewerRequest) (ViewerGrant
 	s.observer().TokenIssued("viewer", s.Tokens.Strategy())
 	if res.New {
 		s.observer().SessionOpened()
-		s.emit(ivslive.Event{Type: ivslive.EventViewerJoined, StageARN: res.Session.StageARN, UserID: r.UserID, SessionID: res.Session.ID, Viewers: count(res.Viewers)})
+		s.emit(ctx, ivslive.Event{Type: ivslive.EventViewerJoined, StageARN: res.Session.StageARN, UserID: r.UserID, SessionID: res.Session.ID, Viewers: count(res.Viewers)})
 	}
 	if res.Viewers >= s.Config.Threshold {
 		s.nudge()
@@ -109,7 +109,7 @@ func (s *Service) Rejoin(ctx context.Context, r ViewerRequest, participantID str
 	})
 	if err == nil && res.New {
 		s.observer().SessionOpened()
-		s.emit(ivslive.Event{Type: ivslive.EventViewerJoined, StageARN: res.Session.StageARN, UserID: r.UserID, SessionID: res.Session.ID, Viewers: count(res.Viewers)})
+		s.emit(ctx, ivslive.Event{Type: ivslive.EventViewerJoined, StageARN: res.Session.StageARN, UserID: r.UserID, SessionID: res.Session.ID, Viewers: count(res.Viewers)})
 	}
 	return res, err
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/ivslive/ivslive/live"
 )
 
-// published collects what the core hands a publisher.
+// published collects what the core hands a publisher or a recorder.
 type published struct {
 	mu     sync.Mutex
 	events []ivslive.Event
@@ -23,6 +23,13 @@ func (p *published) Publish(e ivslive.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.events = append(p.events, e)
+}
+
+func (p *published) Record(_ context.Context, events []ivslive.Event) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.events = append(p.events, events...)
+	return nil
 }
 
 // take returns the events of type typ collected so far and forgets all.

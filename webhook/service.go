@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -32,9 +33,12 @@ type Config struct {
 	// Poll is how often each target's queues are checked for jobs that
 	// other instances queued or that fell due (1 s by default).
 	Poll time.Duration
-	// Buffer is how many events wait in memory to be queued (65,536 by
-	// default); beyond, events are dropped and counted.
+	// Buffer is how many handovers (Publish and Record calls) wait in
+	// memory to be queued (65,536 by default); beyond, events are dropped
+	// and counted.
 	Buffer int
+	// Wait bounds how long Record waits for the store (2 s by default).
+	Wait time.Duration
 	// Resolver resolves target names (tests); nil uses the system's.
 	Resolver *net.Resolver
 }
@@ -58,10 +62,11 @@ func (noObserver) Attempted(string, ivslive.WebhookOutcome, time.Duration) {}
 func (noObserver) Dropped(string, string, int)                             {}
 func (noObserver) Lost(int)                                                {}
 
-// Service queues events for the targets and delivers them. Publish is
-// called where events happen (on the instance where they happen, once per
-// event) and never blocks; Run, on every instance, writes them to the
-// store and delivers whatever is due, whichever instance queued it.
+// Service queues events for the targets and delivers them. Record (or
+// Publish, which does not wait) is called where events happen, on the
+// instance where they happen, once per event; Run, on every instance,
+// writes them to the store and delivers whatever is due, whichever
+// instance queued it.
 type Service struct {
 	store Store
 	cfg   Config
@@ -75,11 +80,12 @@ type Service struct {
 	lostLog atomic.Int64 // unix seconds of the last "lost" log line
 }
 
-// item is an event on its way to the store, or a Flush waiting for every
-// event before it.
+// item is events on their way to the store, with the channel that is told
+// when they are there (nil for Publish). An item without events is a
+// Flush.
 type item struct {
-	event ivslive.Event
-	done  chan error
+	events []ivslive.Event
+	done   chan error
 }
 
 // target is a Target with its client and its dispatcher's wake-up.
@@ -118,6 +124,9 @@ func New(store Store, cfg Config, now func() time.Time, log *slog.Logger, obs Ob
 	if cfg.Buffer <= 0 {
 		cfg.Buffer = 1 << 16
 	}
+	if cfg.Wait <= 0 {
+		cfg.Wait = 2 * time.Second
+	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "ivslive-webhooks"
 	}
@@ -144,20 +153,54 @@ func New(store Store, cfg Config, now func() time.Time, log *slog.Logger, obs Ob
 // unreachable for a while) the event is dropped, counted and logged.
 func (s *Service) Publish(e ivslive.Event) {
 	select {
-	case s.in <- item{event: e}:
+	case s.in <- item{events: []ivslive.Event{e}}:
 	default:
-		s.lost.Add(1)
-		s.obs.Lost(1)
-		if now := time.Now().Unix(); s.lostLog.Swap(now) != now {
-			s.log.Error("webhook buffer full: events dropped before they were queued", "lost", s.lost.Load())
+		s.dropped(1)
+	}
+}
+
+// Record hands events to the writer and waits until they are in the store,
+// for at most Config.Wait (or until ctx ends): one store write, shared by
+// every caller waiting at that moment. A caller that stops waiting does not
+// lose its events, which stay buffered; only a buffer full for the whole
+// wait drops them (counted and logged).
+func (s *Service) Record(ctx context.Context, events []ivslive.Event) error {
+	done := make(chan error, 1)
+	it := item{events: events, done: done}
+	timer := time.NewTimer(s.cfg.Wait)
+	defer timer.Stop()
+	select {
+	case s.in <- it:
+	default:
+		select { // full: wait for room, but not for the caller's context
+		case s.in <- it:
+		case <-timer.C:
+			s.dropped(len(events))
+			return fmt.Errorf("webhook buffer full for %s: %d events dropped", s.cfg.Wait, len(events))
 		}
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return fmt.Errorf("the webhook queue did not answer within %s", s.cfg.Wait)
+	}
+}
+
+func (s *Service) dropped(n int) {
+	s.lost.Add(int64(n))
+	s.obs.Lost(n)
+	if now := time.Now().Unix(); s.lostLog.Swap(now) != now {
+		s.log.Error("webhook buffer full: events dropped before they were queued", "lost", s.lost.Load())
 	}
 }
 
 // Lost returns how many events were dropped because the buffer was full.
 func (s *Service) Lost() int64 { return s.lost.Load() }
 
-// Flush waits until every event published before it is in the store.
+// Flush waits until every event handed over before it is in the store.
 func (s *Service) Flush(ctx context.Context) error {
 	done := make(chan error, 1)
 	select {
@@ -217,34 +260,35 @@ func (s *Service) write(ctx context.Context) {
 	}
 }
 
-// take encodes first and whatever else is buffered, up to writeBatch
-// events, without waiting.
+// take encodes first and whatever else is buffered, up to about
+// writeBatch events, without waiting.
 func (s *Service) take(first item) *batch {
 	b := &batch{wake: map[*target]bool{}}
 	now := s.now()
 	add := func(it item) {
 		if it.done != nil {
 			b.flushes = append(b.flushes, it.done)
-			return
 		}
-		ev, ok, err := Encode(it.event, NewID(now))
-		if err != nil {
-			s.log.Error("webhook event not encodable; dropped", "type", it.event.Type, "err", err)
-			return
-		}
-		if !ok {
-			return
-		}
-		b.events = append(b.events, ev)
-		for _, t := range s.targets {
-			if t.Wants(ev.Type) {
-				b.jobs = append(b.jobs, ivslive.WebhookJob{Event: ev, Target: t.Name, EnqueuedAt: now})
-				b.wake[t] = true
+		for _, e := range it.events {
+			ev, ok, err := Encode(e, NewID(now))
+			if err != nil {
+				s.log.Error("webhook event not encodable; dropped", "type", e.Type, "err", err)
+				continue
+			}
+			if !ok {
+				continue
+			}
+			b.events = append(b.events, ev)
+			for _, t := range s.targets {
+				if t.Wants(ev.Type) {
+					b.jobs = append(b.jobs, ivslive.WebhookJob{Event: ev, Target: t.Name, EnqueuedAt: now})
+					b.wake[t] = true
+				}
 			}
 		}
 	}
 	add(first)
-	for n := 1; n < writeBatch; n++ {
+	for len(b.events) < writeBatch {
 		select {
 		case it := <-s.in:
 			add(it)
