@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,34 +45,8 @@ func TestDashboardShowsLiveCount(t *testing.T) {
 	defer s.stop()
 	s.key = testKey
 
-	// Chromium's helpers may still write in their profile for a moment after
-	// the browser stops: remove it best effort, not with t.TempDir.
-	profile, err := os.MkdirTemp("", "ivslive-chromium")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(profile)
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.WindowSize(1366, 900),
-		chromedp.UserDataDir(profile))...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	// The first action starts the browser, which lives as long as its
-	// context: no timeout there; later steps get their own.
-	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/dashboard/")); err != nil {
-		t.Fatalf("open the dashboard: %v", err)
-	}
-	step, stop := context.WithTimeout(ctx, 30*time.Second)
-	defer stop()
-	err = chromedp.Do(step,
-		chromedp.WaitVisible(chromedp.CSS("#api-key")),
-		chromedp.SendKeys(chromedp.CSS("#api-key"), testKey),
-		chromedp.Click(chromedp.CSS("#login-submit")),
-		chromedp.WaitVisible(chromedp.CSS(`#conn-state[data-state="live"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#total-viewers[data-value="0"]`)),
-	)
+	ctx, step := signedIn(t, exe, s.url)
+	err = chromedp.Do(step, chromedp.WaitVisible(chromedp.CSS(`#total-viewers[data-value="0"]`)))
 	if err != nil {
 		t.Fatalf("sign in: %v", err)
 	}
@@ -114,4 +92,68 @@ func TestDashboardShowsLiveCount(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", path)
+}
+
+// signedIn opens the dashboard at url in headless Chromium and signs in
+// with testKey; it returns the browser's context and one for the test's
+// steps, both ended at cleanup.
+func signedIn(t *testing.T, exe, url string) (browser, step context.Context) {
+	t.Helper()
+	// Chromium's helpers may still write in their profile for a moment after
+	// the browser stops: remove it best effort, not with t.TempDir.
+	profile, err := os.MkdirTemp("", "ivslive-chromium")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(profile) })
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.WindowSize(1366, 900),
+		chromedp.UserDataDir(profile))...)
+	t.Cleanup(cancel)
+	browser, cancel = chromedp.NewContext(alloc)
+	t.Cleanup(cancel)
+	// The first action starts the browser, which lives as long as its
+	// context: no timeout there; later steps get their own.
+	if err := chromedp.Do(browser, chromedp.Navigate(url+"/dashboard/")); err != nil {
+		t.Fatalf("open the dashboard: %v", err)
+	}
+	step, cancel = context.WithTimeout(browser, 30*time.Second)
+	t.Cleanup(cancel)
+	err = chromedp.Do(step,
+		chromedp.WaitVisible(chromedp.CSS("#api-key")),
+		chromedp.SendKeys(chromedp.CSS("#api-key"), testKey),
+		chromedp.Click(chromedp.CSS("#login-submit")),
+		chromedp.WaitVisible(chromedp.CSS(`#conn-state[data-state="live"]`)),
+	)
+	if err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+	return browser, step
+}
+
+// The dashboard shows the webhook targets' health: a target that answers
+// 500 shows as failing with its error and its queue.
+func TestDashboardShowsWebhookHealth(t *testing.T) {
+	exe := chromium(t)
+	t.Chdir(t.TempDir())
+	rx := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusInternalServerError) }))
+	defer rx.Close()
+	s := start(t, map[string]string{"API_PORT": "0", "API_SECRET_KEY": testKey, "WEBHOOK_URLS": rx.URL + "/hooks",
+		"WEBHOOK_SECRET": "whsec_" + base64.StdEncoding.EncodeToString([]byte(strings.Repeat("d", 32))), "WEBHOOK_ALLOW_PRIVATE": "true"})
+	defer s.stop()
+	s.key = testKey
+	call(t, s, "POST", "/api/token/publisher", `{"userId":"host"}`)
+	_, step := signedIn(t, exe, s.url)
+	row := `#webhooks tbody tr[data-status="failing"]`
+	if err := chromedp.Do(step, chromedp.WaitVisible(chromedp.CSS(row))); err != nil {
+		t.Fatalf("no failing webhook target shown: %v", err)
+	}
+	text, err := chromedp.Run(step, chromedp.Text(chromedp.CSS(row)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, "answered 500") || !strings.Contains(text, "never") {
+		t.Errorf("the target's row reads %q, want its error and no delivery yet", text)
+	}
 }

@@ -6,6 +6,7 @@ import { Chart } from "./chart.js";
 import { Session, refusal } from "./session.js";
 import { StageTable } from "./stages.js";
 import * as view from "./view.js";
+import { WebhookPanel } from "./webhooks.js";
 
 const { $ } = view;
 
@@ -14,6 +15,7 @@ class UI {
   constructor() {
     this.session = null;
     this.stages = new StageTable($("stages"));
+    this.webhooks = new WebhookPanel($("webhooks"));
     this.chart = new Chart($("chart"));
     $("login").addEventListener("submit", (e) => {
       e.preventDefault();
@@ -80,6 +82,7 @@ class UI {
     this.session = null;
     clearKey();
     this.stages.clear();
+    this.webhooks.clear();
     this.chart.reset();
     view.resetView();
     this.showLogin(message, isError);

@@ -10,6 +10,8 @@ const STATS_EVERY = 30e3;
 // The history gains a snapshot bucket every 5 minutes.
 const HISTORY_EVERY = 5 * 60e3;
 const HISTORY_PATH = "/api/viewer/stats/%2A?days=1";
+// The webhook targets' health.
+const WEBHOOKS_EVERY = 10e3;
 
 /** Session is everything one signed-in key runs; stop() ends all of it. */
 export class Session {
@@ -40,8 +42,10 @@ export class Session {
     else this.refresh();
     this.loadHistory();
     this.loadPublisher();
+    this.loadWebhooks();
     this.timers.push(
       setInterval(() => this.refresh(), STATS_EVERY),
+      setInterval(() => this.loadWebhooks(), WEBHOOKS_EVERY),
       setInterval(() => this.loadHistory(), HISTORY_EVERY),
       setInterval(() => this.tick(), 1000),
     );
@@ -187,6 +191,14 @@ export class Session {
       view.renderPublisher(await this.call("/api/stats/publisher"));
     } catch {
       // The live/offline pill still comes from stats_update.
+    }
+  }
+
+  async loadWebhooks() {
+    try {
+      this.ui.webhooks.render(await this.call("/api/webhooks"));
+    } catch {
+      // An older server, or a failure: the panel keeps its last state.
     }
   }
 
