@@ -24,7 +24,7 @@ type server struct {
 
 // start runs the program in the current directory with only env set, and
 // waits for it to listen.
-func start(t *testing.T, env map[string]string) server {
+func start(t testing.TB, env map[string]string) server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
