@@ -125,7 +125,7 @@ return out
 `)
 
 // webhookRetryScript gives back a job whose lease is still held, due at a
-// given time, and logs the attempt. ARGV: prefix, target, stage, lease,
+// given time, and logs the attempt (none: given back untried, uncounted). ARGV: prefix, target, stage, lease,
 // due, log size, attempt JSON, failed, attempt time, error. Returns 0 when
 // the lease was lost.
 var webhookRetryScript = goredis.NewScript(webhookPrelude + `
@@ -133,6 +133,9 @@ local stage = ARGV[3]
 if redis.call('HGET', head, 'l:' .. stage) ~= ARGV[4] then return 0 end
 redis.call('HDEL', head, 'l:' .. stage)
 redis.call('ZADD', due, 'XX', ARGV[5], stage)
+if ARGV[7] == '' then -- given back untried: the claim's attempt does not count
+  redis.call('HINCRBY', head, 'a:' .. stage, -1)
+end
 logged(ARGV[7], ARGV[8], ARGV[9], ARGV[10], tonumber(ARGV[6]))
 return 1
 `)

@@ -201,8 +201,12 @@ func (w *Webhooks) Retry(ctx context.Context, j ivslive.WebhookJob, a ivslive.We
 		if err := holds(ctx, tx, j); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE webhook_queues SET due_ms = ?, lease = '' WHERE target = ? AND stage_arn = ?`,
-			at.UnixMilli(), j.Target, j.Event.StageARN); err != nil {
+		untried := 0
+		if a.EventID == "" {
+			untried = 1
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE webhook_queues SET due_ms = ?, lease = '', attempts = attempts - ? WHERE target = ? AND stage_arn = ?`,
+			at.UnixMilli(), untried, j.Target, j.Event.StageARN); err != nil {
 			return fmt.Errorf("reschedule webhook job: %w", err)
 		}
 		return w.logAttempt(ctx, tx, a)

@@ -96,9 +96,8 @@ func (s *Service) settle(ctx context.Context, t *target, j ivslive.WebhookJob, a
 	now := s.now()
 	if a.Outcome == "" { // failed: retry, unless too old or stopping
 		switch at := now.Add(s.cfg.Backoff.Delay(j.Attempt)); {
-		case a.Error == errStopping:
-			a.Outcome = ivslive.WebhookRetrying
-			return ivslive.WebhookJob{}, false, s.store.Retry(ctx, j, a, now)
+		case a.Error == errStopping: // give it back untried, due at once
+			return ivslive.WebhookJob{}, false, s.store.Retry(ctx, j, ivslive.WebhookAttempt{}, now)
 		case at.After(j.EnqueuedAt.Add(s.cfg.MaxAge)):
 			a.Outcome = ivslive.WebhookDropped
 			a.Error += fmt.Sprintf(" (given up: queued %s ago, WEBHOOK_MAX_AGE %s)", now.Sub(j.EnqueuedAt).Round(time.Second), s.cfg.MaxAge)
@@ -128,9 +127,7 @@ func (s *Service) settle(ctx context.Context, t *target, j ivslive.WebhookJob, a
 func (s *Service) release(t *target, j ivslive.WebhookJob) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
-	a := ivslive.WebhookAttempt{Time: s.now(), Target: t.Name, EventID: j.Event.ID, Type: j.Event.Type, StageARN: j.Event.StageARN,
-		Attempt: j.Attempt, Outcome: ivslive.WebhookRetrying, Error: errStopping}
-	if err := s.store.Retry(ctx, j, a, a.Time); err != nil && ivslive.ErrorCode(err) != ivslive.ECONFLICT {
+	if err := s.store.Retry(ctx, j, ivslive.WebhookAttempt{}, s.now()); err != nil && ivslive.ErrorCode(err) != ivslive.ECONFLICT {
 		s.log.Warn("could not give back a webhook job at shutdown; it is taken again when its lease ends", "target", t.Name, "err", err)
 	}
 }
@@ -148,7 +145,8 @@ func (t *target) scheduled(at time.Time) {
 	}
 }
 
-// errStopping is the attempt error of a job given back at shutdown.
+// errStopping marks an attempt cut short by the service stopping: the job
+// is given back untried.
 const errStopping = "not attempted: the instance was stopping"
 
 // attempt sends one job once. It returns the attempt with Outcome

@@ -93,3 +93,40 @@ func TestDeliveryThroughFailuresAndTimeout(t *testing.T) {
 		})
 	})
 }
+
+// A service that stops gives back the job it was delivering, untried: an
+// instance on the same queue delivers it at once, not when the claim's
+// lease (an hour here) runs out, and as its first attempt.
+func TestStopGivesJobsBack(t *testing.T) {
+	twins(t, func(t *testing.T, open func(t *testing.T) webhook.Store) {
+		rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
+			if n == 1 {
+				<-r.Context().Done() // held until the first service stops
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+		})
+		store := open(t)
+		cfg := webhook.Config{Targets: []webhook.Target{target(t, "rx", rc.URL, time.Minute, secret('a'))}, AllowPrivate: true,
+			Lease: time.Hour, Poll: 20 * time.Millisecond}
+		first := webhook.New(store, cfg, nil, nil, nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); first.Run(ctx) }()
+		first.Publish(joined("arn:aws:ivs:us-east-1:123456789012:stage/stop", 1, time.Now()))
+		eventually(t, 10*time.Second, "the first attempt under way", func() bool { return len(rc.receipts()) == 1 })
+		cancel()
+		<-done
+
+		start(t, store, cfg, nil, nil)
+		eventually(t, 10*time.Second, "delivered by the next instance", func() bool { return len(rc.receipts()) == 2 })
+		var attempts []ivslive.WebhookAttempt
+		eventually(t, 5*time.Second, "the attempt logged", func() bool {
+			attempts, _ = store.Attempts(context.Background(), ivslive.WebhookAttemptFilter{Limit: 10})
+			return len(attempts) == 1
+		})
+		if a := attempts[0]; a.Outcome != ivslive.WebhookDelivered || a.Attempt != 1 {
+			t.Errorf("the attempts log: %+v, want one delivery, attempt 1 (the interrupted one is not counted)", attempts)
+		}
+	})
+}

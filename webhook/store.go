@@ -30,7 +30,9 @@ type Store interface {
 	// gives ECONFLICT and changes nothing.
 	Ack(ctx context.Context, job ivslive.WebhookJob, a ivslive.WebhookAttempt, now time.Time, lease time.Duration) (ivslive.WebhookJob, bool, error)
 	// Retry gives a claimed job back, due again at at, and logs a. The
-	// job stays at the head of its queue. A lost lease gives ECONFLICT.
+	// job stays at the head of its queue. A zero a (no EventID) gives it
+	// back untried: nothing is logged and the claim's attempt is not
+	// counted. A lost lease gives ECONFLICT.
 	Retry(ctx context.Context, job ivslive.WebhookJob, a ivslive.WebhookAttempt, at time.Time) error
 	// Disable marks a target disabled and drops every job queued for it,
 	// returning how many.

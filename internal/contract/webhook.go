@@ -130,6 +130,14 @@ func webhookOrder(t *testing.T, s webhook.Store) {
 	if len(got) != 1 || got[0].Event.ID != a2.ID || got[0].Attempt != 2 || got[0].Lease == next.Lease {
 		t.Fatalf("after the retry: %+v, want a2 at attempt 2 with a new lease", got)
 	}
+	// Given back untried (a stopping instance): due at once, not counted.
+	if err := s.Retry(ctx, got[0], ivslive.WebhookAttempt{}, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got = claimIDs(t, s, "t", now.Add(time.Minute), 10)
+	if len(got) != 1 || got[0].Event.ID != a2.ID || got[0].Attempt != 2 {
+		t.Fatalf("after giving it back untried: %+v, want a2 at attempt 2 again", got)
+	}
 	if _, _, err := s.Ack(ctx, next, delivered(next, now), now, time.Minute); ivslive.ErrorCode(err) != ivslive.ECONFLICT {
 		t.Fatalf("ack with the lease given back: %v, want CONFLICT", err)
 	}
