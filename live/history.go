@@ -212,20 +212,23 @@ func (s *Service) DeadLetters(ctx context.Context, after string, limit int) ([]i
 
 // DeadLettered hears of records the history store newly refused and kept
 // as dead letters: it logs and counts them and publishes them on the bus
-// (one event each, or one summary beyond maxExpiryEvents, so a flood of bad
-// records cannot flood the subscribers). The history twins call it.
+// and to the webhooks (one event each, or one summary beyond
+// maxExpiryEvents, so a flood of bad records cannot flood the subscribers).
+// The history twins call it, from the writer that refused them, so no
+// request's context applies.
 func (s *Service) DeadLettered(letters []ivslive.DeadLetter) {
 	if len(letters) == 0 {
 		return
 	}
+	ctx := context.Background()
 	s.Log.Warn("closed-session records refused by the history store were kept as dead letters",
 		"count", len(letters), "source", letters[0].Source, "session", letters[0].SessionID, "err", letters[0].Error)
 	s.observer().DeadLettered(len(letters))
 	if len(letters) > maxExpiryEvents {
-		s.emit(ivslive.Event{Type: ivslive.EventHistoryDeadLettered, Count: len(letters), Reason: letters[0].Error})
+		s.emit(ctx, ivslive.Event{Type: ivslive.EventHistoryDeadLettered, Count: len(letters), Reason: letters[0].Error})
 		return
 	}
 	for _, l := range letters {
-		s.emit(ivslive.Event{Type: ivslive.EventHistoryDeadLettered, SessionID: l.SessionID, Count: 1, Reason: l.Error})
+		s.emit(ctx, ivslive.Event{Type: ivslive.EventHistoryDeadLettered, SessionID: l.SessionID, Count: 1, Reason: l.Error})
 	}
 }

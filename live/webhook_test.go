@@ -128,3 +128,19 @@ func TestWebhooksGetEveryViewerLeft(t *testing.T) {
 		t.Fatalf("stage deletion webhooks: %v, want %v", kinds, want)
 	}
 }
+
+// Records the history store refuses reach the webhooks as
+// history.dead_lettered, as they reach the bus.
+func TestWebhooksGetDeadLetters(t *testing.T) {
+	env := apitest.New(t, apitest.Options{})
+	hooks, bus := &published{}, &published{}
+	env.Live.Webhooks, env.Live.Events = hooks, bus
+	env.Live.DeadLettered([]ivslive.DeadLetter{{Key: "k", Source: ivslive.DeadLetterFromStore, SessionID: "vs-1", Error: "invalid byte sequence"}})
+	got := hooks.take(ivslive.EventHistoryDeadLettered)
+	if len(got) != 1 || got[0].SessionID != "vs-1" || got[0].Reason != "invalid byte sequence" {
+		t.Fatalf("webhooks got %+v, want one history.dead_lettered for vs-1", got)
+	}
+	if len(bus.take(ivslive.EventHistoryDeadLettered)) != 1 {
+		t.Fatal("the bus did not get the dead letter")
+	}
+}
