@@ -44,6 +44,9 @@ func TestDeliveryThroughFailuresAndTimeout(t *testing.T) {
 			t.Fatal(err)
 		}
 		eventually(t, 30*time.Second, "every event delivered", func() bool { return rc.distinct() == stages*perStage })
+		// The receiver has the last request before its sender has the
+		// answer and counts it.
+		eventually(t, 5*time.Second, "every delivery counted", func() bool { return obs.get(ivslive.WebhookDelivered) >= stages*perStage })
 
 		last := map[string]int{}
 		for _, r := range rc.receipts() {
