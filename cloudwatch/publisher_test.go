@@ -2,6 +2,7 @@ package cloudwatch
 
 import (
 	"github.com/ivslive/ivslive/internal/cwfake"
+	"github.com/ivslive/ivslive/internal/testenv"
 
 	"context"
 	"errors"
@@ -21,9 +22,9 @@ func testNow() time.Time { return time.Date(2025, 10, 21, 10, 30, 0, 123e6, time
 
 // newTest returns a Publisher sending to f, with short retry delays, and
 // the buffer its logs go to.
-func newTest(t *testing.T, f *cwfake.Fake, o Options) (*Publisher, *syncBuffer) {
+func newTest(t *testing.T, f *cwfake.Fake, o Options) (*Publisher, *testenv.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	o.Client = f.Client()
 	o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if o.Now == nil {

@@ -133,6 +133,22 @@ func TestVerify(t *testing.T) {
 			t.Fatal("token verified with a different key")
 		}
 	})
+	t.Run("inspect", func(t *testing.T) {
+		other, _ := token.GenerateKey()
+		foreign, _ := token.NewSigner(other, keyARN, func() time.Time { return time.Now().Add(-2 * time.Hour) })
+		old, err := foreign.IssueToken(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Inspect reads a token whatever signed it and however old it is.
+		c, err := token.Inspect(old.Token)
+		if err != nil || c.WHIPURL != testStage().Endpoints.WHIP || c.ID != old.ParticipantID {
+			t.Fatalf("Inspect = %+v, %v", c, err)
+		}
+		if _, err := token.Inspect("not.a.token"); err == nil {
+			t.Fatal("Inspect read garbage")
+		}
+	})
 	t.Run("expired", func(t *testing.T) {
 		past, err := token.NewSigner(key, keyARN, func() time.Time { return time.Now().Add(-2 * time.Hour) })
 		if err != nil {

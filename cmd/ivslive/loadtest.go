@@ -48,15 +48,8 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 	if *url == "" {
 		*url = fmt.Sprintf("http://127.0.0.1:%d", cfg.Port)
 	}
-	if *key == "" {
-		*key = cfg.APISecretKey
-	}
-	if *key == "" {
-		b, err := os.ReadFile(filepath.Join(cfg.DataDir, "api-key"))
-		if err != nil {
-			return errors.New("loadtest: no key: pass --key, set API_SECRET_KEY, or run from the server's directory (IVSLIVE_DATA_DIR/api-key)")
-		}
-		*key = strings.TrimSpace(string(b))
+	if *key, err = clientKey(cfg, *key, "loadtest"); err != nil {
+		return err
 	}
 	if *timeout == 0 {
 		*timeout = cfg.ViewerTimeout
@@ -86,6 +79,23 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 		return nil // interrupted: the partial report is the answer
 	}
 	return err
+}
+
+// clientKey returns the API key a client command (loadtest, publish) sends
+// to a server: the --key flag, else API_SECRET_KEY, else the key the server
+// generated into the data dir.
+func clientKey(cfg Config, flagKey, cmd string) (string, error) {
+	if flagKey != "" {
+		return flagKey, nil
+	}
+	if cfg.APISecretKey != "" {
+		return cfg.APISecretKey, nil
+	}
+	b, err := os.ReadFile(filepath.Join(cfg.DataDir, "api-key"))
+	if err != nil {
+		return "", fmt.Errorf("%s: no key: pass --key, set API_SECRET_KEY, or run from the server's directory (IVSLIVE_DATA_DIR/api-key)", cmd)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // isTerminal reports whether w is a character device (a terminal), where

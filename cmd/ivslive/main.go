@@ -2,8 +2,8 @@
 // Real-Time: one binary that serves the API (serve, the default), runs the IVS
 // emulator alone (emulator), writes signing keys (keygen), migrates the
 // database (migrate), checks the configuration (config check), load-tests a
-// server (loadtest) and prints its version (version). All wiring happens
-// here.
+// server (loadtest), publishes a test pattern over WHIP (publish) and prints
+// its version (version). All wiring happens here.
 package main
 
 import (
@@ -39,6 +39,7 @@ Usage:
   ivslive migrate          apply the database migrations (serve does it at start too)
   ivslive config check     validate the configuration and print it, secrets redacted
   ivslive loadtest         simulate viewers against a server and report throughput, latency and accuracy
+  ivslive publish          send a test pattern (H.264 + Opus) to a stage over WHIP
   ivslive version          print the version
 
 Run "ivslive <command> --help" for a command's flags. Configuration: see README.md or .env.example.
@@ -67,6 +68,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return configCmd(args, lookup, stdout, stderr)
 	case "loadtest":
 		return loadtestCmd(ctx, args, lookup, stdout, stderr)
+	case "publish":
+		return publishCmd(ctx, args, lookup, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return nil

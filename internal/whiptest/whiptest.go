@@ -23,7 +23,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/ivslive/ivslive/token"
@@ -130,8 +129,8 @@ func (a *Answerer) claims(w http.ResponseWriter, r *http.Request, publish bool) 
 		http.Error(w, "missing bearer token", http.StatusUnauthorized)
 		return nil, false
 	}
-	var c token.Claims
-	if _, _, err := jwt.NewParser().ParseUnverified(bearer, &c); err != nil {
+	c, err := token.Inspect(bearer)
+	if err != nil {
 		http.Error(w, "malformed participant token: "+err.Error(), http.StatusUnauthorized)
 		return nil, false
 	}
@@ -146,7 +145,7 @@ func (a *Answerer) claims(w http.ResponseWriter, r *http.Request, publish bool) 
 		http.Error(w, "the token does not allow subscribing (INSUFFICIENT_CAPABILITIES)", http.StatusForbidden)
 		return nil, false
 	}
-	return &c, true
+	return c, true
 }
 
 // readOffer reads the SDP offer of a POST.
