@@ -89,3 +89,19 @@ func TestMediaServerFailsClosedWithoutSecret(t *testing.T) {
 	env.Must(t, 403, "POST", "/api/token/mediaserver", body)
 	env.Must(t, 403, "POST", "/api/token/mediaserver", body, "X-Internal-Secret", "anything")
 }
+
+// A viewer's token answer names the publisher to subscribe to, so a player
+// holding only a viewer key can find it.
+func TestViewerTokenNamesThePublisher(t *testing.T) {
+	env := apitest.New(t, apitest.Options{})
+	var pub tokenData
+	env.Must(t, 200, "POST", "/api/token/publisher", map[string]string{"userId": "host1"}).Decode(t, &pub)
+	var v struct {
+		tokenData
+		PublisherParticipantID string `json:"publisherParticipantId"`
+	}
+	env.Must(t, 200, "POST", "/api/token/viewer", map[string]string{"userId": "u1"}, "X-Api-Key", apitest.ViewerKey).Decode(t, &v)
+	if v.PublisherParticipantID == "" || v.PublisherParticipantID != pub.ParticipantID || v.ParticipantID == pub.ParticipantID {
+		t.Fatalf("viewer token names publisher %q (its own id %q), want %q", v.PublisherParticipantID, v.ParticipantID, pub.ParticipantID)
+	}
+}

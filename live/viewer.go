@@ -23,6 +23,9 @@ type ViewerGrant struct {
 	Session ivslive.ViewerSession
 	Viewers int
 	New     bool
+	// Publisher is the live publisher the viewer came to watch: a player
+	// subscribes to its participant id.
+	Publisher ivslive.Publisher
 }
 
 // ViewerToken seats a viewer on a stage and issues its SUBSCRIBE token. The
@@ -36,7 +39,8 @@ func (s *Service) ViewerToken(ctx context.Context, r ViewerRequest) (ViewerGrant
 	if r.StageARN != "" && !ivslive.ValidStageARN(r.StageARN) {
 		return ViewerGrant{}, ivslive.Errorf(ivslive.EVALIDATION, "stageArn is not a valid IVS stage ARN")
 	}
-	if _, err := s.Presence.Publisher(ctx); err != nil {
+	pub, err := s.Presence.Publisher(ctx)
+	if err != nil {
 		return ViewerGrant{}, err
 	}
 	res, err := s.Presence.Join(ctx, ivslive.JoinRequest{
@@ -64,7 +68,7 @@ func (s *Service) ViewerToken(ctx context.Context, r ViewerRequest) (ViewerGrant
 	if res.Viewers >= s.Config.Threshold {
 		s.nudge()
 	}
-	return ViewerGrant{Token: tok, Session: res.Session, Viewers: res.Viewers, New: res.New}, nil
+	return ViewerGrant{Token: tok, Session: res.Session, Viewers: res.Viewers, New: res.New, Publisher: pub}, nil
 }
 
 func (s *Service) issueViewerToken(ctx context.Context, sess ivslive.ViewerSession) (ivslive.Token, error) {
