@@ -26,7 +26,7 @@ func exercisePublic(t *testing.T, c *checker) {
 	c.do(t, 200, "GET", "/", nil)
 	c.do(t, 200, "GET", "/health", nil)
 	c.do(t, 200, "GET", "/api/health", nil)
-	for _, page := range []string{"/api/openapi.json", "/docs/", "/dashboard/"} {
+	for _, page := range []string{"/api/openapi.json", "/docs/", "/dashboard/", "/demo/", "/demo/publish", "/demo/watch"} {
 		c.do(t, 200, "GET", page, nil)
 	}
 }

@@ -5,9 +5,10 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/ivslive/ivslive/internal/pages"
 )
 
 // server mounts the handler the way the API server does.
@@ -94,90 +95,28 @@ func TestHandlerRevalidates(t *testing.T) {
 	}
 }
 
-var (
-	scriptTag   = regexp.MustCompile(`(?is)<script\b([^>]*)>(.*?)</script>`)
-	handlerAttr = regexp.MustCompile(`(?is)<[a-z][^>]*\son[a-z]+\s*=`)
-	assetRef    = regexp.MustCompile(`(?i)\s(?:src|href)\s*=\s*"([^"]*)"`)
-	importFrom  = regexp.MustCompile(`(?m)^\s*import\b[^"']*["']([^"']+)["']`)
-)
+// files is the embedded static/ folder as the handler serves it.
+func files(t *testing.T) fs.FS {
+	t.Helper()
+	sub, err := fs.Sub(static, "static")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sub
+}
 
 // The server's CSP allows only same-origin scripts and no inline script or
 // handler; index.html must live within it and load nothing from elsewhere.
 func TestIndexIsLocalAndCSPSafe(t *testing.T) {
-	b, err := fs.ReadFile(static, "static/index.html")
-	if err != nil {
-		t.Fatal(err)
-	}
-	html := string(b)
-	for _, bad := range []string{"http://", "https://", "//cdn", "javascript:"} {
-		if strings.Contains(strings.ToLower(html), bad) {
-			t.Errorf("index.html contains %q", bad)
-		}
-	}
-	scripts := scriptTag.FindAllStringSubmatch(html, -1)
-	if len(scripts) == 0 {
-		t.Error("index.html loads no script")
-	}
-	for _, m := range scripts {
-		if !strings.Contains(m[1], "src=") || strings.TrimSpace(m[2]) != "" {
-			t.Errorf("inline script: %s", m[0])
-		}
-	}
-	if m := handlerAttr.FindString(html); m != "" {
-		t.Errorf("inline event handler: %s", m)
-	}
-	for _, m := range assetRef.FindAllStringSubmatch(html, -1) {
-		if _, err := fs.Stat(static, "static/"+m[1]); err != nil {
-			t.Errorf("index.html references %q, which is not embedded", m[1])
-		}
-	}
-	for _, id := range []string{"total-viewers", "publisher-status", "stages", "chart", "events", "login", "api-key", "sign-out", "conn-state"} {
-		if !strings.Contains(html, `id="`+id+`"`) {
-			t.Errorf("index.html lacks id %q", id)
-		}
-	}
+	pages.CheckPage(t, files(t), "index.html", nil,
+		"total-viewers", "publisher-status", "stages", "chart", "events", "login", "api-key", "sign-out", "conn-state")
 }
 
 // The scripts must not need what the CSP forbids (eval), write server data
 // as HTML, or keep the key beyond the tab.
 func TestScriptsAvoidUnsafeAPIs(t *testing.T) {
-	for _, name := range modules(t) {
-		b, err := fs.ReadFile(static, "static/"+name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "localStorage", "apiKey="} {
-			if strings.Contains(string(b), bad) {
-				t.Errorf("%s uses %s", name, bad)
-			}
-		}
-	}
+	pages.CheckScripts(t, files(t), "app.js")
 }
 
-// modules returns app.js and every module it imports, transitively, failing
-// when an import names a file that is not embedded.
-func modules(t *testing.T) []string {
-	t.Helper()
-	seen := map[string]bool{}
-	queue := []string{"app.js"}
-	for len(queue) > 0 {
-		name := queue[0]
-		queue = queue[1:]
-		if seen[name] {
-			continue
-		}
-		seen[name] = true
-		b, err := fs.ReadFile(static, "static/"+name)
-		if err != nil {
-			t.Fatalf("module %s: %v", name, err)
-		}
-		for _, m := range importFrom.FindAllStringSubmatch(string(b), -1) {
-			queue = append(queue, strings.TrimPrefix(m[1], "./"))
-		}
-	}
-	names := make([]string, 0, len(seen))
-	for n := range seen {
-		names = append(names, n)
-	}
-	return names
-}
+// modules returns app.js and every module it imports, transitively.
+func modules(t *testing.T) []string { return pages.Modules(t, files(t), "app.js") }

@@ -2,9 +2,11 @@ package http_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	ivshttp "github.com/ivslive/ivslive/http"
 	"github.com/ivslive/ivslive/internal/apitest"
 )
 
@@ -54,5 +56,33 @@ func TestSecurityHeaders(t *testing.T) {
 		if res.Header.Get(k) == "" {
 			t.Errorf("dashboard page lacks %s", k)
 		}
+	}
+}
+
+// The demo pages load without a key under the pages' headers, and a server
+// without them (production, IVS on AWS) does not have the routes.
+func TestDemoPages(t *testing.T) {
+	env := apitest.New(t, apitest.Options{})
+	for _, path := range []string{"/demo/", "/demo/publish", "/demo/watch", "/demo/watch.js"} {
+		res, err := http.Get(env.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || !strings.Contains(res.Header.Get("Content-Security-Policy"), "script-src 'self'") ||
+			res.Header.Get("Cross-Origin-Opener-Policy") == "" {
+			t.Errorf("GET %s: %d, CSP %q: want the page and the pages' headers", path, res.StatusCode, res.Header.Get("Content-Security-Policy"))
+		}
+	}
+
+	prod := httptest.NewServer((&ivshttp.Server{Live: env.Live, Config: env.Server.Config}).Handler())
+	defer prod.Close()
+	res, err := http.Get(prod.URL + "/demo/publish")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /demo/publish without the demo: %d, want 404", res.StatusCode)
 	}
 }

@@ -228,7 +228,7 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 
 // isPage reports whether path is one of the HTML pages (and their assets).
 func isPage(path string) bool {
-	return strings.HasPrefix(path, "/docs") || strings.HasPrefix(path, "/dashboard")
+	return strings.HasPrefix(path, "/docs") || strings.HasPrefix(path, "/dashboard") || strings.HasPrefix(path, "/demo")
 }
 
 // headerList is a prebuilt list of canonical header names and values.

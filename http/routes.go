@@ -68,6 +68,12 @@ func (s *Server) routes() *http.ServeMux {
 	if s.Dashboard != nil {
 		mux.Handle("GET /dashboard/", http.StripPrefix("/dashboard", s.Dashboard))
 	}
+	if s.Demo != nil {
+		demo := http.StripPrefix("/demo", s.Demo)
+		mux.Handle("GET /demo/publish", demo)
+		mux.Handle("GET /demo/watch", demo)
+		mux.Handle("GET /demo/", demo) // the index and the pages' assets
+	}
 
 	if s.Emulator != nil {
 		mux.Handle("/ivs/", s.guardEmulator(http.StripPrefix("/ivs", s.Emulator)))

@@ -87,6 +87,9 @@ type Server struct {
 	// Webhooks, when set, is listed, replayed and re-enabled by the
 	// /api/webhooks routes.
 	Webhooks *webhook.Service
+	// Demo, when set, serves /demo/publish and /demo/watch (embedded mode
+	// only: they stream through the in-process emulator).
+	Demo http.Handler
 	// Emulator, when set, is the in-process IVS emulator mounted at /ivs/.
 	Emulator http.Handler
 	// Observe, when set, sees every request's status and duration (metrics).

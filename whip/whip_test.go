@@ -16,6 +16,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/ivslive/ivslive"
+	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/internal/whiptest"
 	"github.com/ivslive/ivslive/whip"
 )
@@ -30,18 +31,6 @@ func clip(t *testing.T) *whip.Clip {
 		t.Fatal(err)
 	}
 	return c
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // client returns an HTTP client of the test's own, so its idle connections
@@ -77,7 +66,7 @@ func TestPublishAndSubscribe(t *testing.T) {
 	}
 	defer sub.Close()
 
-	eventually(t, 10*time.Second, "the subscriber receives video and audio", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the subscriber receives video and audio", func() bool {
 		s := sub.Stats()
 		return s.Video.Packets > 0 && s.Audio.Packets > 0 && s.Video.Bytes > 0 && s.Audio.Bytes > 0
 	})
@@ -200,7 +189,7 @@ func TestPublishEndsWithContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "media reaches the answerer", func() bool { v, _ := a.Packets(pid); return v > 0 })
+	testenv.Eventually(t, 10*time.Second, "media reaches the answerer", func() bool { v, _ := a.Packets(pid); return v > 0 })
 	cancel()
 	select {
 	case <-pub.Done():
@@ -227,7 +216,7 @@ func TestPublishHonoursPLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pub.Close()
-	eventually(t, 10*time.Second, "video reaches the answerer", func() bool { v, _ := a.Packets(pid); return v > 0 })
+	testenv.Eventually(t, 10*time.Second, "video reaches the answerer", func() bool { v, _ := a.Packets(pid); return v > 0 })
 	const gop = 90000 // 1 s at 90 kHz
 	early := func() bool {
 		for _, ts := range a.Keyframes(pid) {
@@ -237,7 +226,7 @@ func TestPublishHonoursPLI(t *testing.T) {
 		}
 		return false
 	}
-	eventually(t, 10*time.Second, "an IDR sent in answer to a PLI", func() bool {
+	testenv.Eventually(t, 10*time.Second, "an IDR sent in answer to a PLI", func() bool {
 		if !early() {
 			a.RequestKeyframe(pid)
 			return false
@@ -270,7 +259,7 @@ func TestCloseFreesResources(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "media flows", func() bool { return sub.Stats().Video.Packets > 0 })
+	testenv.Eventually(t, 10*time.Second, "media flows", func() bool { return sub.Stats().Video.Packets > 0 })
 	if openFiles(t) <= fds {
 		t.Fatal("no sockets were opened: the count below proves nothing")
 	}
@@ -294,7 +283,7 @@ func TestCloseFreesResources(t *testing.T) {
 	a.Close()
 	hc.Transport.(*http.Transport).CloseIdleConnections()
 	srv.CloseClientConnections()
-	eventually(t, 10*time.Second, "goroutines and sockets back to where they were", func() bool {
+	testenv.Eventually(t, 10*time.Second, "goroutines and sockets back to where they were", func() bool {
 		return runtime.NumGoroutine() <= goroutines && openFiles(t) <= fds
 	})
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,26 +15,13 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/ivslive/ivslive/internal/testenv"
+	"github.com/ivslive/ivslive/internal/browser"
 )
-
-// chromium finds Debian's Chromium, or skips loudly (fails in CI).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	testenv.Unavailable(t, "Chromium", fmt.Errorf("not on PATH (apt-get install chromium)"))
-	return ""
-}
 
 // The dashboard, in headless Chromium against an embedded-mode server:
 // sign in, then viewers join through the API and the page shows the new
 // count within 2 s. The screenshot is saved as a test artifact.
 func TestDashboardShowsLiveCount(t *testing.T) {
-	exe := chromium(t)
 	pkgDir, err := os.Getwd() // before Chdir: artifacts go to the repository
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +31,7 @@ func TestDashboardShowsLiveCount(t *testing.T) {
 	defer s.stop()
 	s.key = testKey
 
-	ctx, step := signedIn(t, exe, s.url)
+	ctx, step := signedIn(t, s.url)
 	err = chromedp.Do(step, chromedp.WaitVisible(chromedp.CSS(`#total-viewers[data-value="0"]`)))
 	if err != nil {
 		t.Fatalf("sign in: %v", err)
@@ -97,30 +83,15 @@ func TestDashboardShowsLiveCount(t *testing.T) {
 // signedIn opens the dashboard at url in headless Chromium and signs in
 // with testKey; it returns the browser's context and one for the test's
 // steps, both ended at cleanup.
-func signedIn(t *testing.T, exe, url string) (browser, step context.Context) {
+func signedIn(t *testing.T, url string) (ctx, step context.Context) {
 	t.Helper()
-	// Chromium's helpers may still write in their profile for a moment after
-	// the browser stops: remove it best effort, not with t.TempDir.
-	profile, err := os.MkdirTemp("", "ivslive-chromium")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(profile) })
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.WindowSize(1366, 900),
-		chromedp.UserDataDir(profile))...)
-	t.Cleanup(cancel)
-	browser, cancel = chromedp.NewContext(alloc)
-	t.Cleanup(cancel)
-	// The first action starts the browser, which lives as long as its
-	// context: no timeout there; later steps get their own.
-	if err := chromedp.Do(browser, chromedp.Navigate(url+"/dashboard/")); err != nil {
+	ctx = browser.New(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/dashboard/")); err != nil {
 		t.Fatalf("open the dashboard: %v", err)
 	}
-	step, cancel = context.WithTimeout(browser, 30*time.Second)
+	step, cancel := context.WithTimeout(ctx, 30*time.Second)
 	t.Cleanup(cancel)
-	err = chromedp.Do(step,
+	err := chromedp.Do(step,
 		chromedp.WaitVisible(chromedp.CSS("#api-key")),
 		chromedp.SendKeys(chromedp.CSS("#api-key"), testKey),
 		chromedp.Click(chromedp.CSS("#login-submit")),
@@ -129,13 +100,12 @@ func signedIn(t *testing.T, exe, url string) (browser, step context.Context) {
 	if err != nil {
 		t.Fatalf("sign in: %v", err)
 	}
-	return browser, step
+	return ctx, step
 }
 
 // The dashboard shows the webhook targets' health: a target that answers
 // 500 shows as failing with its error and its queue.
 func TestDashboardShowsWebhookHealth(t *testing.T) {
-	exe := chromium(t)
 	t.Chdir(t.TempDir())
 	rx := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusInternalServerError) }))
 	defer rx.Close()
@@ -144,7 +114,7 @@ func TestDashboardShowsWebhookHealth(t *testing.T) {
 	defer s.stop()
 	s.key = testKey
 	call(t, s, "POST", "/api/token/publisher", `{"userId":"host"}`)
-	_, step := signedIn(t, exe, s.url)
+	_, step := signedIn(t, s.url)
 	row := `#webhooks tbody tr[data-status="failing"]`
 	if err := chromedp.Do(step, chromedp.WaitVisible(chromedp.CSS(row))); err != nil {
 		t.Fatalf("no failing webhook target shown: %v", err)
@@ -156,4 +126,34 @@ func TestDashboardShowsWebhookHealth(t *testing.T) {
 	if !strings.Contains(text, "answered 500") || !strings.Contains(text, "never") {
 		t.Errorf("the target's row reads %q, want its error and no delivery yet", text)
 	}
+}
+
+// The demo pages against the server as users run it (embedded mode):
+// /demo/publish loads, gets a publisher token with the admin key and POSTs
+// its offer to the stage's WHIP URL on the embedded emulator; /demo/watch,
+// in another tab, plays the publisher.
+//
+// Gate: until the emulator answers WHIP (issue 11), the offer gets a 404
+// and the test stops there with a skip, having exercised the page, the
+// token and the offer. Remove the gate once the emulator's side has landed.
+func TestDemoPagesEmbedded(t *testing.T) {
+	t.Chdir(t.TempDir())
+	s := start(t, map[string]string{"API_PORT": "0", "API_SECRET_KEY": testKey})
+	defer s.stop()
+	ctx := browser.New(t)
+
+	pub := browser.DemoStart(t, ctx, s.url, "publish", testKey)
+	state, text := browser.DemoState(t, pub)
+	participant := browser.Eval[string](t, pub, `document.querySelector("#participant").textContent`)
+	whipURL := browser.Eval[string](t, pub, `document.querySelector("#whip-url").textContent`)
+	if len(participant) < 8 || !strings.HasPrefix(whipURL, s.url+"/ivs/whip/") {
+		t.Fatalf("the page shows participant %q and WHIP URL %q: no publisher token? (%s: %s)", participant, whipURL, state, text)
+	}
+	if state == "error" && strings.Contains(text, "POST "+whipURL+": 404") {
+		t.Skipf("GATE (issue 11): the embedded emulator does not answer WHIP yet (404 at %s); the page loaded, got a publisher token and sent its offer", whipURL)
+	}
+	browser.DemoLive(t, pub)
+	watch := browser.DemoStart(t, ctx, s.url, "watch", testKey)
+	browser.DemoLive(t, watch)
+	t.Logf("the watch page plays a %d px wide picture", browser.DemoPlays(t, watch))
 }

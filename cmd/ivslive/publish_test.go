@@ -47,17 +47,6 @@ func publishRun(t *testing.T, env map[string]string, args ...string) (stderr *te
 	return stderr, stop
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 15 s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // With a token alone, publish sends to the token's whip_url; --whip-url
 // overrides it. Media reaches the server, progress goes to stderr, and an
 // interrupt ends the session with a DELETE.
@@ -71,8 +60,8 @@ func TestPublishCommandWithToken(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			tok, pid := whiptest.Token(t, whipURL, ivslive.Publish)
 			stderr, stop := publishRun(t, nil, append([]string{"--token", tok, "--progress", "100ms"}, extra...)...)
-			waitFor(t, "media reaches the server", func() bool { v, au := a.Packets(pid); return v > 0 && au > 0 })
-			waitFor(t, "progress on stderr", func() bool { return sentVideo(stderr.String()) > 0 })
+			testenv.Eventually(t, 15*time.Second, "media reaches the server", func() bool { v, au := a.Packets(pid); return v > 0 && au > 0 })
+			testenv.Eventually(t, 15*time.Second, "progress on stderr", func() bool { return sentVideo(stderr.String()) > 0 })
 			if err := stop(); err != nil {
 				t.Fatalf("publish: %v\n%s", err, stderr)
 			}
@@ -95,14 +84,14 @@ func TestPublishCommandAsksServer(t *testing.T) {
 	env := apitest.New(t, apitest.Options{Emulator: emulator.Options{BaseURL: srv.URL}})
 	stderr, stop := publishRun(t, map[string]string{"API_SECRET_KEY": apitest.Key}, "--server", env.URL, "--user-id", "cli-host")
 	var pid string
-	waitFor(t, "a publisher token", func() bool {
+	testenv.Eventually(t, 15*time.Second, "a publisher token", func() bool {
 		m := regexp.MustCompile(`participant (\S+)`).FindStringSubmatch(stderr.String())
 		if m != nil {
 			pid = m[1]
 		}
 		return pid != ""
 	})
-	waitFor(t, "media reaches the server", func() bool { v, _ := a.Packets(pid); return v > 0 })
+	testenv.Eventually(t, 15*time.Second, "media reaches the server", func() bool { v, _ := a.Packets(pid); return v > 0 })
 	pub, err := env.Live.PublisherInfo(context.Background())
 	if err != nil || pub.UserID != "cli-host" || pub.ParticipantID != pid {
 		t.Errorf("the server's publisher: %+v, %v", pub, err)

@@ -18,6 +18,7 @@ import (
 	"github.com/ivslive/ivslive"
 	apidoc "github.com/ivslive/ivslive/api"
 	"github.com/ivslive/ivslive/dashboard"
+	"github.com/ivslive/ivslive/demo"
 	ivshttp "github.com/ivslive/ivslive/http"
 	"github.com/ivslive/ivslive/live"
 	"github.com/ivslive/ivslive/memory"
@@ -238,6 +239,9 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 		Webhooks: hooks,
 		Health:   []ivshttp.HealthCheck{ivsCheck, pres.check, withBacklog(historyCheck, waiting, cfg.HistoryMaxLag, time.Now), a.scalerCheck()},
 		Emulator: emu,
+	}
+	if cfg.Backend() == "emulator" {
+		api.Demo = demo.Handler() // the demo pages stream through the emulator
 	}
 	a.srv = &http.Server{
 		Handler:           api.Handler(),

@@ -20,6 +20,7 @@ import (
 	"github.com/ivslive/ivslive"
 	apidoc "github.com/ivslive/ivslive/api"
 	"github.com/ivslive/ivslive/dashboard"
+	"github.com/ivslive/ivslive/demo"
 	ivshttp "github.com/ivslive/ivslive/http"
 	"github.com/ivslive/ivslive/internal/contract"
 	"github.com/ivslive/ivslive/ivs"
@@ -230,7 +231,7 @@ func New(t testing.TB, o Options) *Env {
 		t.Fatal(err)
 	}
 	api := &ivshttp.Server{Live: svc, Config: hc, Log: log, Now: now, Emulator: em, Hub: hub, Sessions: sessions, Limiter: o.Limiter, HeartbeatLimiter: o.HeartbeatLimiter,
-		OpenAPI: doc, Docs: apidoc.DocsHandler(), Dashboard: dashboard.Handler(), Webhooks: hooks,
+		OpenAPI: doc, Docs: apidoc.DocsHandler(), Dashboard: dashboard.Handler(), Webhooks: hooks, Demo: demo.Handler(),
 		Health: []ivshttp.HealthCheck{{Name: "presence", Mode: "memory", Critical: true,
 			Probe: func(ctx context.Context) (map[string]any, error) { return nil, presence.Ping(ctx) }}}}
 	srv := httptest.NewUnstartedServer(api.Handler())

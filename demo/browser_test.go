@@ -1,0 +1,120 @@
+package demo_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/ivslive/ivslive"
+	"github.com/ivslive/ivslive/internal/apitest"
+	"github.com/ivslive/ivslive/internal/browser"
+	"github.com/ivslive/ivslive/internal/testenv"
+	"github.com/ivslive/ivslive/internal/whiptest"
+	"github.com/ivslive/ivslive/ivs/emulator"
+)
+
+// The demo pages in headless Chromium, end to end: the real API (tokens,
+// presence, headers and CSP) with whiptest answering WHIP on the same
+// origin, at the path where the embedded emulator's stage endpoints point.
+// /demo/publish publishes the fake camera with H.264 first; /demo/watch in
+// another tab plays it (a picture, inbound bytes growing), is seated as a
+// viewer, and leaves when the page goes; Stop deletes the WHIP session and
+// ends the broadcast.
+func TestDemoPublishAndWatch(t *testing.T) {
+	ctx := browser.New(t)
+	a := whiptest.New(t)
+	front := httptest.NewUnstartedServer(nil)
+	base := "http://" + front.Listener.Addr().String()
+	env := apitest.New(t, apitest.Options{Emulator: emulator.Options{BaseURL: base + "/ivs"}})
+	target, err := url.Parse(env.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/ivs/whip/", http.StripPrefix("/ivs", a.Handler()))
+	mux.Handle("/", httputil.NewSingleHostReverseProxy(target))
+	front.Config.Handler = mux
+	front.Start()
+	t.Cleanup(front.Close)
+
+	pubTab := browser.DemoStart(t, ctx, base, "publish", apitest.Key)
+	browser.DemoLive(t, pubTab)
+	pid := browser.Eval[string](t, pubTab, `document.querySelector("#participant").textContent`)
+	if pub, err := env.Live.PublisherInfo(context.Background()); err != nil || pub.ParticipantID != pid {
+		t.Fatalf("the server's publisher %+v (%v), the page's %q", pub, err, pid)
+	}
+	if codec := firstVideoCodec(a.Offers()[0]); !strings.EqualFold(codec, "H264") {
+		t.Errorf("the page's offer puts %s first, want H264", codec)
+	}
+
+	watchTab := browser.DemoStart(t, ctx, base, "watch", apitest.ViewerKey)
+	browser.DemoLive(t, watchTab)
+	width := browser.DemoPlays(t, watchTab)
+	t.Logf("the watch page plays a %d px wide picture", width)
+	if n := viewers(t, env); n != 1 {
+		t.Errorf("%d viewers seated, want the watch page's", n)
+	}
+
+	// Leaving the page sends the leave and the DELETE (keepalive).
+	if err := chromedp.Do(watchTab, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 15*time.Second, "the viewer leaves and the playback session ends", func() bool { return viewers(t, env) == 0 && a.Sessions() == 1 })
+
+	if err := chromedp.Do(pubTab, chromedp.Click(chromedp.CSS("#stop"))); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 15*time.Second, "Stop deletes the WHIP session and ends the broadcast", func() bool {
+		_, err := env.Live.PublisherInfo(context.Background())
+		return a.Sessions() == 0 && ivslive.ErrorCode(err) == ivslive.ENOTFOUND
+	})
+	if state, _ := browser.DemoState(t, pubTab); state != "stopped" {
+		t.Errorf("publish page state %q after Stop", state)
+	}
+}
+
+// Without a live publisher the watch page says so, from the viewer token's
+// 404.
+func TestDemoWatchWithoutPublisher(t *testing.T) {
+	ctx := browser.New(t)
+	env := apitest.New(t, apitest.Options{})
+	tab := browser.DemoStart(t, ctx, env.URL, "watch", apitest.ViewerKey)
+	if state, text := browser.DemoState(t, tab); state != "error" || !strings.Contains(text, "No publisher is live") {
+		t.Errorf("state %q: %s", state, text)
+	}
+}
+
+func viewers(t *testing.T, env *apitest.Env) int {
+	st, err := env.Live.Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.TotalViewers
+}
+
+// firstVideoCodec returns the codec of the first payload type of an SDP's
+// video section.
+func firstVideoCodec(sdp string) string {
+	lines := strings.Split(sdp, "\r\n")
+	for i, l := range lines {
+		if f := strings.Fields(l); strings.HasPrefix(l, "m=video ") && len(f) > 3 {
+			for _, r := range lines[i+1:] {
+				if strings.HasPrefix(r, "m=") {
+					break
+				}
+				if rest, ok := strings.CutPrefix(r, "a=rtpmap:"+f[3]+" "); ok {
+					codec, _, _ := strings.Cut(rest, "/")
+					return codec
+				}
+			}
+		}
+	}
+	return ""
+}
