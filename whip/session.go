@@ -16,8 +16,9 @@ import (
 // Options configure a publishing or subscribing session. The zero value is
 // ready to use.
 type Options struct {
-	// HTTPClient sends the WHIP requests; default a client with a 15 s
-	// timeout. Its redirect policy is not used: see Publish.
+	// HTTPClient sends the WHIP requests; default a client of the
+	// session's own (15 s timeout) whose connections Close closes. Its
+	// redirect policy is not used: see Publish.
 	HTTPClient *http.Client
 	// Now is the clock of the counters' timestamps; default time.Now.
 	Now func() time.Time
@@ -54,11 +55,12 @@ var (
 // session is what a publisher and a subscriber share: the peer connection,
 // the WHIP resource, and a lifetime bound to a context or to Close.
 type session struct {
-	pc       *webrtc.PeerConnection
-	hc       *http.Client
-	token    string
-	location string
-	counters *counters
+	pc           *webrtc.PeerConnection
+	hc           *http.Client
+	ownTransport *http.Transport // the default client's, closed with the session
+	token        string
+	location     string
+	counters     *counters
 
 	ctx       context.Context // done when the session ends
 	cancel    context.CancelFunc
@@ -78,8 +80,10 @@ type session struct {
 func newSession(ctx context.Context, o Options, countSent bool) (*session, error) {
 	s := &session{hc: o.HTTPClient, counters: &counters{now: o.Now}, done: make(chan struct{}), connected: make(chan struct{})}
 	if s.hc == nil {
-		s.hc = &http.Client{Timeout: 15 * time.Second}
+		s.ownTransport = http.DefaultTransport.(*http.Transport).Clone()
+		s.hc = &http.Client{Timeout: 15 * time.Second, Transport: s.ownTransport}
 	}
+	s.counters.stats.State = webrtc.PeerConnectionStateNew.String()
 	if s.counters.now == nil {
 		s.counters.now = time.Now
 	}
@@ -204,6 +208,7 @@ func (s *session) end(cause error) {
 			errs = append(errs, s.pc.GracefulClose())
 			s.stopSpawning()
 			s.wg.Wait()
+			s.closeIdle()
 			s.err = errors.Join(append([]error{cause}, errs...)...)
 			close(s.done)
 		}()
@@ -217,8 +222,16 @@ func (s *session) abort() {
 		s.pc.GracefulClose()
 		s.stopSpawning()
 		s.wg.Wait()
+		s.closeIdle()
 		close(s.done)
 	})
+}
+
+// closeIdle closes the connections of the session's own HTTP client.
+func (s *session) closeIdle() {
+	if s.ownTransport != nil {
+		s.ownTransport.CloseIdleConnections()
+	}
 }
 
 func (s *session) delete() error {

@@ -248,14 +248,14 @@ func TestCloseFreesResources(t *testing.T) {
 	whipURL := srv.URL + "/whip/" + whiptest.StageID
 	pubTok, pid := whiptest.Token(t, whipURL, ivslive.Publish)
 	subTok, _ := whiptest.Token(t, whipURL, ivslive.Subscribe)
-	hc := client(t)
 	goroutines, fds := runtime.NumGoroutine(), openFiles(t)
 
-	pub, err := whip.Publish(context.Background(), whipURL, pubTok, clip(t), whip.Options{HTTPClient: hc})
+	// The default HTTP client: its connections are the session's to close.
+	pub, err := whip.Publish(context.Background(), whipURL, pubTok, clip(t), whip.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub, err := whip.Subscribe(context.Background(), whipURL, pid, subTok, whip.Options{HTTPClient: hc})
+	sub, err := whip.Subscribe(context.Background(), whipURL, pid, subTok, whip.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,8 +281,6 @@ func TestCloseFreesResources(t *testing.T) {
 		t.Error("no candidate was checked")
 	}
 	a.Close()
-	hc.Transport.(*http.Transport).CloseIdleConnections()
-	srv.CloseClientConnections()
 	testenv.Eventually(t, 10*time.Second, "goroutines and sockets back to where they were", func() bool {
 		return runtime.NumGoroutine() <= goroutines && openFiles(t) <= fds
 	})
