@@ -29,7 +29,7 @@ func DemoStart(t testing.TB, ctx context.Context, base, page, key string) contex
 	if err != nil {
 		t.Fatalf("start %s: %v", page, err)
 	}
-	Until(t, tab, 20*time.Second, `["connecting", "live", "error"].includes(document.querySelector("#status").dataset.state)`, statusText)
+	Until(t, tab, 60*time.Second, `["connecting", "live", "error"].includes(document.querySelector("#status").dataset.state)`, statusText)
 	return tab
 }
 
