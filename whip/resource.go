@@ -26,6 +26,7 @@ type RefusedError struct {
 	Body        string
 }
 
+// Error says what was refused, with the status and the server's reason.
 func (e *RefusedError) Error() string {
 	msg := fmt.Sprintf("whip: %s %s: %d %s", e.Method, e.URL, e.Status, http.StatusText(e.Status))
 	if e.Body != "" {
@@ -61,6 +62,10 @@ func postOffer(ctx context.Context, hc *http.Client, target, token string, sdp s
 			next, err := resolve(target, res.Header.Get("Location"))
 			if err != nil {
 				return "", "", fmt.Errorf("whip: POST %s: redirect: %w", target, err)
+			}
+			if strings.HasPrefix(target, "https:") && strings.HasPrefix(next, "http:") {
+				// The token would travel in clear text.
+				return "", "", fmt.Errorf("whip: POST %s: refusing a redirect from https to %s", target, next)
 			}
 			target = next
 			continue

@@ -71,6 +71,7 @@ func (c *counters) count(kind string, payload int) {
 // packets.
 type counterFactory struct{ c *counters }
 
+// NewInterceptor implements interceptor.Factory: one per peer connection.
 func (f counterFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
 	return &counterInterceptor{c: f.c}, nil
 }
@@ -80,6 +81,7 @@ type counterInterceptor struct {
 	c *counters
 }
 
+// BindLocalStream counts every packet written to a local stream.
 func (i *counterInterceptor) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
 	kind := "audio"
 	if strings.HasPrefix(strings.ToLower(info.MimeType), "video/") {

@@ -143,6 +143,20 @@ func TestPublishFollowsRedirect(t *testing.T) {
 	}
 }
 
+// The token never follows a redirect from https to plain http.
+func TestPublishRefusesDowngrade(t *testing.T) {
+	_, plain := whiptest.Start(t)
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, plain.URL+"/whip/"+whiptest.StageID, http.StatusTemporaryRedirect)
+	}))
+	defer tlsSrv.Close()
+	tok, _ := whiptest.Token(t, plain.URL+"/whip/"+whiptest.StageID, ivslive.Publish)
+	_, err := whip.Publish(context.Background(), tlsSrv.URL+"/whip/"+whiptest.StageID, tok, clip(t), whip.Options{HTTPClient: tlsSrv.Client()})
+	if err == nil || !strings.Contains(err.Error(), "refusing a redirect from https") {
+		t.Fatalf("err %v, want the downgrade refused", err)
+	}
+}
+
 // A refusal names the status and the server's reason, and leaves nothing
 // behind.
 func TestPublishRefused(t *testing.T) {
