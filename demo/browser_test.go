@@ -6,7 +6,10 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,7 +42,8 @@ func TestDemoPublishAndWatch(t *testing.T) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/ivs/whip/", http.StripPrefix("/ivs", a.Handler()))
-	mux.Handle("/", httputil.NewSingleHostReverseProxy(target))
+	var api apiLog
+	mux.Handle("/", api.record(httputil.NewSingleHostReverseProxy(target)))
 	front.Config.Handler = mux
 	front.Start()
 	t.Cleanup(front.Close)
@@ -61,12 +65,20 @@ func TestDemoPublishAndWatch(t *testing.T) {
 	if n := viewers(t, env); n != 1 {
 		t.Errorf("%d viewers seated, want the watch page's", n)
 	}
+	testenv.Eventually(t, 15*time.Second, "a heartbeat with the session token once playing", func() bool {
+		return api.has("POST /api/viewer/heartbeat bearer 200")
+	})
 
 	// Leaving the page sends the leave and the DELETE (keepalive).
 	if err := chromedp.Do(watchTab, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, 15*time.Second, "the viewer leaves and the playback session ends", func() bool { return viewers(t, env) == 0 && a.Sessions() == 1 })
+	testenv.Eventually(t, 15*time.Second, "the viewer leaves (with the session token) and the playback session ends", func() bool {
+		return viewers(t, env) == 0 && a.Sessions() == 1 && api.has("POST /api/viewer/leave bearer 200")
+	})
+	if api.has("key in a URL") {
+		t.Error("a request carried the key in its URL")
+	}
 
 	if err := chromedp.Do(pubTab, chromedp.Click(chromedp.CSS("#stop"))); err != nil {
 		t.Fatal(err)
@@ -89,6 +101,49 @@ func TestDemoWatchWithoutPublisher(t *testing.T) {
 	if state, text := browser.DemoState(t, tab); state != "error" || !strings.Contains(text, "No publisher is live") {
 		t.Errorf("state %q: %s", state, text)
 	}
+}
+
+// apiLog records the API requests the pages make: method, path, how they
+// authenticated (key or bearer) and the status.
+type apiLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *apiLog) record(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := "none"
+		switch {
+		case r.Header.Get("X-Api-Key") != "":
+			auth = "key"
+		case strings.HasPrefix(r.Header.Get("Authorization"), "Bearer "):
+			auth = "bearer"
+		}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.lines = append(l.lines, r.Method+" "+r.URL.Path+" "+auth+" "+strconv.Itoa(rec.status))
+		if strings.Contains(r.URL.RawQuery, apitest.Key) || strings.Contains(r.URL.RawQuery, apitest.ViewerKey) {
+			l.lines = append(l.lines, "key in a URL")
+		}
+	})
+}
+
+func (l *apiLog) has(line string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Contains(l.lines, line)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
 }
 
 func viewers(t *testing.T, env *apitest.Env) int {

@@ -191,13 +191,19 @@ export async function connect(pc, url, token, ended) {
   return location;
 }
 
-/** Shows pc's connection state in status, with liveText once connected. */
-export function followConnection(pc, status, liveText, again, ended) {
+/**
+ * Shows pc's connection state in status, with liveText once connected;
+ * onLive, when given, runs the first time it is.
+ */
+export function followConnection(pc, status, liveText, again, ended, onLive = () => {}) {
+  let wasLive = false;
   pc.addEventListener("connectionstatechange", () => {
     if (ended()) return;
     switch (pc.connectionState) {
       case "connected":
         show(status, "live", liveText);
+        if (!wasLive) onLive();
+        wasLive = true;
         break;
       case "disconnected":
         show(status, "connecting", "Connection lost, trying again…");

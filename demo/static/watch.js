@@ -1,8 +1,9 @@
 // watch.js: the live publisher, played back through the IVS emulator's
 // subscribe path ({whip_url}/subscribe/{participantId}, WHEP-style) with a
 // viewer token. The viewer's presence is kept the way the README's browser
-// example keeps it: a heartbeat every 30 s and a leave when the page goes,
-// both with the session token, never the key.
+// example keeps it: a heartbeat every 30 s (the first when playback starts)
+// and a leave when the page goes, both with the session token, never the
+// key.
 
 import { DemoError, api, checkOrigin, claims, connect, followConnection, rtpStats, runPage, sessionCall, show, showBytes, whipDelete } from "./demo.js";
 
@@ -52,7 +53,9 @@ class Watching {
     const stream = new MediaStream();
     video.srcObject = stream;
     pc.addEventListener("track", (e) => stream.addTrack(e.track));
-    followConnection(pc, status, "Watching.", "Press Leave, then Watch.", () => this.ended);
+    // The first heartbeat goes when the picture starts: it proves the
+    // session token at once rather than 30 s later.
+    followConnection(pc, status, "Watching.", "Press Leave, then Watch.", () => this.ended, () => this.heartbeat());
 
     show(status, "offer", "Asking the stage for the publisher's media…");
     const url = whip.replace(/\/+$/, "") + "/subscribe/" + encodeURIComponent(tok.publisherParticipantId);

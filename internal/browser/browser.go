@@ -41,7 +41,6 @@ func New(t testing.TB) context.Context {
 		chromedp.ExecPath(exe), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("use-fake-device-for-media-stream", true), chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.WindowSize(1366, 900), chromedp.UserDataDir(profile))...)
 	ctx, cancel := chromedp.NewContext(alloc)
 	t.Cleanup(func() {
