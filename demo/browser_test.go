@@ -19,12 +19,12 @@ import (
 	"github.com/ivslive/ivslive/internal/apitest"
 	"github.com/ivslive/ivslive/internal/browser"
 	"github.com/ivslive/ivslive/internal/testenv"
-	"github.com/ivslive/ivslive/internal/whiptest"
+	"github.com/ivslive/ivslive/internal/whipfake"
 	"github.com/ivslive/ivslive/ivs/emulator"
 )
 
 // The demo pages in headless Chromium, end to end: the real API (tokens,
-// presence, headers and CSP) with whiptest answering WHIP on the same
+// presence, headers and CSP) with whipfake answering WHIP on the same
 // origin, at the path where the embedded emulator's stage endpoints point.
 // /demo/publish publishes the fake camera with H.264 first; /demo/watch in
 // another tab plays it (a picture, inbound bytes growing), is seated as a
@@ -32,7 +32,7 @@ import (
 // ends the broadcast.
 func TestDemoPublishAndWatch(t *testing.T) {
 	ctx := browser.New(t)
-	a := whiptest.New(t)
+	a := whipfake.New(t)
 	front := httptest.NewUnstartedServer(nil)
 	base := "http://" + front.Listener.Addr().String()
 	env := apitest.New(t, apitest.Options{Emulator: emulator.Options{BaseURL: base + "/ivs"}})

@@ -17,11 +17,11 @@ import (
 
 	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/internal/testenv"
-	"github.com/ivslive/ivslive/internal/whiptest"
+	"github.com/ivslive/ivslive/internal/whipfake"
 	"github.com/ivslive/ivslive/whip"
 )
 
-// The tests run against whiptest's answerer: a pion peer behind an
+// The tests run against whipfake's answerer: a pion peer behind an
 // httptest server that forwards a publisher's RTP to its subscribers.
 
 func clip(t *testing.T) *whip.Clip {
@@ -42,10 +42,10 @@ func client(t *testing.T) *http.Client {
 }
 
 func TestPublishAndSubscribe(t *testing.T) {
-	a, srv := whiptest.Start(t)
-	whipURL := srv.URL + "/whip/" + whiptest.StageID
-	pubTok, pid := whiptest.Token(t, whipURL, ivslive.Publish, ivslive.Subscribe)
-	subTok, _ := whiptest.Token(t, whipURL, ivslive.Subscribe)
+	a, srv := whipfake.Start(t)
+	whipURL := srv.URL + "/whip/" + whipfake.StageID
+	pubTok, pid := whipfake.Token(t, whipURL, ivslive.Publish, ivslive.Subscribe)
+	subTok, _ := whipfake.Token(t, whipURL, ivslive.Subscribe)
 	ctx := context.Background()
 	hc := client(t)
 
@@ -117,9 +117,9 @@ func TestPublishAndSubscribe(t *testing.T) {
 // it with the token, though Go's client drops Authorization on a new host,
 // and the Location is resolved against the URL that answered.
 func TestPublishFollowsRedirect(t *testing.T) {
-	a, srv := whiptest.Start(t)
-	tok, _ := whiptest.Token(t, srv.URL+"/whip/"+whiptest.StageID, ivslive.Publish)
-	pub, err := whip.Publish(context.Background(), srv.URL+"/redirect/whip/"+whiptest.StageID, tok, clip(t), whip.Options{HTTPClient: client(t)})
+	a, srv := whipfake.Start(t)
+	tok, _ := whipfake.Token(t, srv.URL+"/whip/"+whipfake.StageID, ivslive.Publish)
+	pub, err := whip.Publish(context.Background(), srv.URL+"/redirect/whip/"+whipfake.StageID, tok, clip(t), whip.Options{HTTPClient: client(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,20 +138,20 @@ func TestPublishFollowsRedirect(t *testing.T) {
 			t.Errorf("request %d (%s %s on %s) lacks the token", i, r.Method, r.Path, r.Host)
 		}
 	}
-	if !strings.HasPrefix(reqs[1].Host, "localhost:") || reqs[1].Path != "/whip/"+whiptest.StageID {
+	if !strings.HasPrefix(reqs[1].Host, "localhost:") || reqs[1].Path != "/whip/"+whipfake.StageID {
 		t.Errorf("the redirected offer went to %s%s", reqs[1].Host, reqs[1].Path)
 	}
 }
 
 // The token never follows a redirect from https to plain http.
 func TestPublishRefusesDowngrade(t *testing.T) {
-	_, plain := whiptest.Start(t)
+	_, plain := whipfake.Start(t)
 	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, plain.URL+"/whip/"+whiptest.StageID, http.StatusTemporaryRedirect)
+		http.Redirect(w, r, plain.URL+"/whip/"+whipfake.StageID, http.StatusTemporaryRedirect)
 	}))
 	defer tlsSrv.Close()
-	tok, _ := whiptest.Token(t, plain.URL+"/whip/"+whiptest.StageID, ivslive.Publish)
-	_, err := whip.Publish(context.Background(), tlsSrv.URL+"/whip/"+whiptest.StageID, tok, clip(t), whip.Options{HTTPClient: tlsSrv.Client()})
+	tok, _ := whipfake.Token(t, plain.URL+"/whip/"+whipfake.StageID, ivslive.Publish)
+	_, err := whip.Publish(context.Background(), tlsSrv.URL+"/whip/"+whipfake.StageID, tok, clip(t), whip.Options{HTTPClient: tlsSrv.Client()})
 	if err == nil || !strings.Contains(err.Error(), "refusing a redirect from https") {
 		t.Fatalf("err %v, want the downgrade refused", err)
 	}
@@ -160,9 +160,9 @@ func TestPublishRefusesDowngrade(t *testing.T) {
 // A refusal names the status and the server's reason, and leaves nothing
 // behind.
 func TestPublishRefused(t *testing.T) {
-	_, srv := whiptest.Start(t)
-	whipURL := srv.URL + "/whip/" + whiptest.StageID
-	subOnly, _ := whiptest.Token(t, whipURL, ivslive.Subscribe)
+	_, srv := whipfake.Start(t)
+	whipURL := srv.URL + "/whip/" + whipfake.StageID
+	subOnly, _ := whipfake.Token(t, whipURL, ivslive.Subscribe)
 	_, err := whip.Publish(context.Background(), whipURL, subOnly, clip(t), whip.Options{HTTPClient: client(t)})
 	var refused *whip.RefusedError
 	if !errors.As(err, &refused) || refused.Status != http.StatusForbidden || !strings.Contains(refused.Body, "does not allow publishing") {
@@ -195,9 +195,9 @@ func TestPublishNeedsLocation(t *testing.T) {
 
 // The session lives as long as its context; ending it DELETEs the resource.
 func TestPublishEndsWithContext(t *testing.T) {
-	a, srv := whiptest.Start(t)
-	whipURL := srv.URL + "/whip/" + whiptest.StageID
-	tok, pid := whiptest.Token(t, whipURL, ivslive.Publish)
+	a, srv := whipfake.Start(t)
+	whipURL := srv.URL + "/whip/" + whipfake.StageID
+	tok, pid := whipfake.Token(t, whipURL, ivslive.Publish)
 	ctx, cancel := context.WithCancel(context.Background())
 	pub, err := whip.Publish(ctx, whipURL, tok, clip(t), whip.Options{HTTPClient: client(t)})
 	if err != nil {
@@ -222,9 +222,9 @@ func TestPublishEndsWithContext(t *testing.T) {
 // the next GOP boundary: some IDR must arrive at an RTP time that is not a
 // multiple of the clip's 1 s keyframe interval.
 func TestPublishHonoursPLI(t *testing.T) {
-	a, srv := whiptest.Start(t)
-	whipURL := srv.URL + "/whip/" + whiptest.StageID
-	tok, pid := whiptest.Token(t, whipURL, ivslive.Publish)
+	a, srv := whipfake.Start(t)
+	whipURL := srv.URL + "/whip/" + whipfake.StageID
+	tok, pid := whipfake.Token(t, whipURL, ivslive.Publish)
 	pub, err := whip.Publish(context.Background(), whipURL, tok, clip(t), whip.Options{HTTPClient: client(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -257,11 +257,11 @@ func TestPublishHonoursPLI(t *testing.T) {
 // no goroutine or socket outlives the sessions (counted for the whole
 // process once the answerer is closed too).
 func TestCloseFreesResources(t *testing.T) {
-	a, srv := whiptest.Start(t)
+	a, srv := whipfake.Start(t)
 	a.KeepOnDelete = true
-	whipURL := srv.URL + "/whip/" + whiptest.StageID
-	pubTok, pid := whiptest.Token(t, whipURL, ivslive.Publish)
-	subTok, _ := whiptest.Token(t, whipURL, ivslive.Subscribe)
+	whipURL := srv.URL + "/whip/" + whipfake.StageID
+	pubTok, pid := whipfake.Token(t, whipURL, ivslive.Publish)
+	subTok, _ := whipfake.Token(t, whipURL, ivslive.Subscribe)
 	goroutines, fds := runtime.NumGoroutine(), openFiles(t)
 
 	// The default HTTP client: its connections are the session's to close.

@@ -25,7 +25,8 @@ stage over WHIP. With --token, the WHIP URL is the token's whip_url claim
 unless --whip-url is given. Without --token, a publisher token for the
 master stage is asked of a running ivslive (--server) with the admin key
 (--key, else API_SECRET_KEY, else IVSLIVE_DATA_DIR/api-key). Progress goes
-to stderr; Ctrl-C (or the end of --duration) ends the session with a DELETE.`, stderr)
+to stderr; Ctrl-C (or the end of --duration) ends the session with a DELETE, and a
+broadcast started with a token from --server is ended there too.`, stderr)
 	whipURL := fs.String("whip-url", "", "WHIP endpoint (default the token's whip_url claim)")
 	tok := fs.String("token", "", "publisher participant token (default: ask --server for one)")
 	server := fs.String("server", "", "ivslive server to ask for a publisher token (default http://localhost:API_PORT)")
@@ -59,6 +60,15 @@ to stderr; Ctrl-C (or the end of --duration) ends the session with a DELETE.`, s
 			return err
 		}
 		fmt.Fprintf(stderr, "publisher token from %s: participant %s\n", *server, pid)
+		// The broadcast this command started ends with it, as the demo
+		// page's Stop ends it: the server stops counting a live publisher.
+		defer func() {
+			end, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := endPublisher(end, *server, k, pid); err != nil {
+				fmt.Fprintln(stderr, "warning:", err)
+			}
+		}()
 	}
 	if *whipURL == "" {
 		claims, err := token.Inspect(*tok)
@@ -120,35 +130,58 @@ func kilobytes(n uint64) string { return fmt.Sprintf("%.1f KB", float64(n)/1000)
 // publisherToken asks a server for a publisher token on the master stage
 // (POST /api/token/publisher) and returns it with its participant id.
 func publisherToken(ctx context.Context, server, key, userID string) (string, string, error) {
-	body, _ := json.Marshal(map[string]string{"userId": userID})
-	url := strings.TrimRight(server, "/") + "/api/token/publisher"
+	var data struct {
+		Token         string `json:"token"`
+		ParticipantID string `json:"participantId"`
+	}
+	if err := postAPI(ctx, server, "/api/token/publisher", key, map[string]string{"userId": userID}, &data); err != nil {
+		return "", "", err
+	}
+	if data.Token == "" {
+		return "", "", errors.New("publish: the server's answer has no token")
+	}
+	return data.Token, data.ParticipantID, nil
+}
+
+// endPublisher ends the broadcast of a participant (POST
+// /api/token/publisher/end).
+func endPublisher(ctx context.Context, server, key, participantID string) error {
+	var data struct{}
+	return postAPI(ctx, server, "/api/token/publisher/end", key, map[string]string{"participantId": participantID}, &data)
+}
+
+// postAPI POSTs JSON to an ivslive route with the key and decodes the
+// envelope's data into out; a refusal names the status and the API's code.
+func postAPI(ctx context.Context, server, path, key string, in, out any) error {
+	body, _ := json.Marshal(in)
+	url := strings.TrimRight(server, "/") + path
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return "", "", fmt.Errorf("publish: %w", err)
+		return fmt.Errorf("publish: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Api-Key", key)
 	hc := &http.Client{Timeout: 15 * time.Second}
 	res, err := hc.Do(req)
 	if err != nil {
-		return "", "", fmt.Errorf("publish: ask %s for a publisher token: %w", server, err)
+		return fmt.Errorf("publish: POST %s: %w", url, err)
 	}
 	defer res.Body.Close()
 	var env struct {
-		Data struct {
-			Token         string `json:"token"`
-			ParticipantID string `json:"participantId"`
-		} `json:"data"`
+		Data  json.RawMessage `json:"data"`
 		Error struct {
 			Code    string `json:"code"`
 			Message string `json:"message"`
 		} `json:"error"`
 	}
 	if err := json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&env); err != nil {
-		return "", "", fmt.Errorf("publish: POST %s: %d, not the API's envelope: %w", url, res.StatusCode, err)
+		return fmt.Errorf("publish: POST %s: %d, not the API's envelope: %w", url, res.StatusCode, err)
 	}
-	if res.StatusCode != http.StatusOK || env.Data.Token == "" {
-		return "", "", fmt.Errorf("publish: POST %s: %d %s: %s", url, res.StatusCode, env.Error.Code, env.Error.Message)
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("publish: POST %s: %d %s: %s", url, res.StatusCode, env.Error.Code, env.Error.Message)
 	}
-	return env.Data.Token, env.Data.ParticipantID, nil
+	if err := json.Unmarshal(env.Data, out); err != nil {
+		return fmt.Errorf("publish: POST %s: %w", url, err)
+	}
+	return nil
 }

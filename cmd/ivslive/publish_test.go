@@ -15,7 +15,7 @@ import (
 	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/internal/apitest"
 	"github.com/ivslive/ivslive/internal/testenv"
-	"github.com/ivslive/ivslive/internal/whiptest"
+	"github.com/ivslive/ivslive/internal/whipfake"
 	"github.com/ivslive/ivslive/ivs/emulator"
 	"github.com/ivslive/ivslive/whip"
 )
@@ -51,14 +51,14 @@ func publishRun(t *testing.T, env map[string]string, args ...string) (stderr *te
 // overrides it. Media reaches the server, progress goes to stderr, and an
 // interrupt ends the session with a DELETE.
 func TestPublishCommandWithToken(t *testing.T) {
-	a, srv := whiptest.Start(t)
-	whipURL := srv.URL + "/whip/" + whiptest.StageID
+	a, srv := whipfake.Start(t)
+	whipURL := srv.URL + "/whip/" + whipfake.StageID
 	for name, extra := range map[string][]string{
 		"whip_url claim": nil,
-		"--whip-url":     {"--whip-url", srv.URL + "/redirect/whip/" + whiptest.StageID},
+		"--whip-url":     {"--whip-url", srv.URL + "/redirect/whip/" + whipfake.StageID},
 	} {
 		t.Run(name, func(t *testing.T) {
-			tok, pid := whiptest.Token(t, whipURL, ivslive.Publish)
+			tok, pid := whipfake.Token(t, whipURL, ivslive.Publish)
 			stderr, stop := publishRun(t, nil, append([]string{"--token", tok, "--progress", "100ms"}, extra...)...)
 			testenv.Eventually(t, 15*time.Second, "media reaches the server", func() bool { v, au := a.Packets(pid); return v > 0 && au > 0 })
 			testenv.Eventually(t, 15*time.Second, "progress on stderr", func() bool { return sentVideo(stderr.String()) > 0 })
@@ -77,10 +77,11 @@ func TestPublishCommandWithToken(t *testing.T) {
 
 // Without a token, publish asks the server for a publisher token with the
 // admin key from API_SECRET_KEY, and publishes to the token's whip_url (the
-// emulator's stage endpoint, pointed at the answerer here).
+// emulator's stage endpoint, pointed at the answerer here); when it stops,
+// the broadcast it started ends on the server too.
 func TestPublishCommandAsksServer(t *testing.T) {
 	t.Chdir(t.TempDir()) // no ./.env
-	a, srv := whiptest.Start(t)
+	a, srv := whipfake.Start(t)
 	env := apitest.New(t, apitest.Options{Emulator: emulator.Options{BaseURL: srv.URL}})
 	stderr, stop := publishRun(t, map[string]string{"API_SECRET_KEY": apitest.Key}, "--server", env.URL, "--user-id", "cli-host")
 	var pid string
@@ -102,6 +103,9 @@ func TestPublishCommandAsksServer(t *testing.T) {
 	if a.Sessions() != 0 {
 		t.Error("the session was not deleted")
 	}
+	if _, err := env.Live.PublisherInfo(context.Background()); ivslive.ErrorCode(err) != ivslive.ENOTFOUND {
+		t.Errorf("the server still has a live publisher after publish stopped: %v", err)
+	}
 }
 
 // Refusals name what went wrong: a wrong key is the server's 401, a token
@@ -109,16 +113,16 @@ func TestPublishCommandAsksServer(t *testing.T) {
 // session by itself.
 func TestPublishCommandErrors(t *testing.T) {
 	t.Chdir(t.TempDir())
-	_, srv := whiptest.Start(t)
+	_, srv := whipfake.Start(t)
 	env := apitest.New(t, apitest.Options{Emulator: emulator.Options{BaseURL: srv.URL}})
-	whipURL := srv.URL + "/whip/" + whiptest.StageID
+	whipURL := srv.URL + "/whip/" + whipfake.StageID
 	lookup := func(k string) (string, bool) { return "", false }
 
 	err := run(context.Background(), []string{"publish", "--server", env.URL, "--key", "wrong-key-0123456789"}, lookup, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("wrong key: %v, want the server's 401", err)
 	}
-	viewer, _ := whiptest.Token(t, whipURL, ivslive.Subscribe)
+	viewer, _ := whipfake.Token(t, whipURL, ivslive.Subscribe)
 	err = run(context.Background(), []string{"publish", "--token", viewer}, lookup, &bytes.Buffer{}, &bytes.Buffer{})
 	var refused *whip.RefusedError
 	if !errors.As(err, &refused) || refused.Status != http.StatusForbidden {
@@ -128,7 +132,7 @@ func TestPublishCommandErrors(t *testing.T) {
 		t.Errorf("malformed token: %v", err)
 	}
 
-	tok, _ := whiptest.Token(t, whipURL, ivslive.Publish)
+	tok, _ := whipfake.Token(t, whipURL, ivslive.Publish)
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"publish", "--token", tok, "--duration", "500ms"}, lookup, &out, &bytes.Buffer{}); err != nil {
 		t.Fatalf("--duration: %v", err)

@@ -1,4 +1,4 @@
-package whiptest
+package whipfake
 
 import (
 	"fmt"
@@ -57,12 +57,12 @@ func newPublisher() (*publisher, error) {
 	}
 	pub := &publisher{peer: peer{pc: pc}, packets: map[string]int{}}
 	if pub.video, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, "video", "whiptest"); err != nil {
+		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, "video", "whipfake"); err != nil {
 		pc.Close()
 		return nil, err
 	}
 	if pub.audio, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2},
-		"audio", "whiptest"); err != nil {
+		"audio", "whipfake"); err != nil {
 		pc.Close()
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package whiptest
+package whipfake
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 )
 
 // StageID is the stage of the tokens Token mints by default.
-const StageID = "whiptestStage1"
+const StageID = "whipfakeStage1"
 
 // Token mints a real key-pair participant token (ES384, a fresh key) whose
 // whip_url claim is whipURL, for the stage named by whipURL's last path
@@ -22,7 +22,7 @@ func Token(t testing.TB, whipURL string, caps ...ivslive.Capability) (string, st
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := token.NewSigner(key, "arn:aws:ivs:us-east-1:123456789012:public-key/whiptest", nil)
+	signer, err := token.NewSigner(key, "arn:aws:ivs:us-east-1:123456789012:public-key/whipfake", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func Token(t testing.TB, whipURL string, caps ...ivslive.Capability) (string, st
 	tok, err := signer.IssueToken(context.Background(), ivslive.TokenRequest{
 		Stage: ivslive.Stage{ARN: "arn:aws:ivs:us-east-1:123456789012:stage/" + id,
 			Endpoints: ivslive.StageEndpoints{Events: "wss://events.invalid/" + id, WHIP: whipURL}},
-		UserID: "whiptest", Capabilities: caps, Duration: time.Hour,
+		UserID: "whipfake", Capabilities: caps, Duration: time.Hour,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-// Package whiptest is a WHIP answerer with a WHEP-style playback path, for
+// Package whipfake is a WHIP answerer with a WHEP-style playback path, for
 // tests of WHIP clients (the whip package, `ivslive publish`, the demo pages)
 // before and besides the IVS emulator's data plane. Publishers POST offers
 // to /whip/{stageId}, subscribers to /whip/{stageId}/subscribe/{participantId};
@@ -10,7 +10,7 @@
 // Participant tokens are read, not verified: the answerer checks what a
 // client sends (bearer, capability, stage), not the signature, which is the
 // emulator's business.
-package whiptest
+package whipfake
 
 import (
 	"errors"
