@@ -18,6 +18,8 @@
 //	<p>sessions:closed         STREAM one entry per closed session: id, user,
 //	                                  stage, pid, joined, last, left, reason, ua, ip
 //	<p>publisher               HASH   user, pid, stage, joined, expires; PEXPIREAT expires
+//	<p>secret:session          STRING the key of viewer session tokens (64 hex
+//	                                  characters), set once with SET NX
 //
 // Why this shape:
 //

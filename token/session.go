@@ -2,11 +2,15 @@ package token
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,8 +27,13 @@ type SessionClaims struct {
 // small JSON payload, "v1.<payload>.<mac>" in base64url. A browser holding
 // one can keep its own session alive (heartbeat) and end it (leave)
 // without any API key, and nothing else.
+//
+// The key is a secret of its own, never derived from an API key: every
+// viewer's browser holds a (payload, MAC) pair, and a MAC keyed by a
+// function of the admin key would let anyone test guesses of that key
+// offline.
 type Sessions struct {
-	key []byte
+	key atomic.Pointer[[]byte]
 	now func() time.Time
 }
 
@@ -32,25 +41,40 @@ type Sessions struct {
 // reason is deliberately not told to clients.
 var ErrSessionToken = errors.New("invalid or expired session token")
 
-// NewSessions returns a signer keyed by secret (at least 32 bytes). now may
-// be nil for time.Now.
+// MinSessionSecret is the shortest session-token secret accepted, in bytes.
+const MinSessionSecret = 32
+
+// NewSessions returns a signer keyed by secret (at least MinSessionSecret
+// bytes). now may be nil for time.Now.
 func NewSessions(secret []byte, now func() time.Time) (*Sessions, error) {
-	if len(secret) < 32 {
-		return nil, errors.New("the session token secret must be at least 32 bytes")
-	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Sessions{key: append([]byte(nil), secret...), now: now}, nil
+	s := &Sessions{now: now}
+	if err := s.SetSecret(secret); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
-// DeriveSessionSecret derives the session-token key from another secret
-// (the admin API key), so a single-secret deployment needs no extra
-// configuration; rotating that secret invalidates outstanding tokens.
-func DeriveSessionSecret(from string) []byte {
-	m := hmac.New(sha256.New, []byte(from))
-	m.Write([]byte("ivslive viewer session tokens v1"))
-	return m.Sum(nil)
+// SetSecret replaces the key: tokens signed with the previous one stop
+// verifying. Instances that share their secret through Redis call it when
+// the shared value changed under them.
+func (s *Sessions) SetSecret(secret []byte) error {
+	if len(secret) < MinSessionSecret {
+		return fmt.Errorf("the session token secret must be at least %d bytes", MinSessionSecret)
+	}
+	key := append([]byte(nil), secret...)
+	s.key.Store(&key)
+	return nil
+}
+
+// NewSessionSecret returns a fresh random secret: 32 random bytes, as 64
+// hexadecimal characters so it can be stored as text.
+func NewSessionSecret() []byte {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails; see crypto/rand
+	return []byte(hex.EncodeToString(b))
 }
 
 // Sign returns a token for c.
@@ -86,7 +110,7 @@ func (s *Sessions) Verify(tok string) (SessionClaims, error) {
 }
 
 func (s *Sessions) mac(body string) []byte {
-	m := hmac.New(sha256.New, s.key)
+	m := hmac.New(sha256.New, *s.key.Load())
 	m.Write([]byte(body))
 	return m.Sum(nil)
 }

@@ -35,7 +35,7 @@ type Config struct {
 	APISecretKey   string        `env:"API_SECRET_KEY" secret:"true" group:"auth" help:"Admin API key sent as x-api-key. Unset: a random key is generated into the data dir and printed once."`
 	APIKeys        string        `env:"API_KEYS" secret:"true" group:"auth" help:"More keys, comma-separated name:scope:secret (scope admin, read or viewer); two keys of one scope allow rotation without downtime."`
 	WSPublic       bool          `env:"WS_PUBLIC" default:"false" group:"auth" help:"true lets anyone read the WebSocket's stats and stage channels without a key (never the events channel)."`
-	SessionSecret  string        `env:"SESSION_TOKEN_SECRET" secret:"true" group:"auth" help:"Key (32+ characters) that signs viewer session tokens; default derived from API_SECRET_KEY. Every instance needs the same."`
+	SessionSecret  string        `env:"SESSION_TOKEN_SECRET" secret:"true" group:"auth" help:"Key (32+ characters) that signs viewer session tokens. Unset: a random key is generated once and shared, in Redis (every instance reads the same) or in the data dir."`
 	TrustProxy     string        `env:"TRUST_PROXY" default:"" group:"auth" help:"Whose X-Forwarded-For to believe for client addresses: true (any), a hop count, or proxy addresses/CIDRs, comma-separated; empty trusts none."`
 	RateWindow     time.Duration `env:"RATE_LIMIT_WINDOW_MS" default:"60000" unit:"ms" group:"auth" help:"Rate-limit window (milliseconds)."`
 	RateMax        int           `env:"RATE_LIMIT_MAX_REQUESTS" default:"600" group:"auth" help:"Requests per window for each API key and each client address on /api routes (0 turns limiting off)."`
@@ -256,6 +256,7 @@ func (c Config) Validate() error {
 		{c.RateMax < 0 || c.RateMax > 10_000_000, fmt.Sprintf("RATE_LIMIT_MAX_REQUESTS=%d: want 0 (off) to 10000000", c.RateMax)},
 		{c.RateHeartbeat < 0 || c.RateHeartbeat > 10_000_000, fmt.Sprintf("RATE_LIMIT_HEARTBEAT_MAX=%d: want 0 (off) to 10000000", c.RateHeartbeat)},
 		{c.SessionSecret != "" && len(c.SessionSecret) < 32, "SESSION_TOKEN_SECRET: want at least 32 characters"},
+		{c.Production() && c.APISecretKey != "" && len(c.APISecretKey) < minKeyLength, fmt.Sprintf("API_SECRET_KEY: want at least %d characters with NODE_ENV=production (a long random key)", minKeyLength)},
 		{c.IVSPrivateKey != "" && c.IVSPrivateKeyFile != "", "IVS_PRIVATE_KEY and IVS_PRIVATE_KEY_FILE: set one, not both"},
 		{c.DataDir == "", "IVSLIVE_DATA_DIR: want a directory path"},
 	}

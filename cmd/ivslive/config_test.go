@@ -114,6 +114,23 @@ func TestWebhookTargetOnLoopbackRefused(t *testing.T) {
 	}
 }
 
+// A short admin key is refused in production and only warned about in
+// development, as API_KEYS' short secrets are refused.
+func TestShortAdminKeyRefusedInProduction(t *testing.T) {
+	_, err := LoadConfig(lookupFrom(map[string]string{"NODE_ENV": "production", "API_SECRET_KEY": "Summer2024!"}), nil)
+	if err == nil || !strings.Contains(err.Error(), "API_SECRET_KEY") {
+		t.Fatalf("production with an 11-character admin key: %v, want an error naming API_SECRET_KEY", err)
+	}
+	for _, env := range []map[string]string{
+		{"NODE_ENV": "production", "API_SECRET_KEY": "a-long-enough-admin-key"},
+		{"NODE_ENV": "development", "API_SECRET_KEY": "Summer2024!"},
+	} {
+		if _, err := LoadConfig(lookupFrom(env), nil); err != nil {
+			t.Errorf("%v: %v", env, err)
+		}
+	}
+}
+
 func TestRedactedHidesSecrets(t *testing.T) {
 	c, err := LoadConfig(lookupFrom(map[string]string{
 		"API_SECRET_KEY": "supersecret", "DATABASE_URL": "postgres://u:pw123@db:5432/x", "REDIS_PASSWORD": "rpw",

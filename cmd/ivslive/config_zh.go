@@ -24,7 +24,7 @@ func helpZH() map[string]string {
 		"API_SECRET_KEY":           "管理員 API 金鑰，以 x-api-key 標頭傳送。未設定時會在資料目錄中產生一把隨機金鑰，並只印出一次。",
 		"API_KEYS":                 "其他金鑰，格式為以逗號分隔的 name:scope:secret（scope 為 admin、read 或 viewer）；同一 scope 可同時設定兩把金鑰，輪替時不必停機。",
 		"WS_PUBLIC":                "true 讓任何人不需金鑰就能讀取 WebSocket 的 stats 與 stage 頻道（events 頻道一律需要金鑰）。",
-		"SESSION_TOKEN_SECRET":     "簽署觀眾 session token 的金鑰（至少 32 個字元）；預設由 API_SECRET_KEY 衍生。所有執行個體都必須使用相同的值。",
+		"SESSION_TOKEN_SECRET":     "簽署觀眾 session token 的金鑰（至少 32 個字元）。未設定時會產生一把隨機金鑰並共用：設定了 Redis 時存於 Redis（所有執行個體讀到同一把），否則存於資料目錄。",
 		"TRUST_PROXY":              "判斷用戶端位址時要相信誰的 X-Forwarded-For：true（全部）、經過的代理層數，或以逗號分隔的代理伺服器位址／CIDR；留空則一律不相信。",
 		"RATE_LIMIT_WINDOW_MS":     "速率限制的時間窗（毫秒）。",
 		"RATE_LIMIT_MAX_REQUESTS":  "在 /api 路由上，每把 API 金鑰與每個用戶端位址在一個時間窗內可發出的請求數（0 表示關閉限制）。",

@@ -7,6 +7,10 @@ import (
 	ivshttp "github.com/ivslive/ivslive/http"
 )
 
+// minKeyLength is the shortest API key accepted: for API_KEYS always, for
+// API_SECRET_KEY with NODE_ENV=production (development only warns).
+const minKeyLength = 16
+
 // parseAPIKeys returns the admin key and the keys of API_KEYS
 // ("name:scope:secret,…"). It refuses unknown scopes, duplicate names or
 // secrets and short secrets, naming the key but never printing a secret.
@@ -29,8 +33,8 @@ func parseAPIKeys(admin, raw string) ([]ivshttp.APIKey, error) {
 			return nil, fmt.Errorf("invalid configuration: API_KEYS entry %d: the name %q is empty or used twice", i+1, name)
 		case scope != ivshttp.ScopeAdmin && scope != ivshttp.ScopeRead && scope != ivshttp.ScopeViewer:
 			return nil, fmt.Errorf("invalid configuration: API_KEYS key %q: scope %q, want admin, read or viewer", name, scope)
-		case len(secret) < 16:
-			return nil, fmt.Errorf("invalid configuration: API_KEYS key %q: the secret must be at least 16 characters", name)
+		case len(secret) < minKeyLength:
+			return nil, fmt.Errorf("invalid configuration: API_KEYS key %q: the secret must be at least %d characters", name, minKeyLength)
 		case secrets[secret]:
 			return nil, fmt.Errorf("invalid configuration: API_KEYS key %q: its secret is used by another key", name)
 		}

@@ -23,7 +23,6 @@ import (
 	"github.com/ivslive/ivslive/live"
 	"github.com/ivslive/ivslive/memory"
 	"github.com/ivslive/ivslive/metrics"
-	"github.com/ivslive/ivslive/token"
 )
 
 func serve(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
@@ -140,11 +139,7 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 	if err != nil {
 		return nil, err
 	}
-	sessionSecret := token.DeriveSessionSecret(apiKey)
-	if cfg.SessionSecret != "" {
-		sessionSecret = []byte(cfg.SessionSecret)
-	}
-	sessions, err := token.NewSessions(sessionSecret, nil)
+	sessions, err := a.openSessions(ctx, pres.secret)
 	if err != nil {
 		return nil, err
 	}
@@ -318,8 +313,9 @@ func (a *app) runWorkers(ctx context.Context) {
 // open.
 func (a *app) apiKey() (string, error) {
 	if a.cfg.APISecretKey != "" {
-		if len(a.cfg.APISecretKey) < 16 {
-			a.log.Warn("API_SECRET_KEY is shorter than 16 characters; use a long random key")
+		if len(a.cfg.APISecretKey) < minKeyLength {
+			// Validate refuses it in production.
+			a.log.Warn("API_SECRET_KEY is shorter than 16 characters; use a long random key (refused with NODE_ENV=production)")
 		}
 		return a.cfg.APISecretKey, nil
 	}

@@ -112,6 +112,9 @@ type presence struct {
 	// webhooks is the webhook queue shared by the instances (Redis mode),
 	// or nil for a local one.
 	webhooks webhook.Store
+	// secret is where the instances share the session-token secret (Redis
+	// mode); nil keeps it in the data dir.
+	secret *redis.Secret
 }
 
 // openPresence opens Redis when configured, else the in-memory store. In
@@ -161,6 +164,7 @@ func (a *app) openPresence(ctx context.Context, sink ivslive.SessionSink) (prese
 	}
 	return presence{store: p, leases: redis.NewLeases(client, prefix), limiter: redis.NewRateLimiter(client, prefix, redis.WithBatcher(batcher)), queue: rec, events: events,
 		webhooks: redis.NewWebhooks(client, prefix, webhook.DefaultArchiveSize, webhook.DefaultLogSize),
+		secret: redis.NewSecret(client, prefix, "session"),
 		check: ivshttp.HealthCheck{Name: "presence", Mode: "redis", Critical: true,
 			Probe: func(ctx context.Context) (map[string]any, error) { return nil, p.Ping(ctx) }}}, nil
 }

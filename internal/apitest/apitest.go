@@ -222,7 +222,7 @@ func New(t testing.TB, o Options) *Env {
 	if o.HTTP != nil {
 		o.HTTP(&hc)
 	}
-	sessions, err := token.NewSessions(token.DeriveSessionSecret(Key), now)
+	sessions, err := token.NewSessions(token.NewSessionSecret(), now)
 	if err != nil {
 		t.Fatal(err)
 	}
