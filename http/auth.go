@@ -123,6 +123,7 @@ func (s *Server) authenticate(r *http.Request, key string) (Principal, error) {
 	}
 	k, ok := s.lookupKey(key)
 	if !ok {
+		s.authFailed(r)
 		return Principal{}, ivslive.Errorf(ivslive.EUNAUTHORIZED, "API Key 無效")
 	}
 	return k.principal, nil

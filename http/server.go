@@ -51,6 +51,10 @@ type Config struct {
 	// route. Zero Requests turn a budget off.
 	RateLimit      ivslive.RateLimit
 	HeartbeatLimit ivslive.RateLimit
+	// AuthFailureLimit is the budget of failed API-key authentications of
+	// each client address, spent in Limiter (see authfail.go); zero
+	// Requests turn it off.
+	AuthFailureLimit ivslive.RateLimit
 }
 
 // Server serves the API.
@@ -97,8 +101,11 @@ type Server struct {
 
 	started  time.Time
 	health   *healthCache
-	patterns []string
-	keys     []keyDigest
+	failures blockList
+	// lastFailLog rate-limits the warning about an unavailable limiter.
+	lastFailLog atomic.Int64
+	patterns    []string
+	keys        []keyDigest
 	// buffers and readBuffers recycle response and request buffers: the
 	// heartbeat is answered tens of thousands of times a second.
 	buffers, readBuffers sync.Pool
@@ -121,6 +128,7 @@ func (s *Server) Handler() http.Handler {
 	s.keys = digestKeys(s.Config.Keys)
 	var h http.Handler = s.routes()
 	h = s.rateLimit(h)
+	h = s.guardFailures(h)
 	h = s.cors(h)
 	h = s.securityHeaders(h)
 	h = trimSlash(h)

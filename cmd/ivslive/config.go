@@ -40,6 +40,8 @@ type Config struct {
 	RateWindow     time.Duration `env:"RATE_LIMIT_WINDOW_MS" default:"60000" unit:"ms" group:"auth" help:"Rate-limit window (milliseconds)."`
 	RateMax        int           `env:"RATE_LIMIT_MAX_REQUESTS" default:"600" group:"auth" help:"Requests per window for each API key and each client address on /api routes (0 turns limiting off)."`
 	RateHeartbeat  int           `env:"RATE_LIMIT_HEARTBEAT_MAX" default:"12000" group:"auth" help:"Heartbeats per window for each key, session and client address, counted by each instance (no Redis round trip): a separate budget so viewers are never throttled by busy admins."`
+	AuthFailMax    int           `env:"AUTH_FAILURE_MAX" default:"20" group:"auth" help:"Failed API-key authentications a client address may make per AUTH_FAILURE_WINDOW on any surface (/api, /ws, /metrics, the emulator); past it the address gets 429 whatever key it sends, until the budget refills. Shared through Redis; 0 turns it off."`
+	AuthFailWindow time.Duration `env:"AUTH_FAILURE_WINDOW" default:"600" unit:"s" group:"auth" help:"Window of AUTH_FAILURE_MAX (seconds)."`
 	SkipAuth       bool          `env:"SKIP_AUTH" default:"false" group:"auth" help:"true disables the API key check, only together with NODE_ENV=development."`
 	InternalSecret string        `env:"INTERNAL_SECRET" secret:"true" group:"auth" help:"Required x-internal-secret for /api/token/mediaserver; unset, that route refuses every request."`
 
@@ -255,6 +257,8 @@ func (c Config) Validate() error {
 		{c.RateWindow < time.Second || c.RateWindow > 24*time.Hour, fmt.Sprintf("RATE_LIMIT_WINDOW_MS=%d: want 1000 to 86400000", c.RateWindow.Milliseconds())},
 		{c.RateMax < 0 || c.RateMax > 10_000_000, fmt.Sprintf("RATE_LIMIT_MAX_REQUESTS=%d: want 0 (off) to 10000000", c.RateMax)},
 		{c.RateHeartbeat < 0 || c.RateHeartbeat > 10_000_000, fmt.Sprintf("RATE_LIMIT_HEARTBEAT_MAX=%d: want 0 (off) to 10000000", c.RateHeartbeat)},
+		{c.AuthFailMax < 0 || c.AuthFailMax > 100_000, fmt.Sprintf("AUTH_FAILURE_MAX=%d: want 0 (off) to 100000", c.AuthFailMax)},
+		{c.AuthFailWindow < time.Second || c.AuthFailWindow > 24*time.Hour, fmt.Sprintf("AUTH_FAILURE_WINDOW=%s: want 1 s to 24 h", c.AuthFailWindow)},
 		{c.SessionSecret != "" && len(c.SessionSecret) < 32, "SESSION_TOKEN_SECRET: want at least 32 characters"},
 		{c.Production() && c.APISecretKey != "" && len(c.APISecretKey) < minKeyLength, fmt.Sprintf("API_SECRET_KEY: want at least %d characters with NODE_ENV=production (a long random key)", minKeyLength)},
 		{c.IVSPrivateKey != "" && c.IVSPrivateKeyFile != "", "IVS_PRIVATE_KEY and IVS_PRIVATE_KEY_FILE: set one, not both"},

@@ -29,6 +29,8 @@ func helpZH() map[string]string {
 		"RATE_LIMIT_WINDOW_MS":     "速率限制的時間窗（毫秒）。",
 		"RATE_LIMIT_MAX_REQUESTS":  "在 /api 路由上，每把 API 金鑰與每個用戶端位址在一個時間窗內可發出的請求數（0 表示關閉限制）。",
 		"RATE_LIMIT_HEARTBEAT_MAX": "每把金鑰、每個 session 與每個用戶端位址在一個時間窗內可送出的心跳數，由各執行個體各自計算（不經過 Redis）：這是獨立的額度，觀眾不會因為管理端呼叫頻繁而被限流。",
+		"AUTH_FAILURE_MAX":         "每個用戶端位址在 AUTH_FAILURE_WINDOW 內，於任何介面（/api、/ws、/metrics、模擬器）可失敗的 API 金鑰驗證次數；超過後不論送出哪把金鑰都回應 429，直到額度恢復。透過 Redis 共用；0 表示關閉。",
+		"AUTH_FAILURE_WINDOW":      "AUTH_FAILURE_MAX 的時間窗（秒）。",
 		"SKIP_AUTH":                "true 會停用 API 金鑰檢查，且只在 NODE_ENV=development 時有效。",
 		"INTERNAL_SECRET":          "/api/token/mediaserver 所需的 x-internal-secret；未設定時，該路由會拒絕所有請求。",
 
