@@ -3,7 +3,6 @@ package http
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"runtime"
 	"sync"
@@ -157,20 +156,5 @@ func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 			"health": "/health", "publisherToken": "/api/token/publisher", "viewerToken": "/api/token/viewer",
 			"stats": "/api/stats", "stages": "/api/stage",
 		},
-	})
-}
-
-// guardEmulator serves the embedded IVS emulator's control plane to loopback
-// clients only (local tools such as the AWS CLI with --endpoint-url); anyone
-// may read its JWKS.
-func (s *Server) guardEmulator(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host, _, _ := net.SplitHostPort(r.RemoteAddr)
-		ip := net.ParseIP(host)
-		if r.URL.Path == "/ivs/.well-known/jwks.json" || (ip != nil && ip.IsLoopback()) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		s.Error(w, r, ivslive.Errorf(ivslive.EFORBIDDEN, "the IVS emulator answers loopback clients only"))
 	})
 }

@@ -51,6 +51,9 @@ type Config struct {
 	// route. Zero Requests turn a budget off.
 	RateLimit      ivslive.RateLimit
 	HeartbeatLimit ivslive.RateLimit
+	// EmulatorControl guards the embedded emulator's control plane at
+	// /ivs/; "" is EmulatorLoopback.
+	EmulatorControl EmulatorControl
 	// AuthFailureLimit is the budget of failed API-key authentications of
 	// each client address, spent in Limiter (see authfail.go); zero
 	// Requests turn it off.

@@ -50,6 +50,7 @@ type Config struct {
 	AWSSecretAccessKey string `env:"AWS_SECRET_ACCESS_KEY" secret:"true" group:"ivs" help:"Static AWS credentials, with AWS_ACCESS_KEY_ID."`
 	AWSAccountID       string `env:"AWS_ACCOUNT_ID" default:"123456789012" group:"ivs" help:"Account id the emulator puts in ARNs (AWS mode reads it from the ARNs)."`
 	IVSBackend         string `env:"IVS_BACKEND" default:"" group:"ivs" help:"emulator or aws; default aws when MASTER_STAGE_ARN is set, emulator otherwise."`
+	EmulatorControl    string `env:"EMULATOR_CONTROL" default:"loopback" group:"ivs" help:"Who may use the embedded emulator's control plane at /ivs/ (create stages, mint tokens, import keys): loopback (requests straight from this host, never through a proxy or with TRUST_PROXY set), key (the admin key in x-api-key) or off. Its JWKS and /ivs/whip/ stay public."`
 	IVSEndpoint        string `env:"IVS_ENDPOINT" default:"" group:"ivs" help:"Override the IVS Real-Time endpoint URL (for example a standalone ivslive emulator)."`
 	IVSPrivateKey      string `env:"IVS_PRIVATE_KEY" secret:"true" group:"ivs" help:"PEM ES384 (P-384) private key for self-signed tokens."`
 	IVSPrivateKeyFile  string `env:"IVS_PRIVATE_KEY_FILE" default:"" group:"ivs" help:"File holding that PEM key (instead of IVS_PRIVATE_KEY)."`
@@ -232,6 +233,7 @@ func (c Config) Validate() error {
 		{c.Port < 0 || c.Port > 65535, fmt.Sprintf("API_PORT=%d: want 0–65535", c.Port)},
 		{!oneOf(c.LogLevel, "debug", "info", "warn", "error"), fmt.Sprintf("LOG_LEVEL=%q: want debug, info, warn or error", c.LogLevel)},
 		{!oneOf(c.IVSBackend, "", "emulator", "aws"), fmt.Sprintf("IVS_BACKEND=%q: want emulator or aws", c.IVSBackend)},
+		{!oneOf(c.EmulatorControl, "loopback", "key", "off"), fmt.Sprintf("EMULATOR_CONTROL=%q: want loopback, key or off", c.EmulatorControl)},
 		{c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20, fmt.Sprintf("MAX_BODY_BYTES=%d: want 1024–67108864", c.MaxBodyBytes)},
 		{c.MaxStages < 1 || c.MaxStages > 1000, fmt.Sprintf("MAX_STAGES=%d: want 1–1000 (IVS allows 1,000 stages per region by default)", c.MaxStages)},
 		{c.MaxViewersPerStage < 1 || c.MaxViewersPerStage > 25000, fmt.Sprintf("MAX_VIEWERS_PER_STAGE=%d: want 1–25000 (IVS: 10,000 subscribers per stage by default)", c.MaxViewersPerStage)},

@@ -38,6 +38,7 @@ func (a *app) openIVS(ctx context.Context, shared ivslive.RateLimiter) (*ivs.Cli
 			return nil, nil, check, err
 		}
 		handler, opts.Endpoint = em, endpoint
+		a.warnEmulatorExposure()
 	}
 	if a.cfg.Backend() == "emulator" {
 		// The emulator ignores credentials; static ones keep the SDK from
@@ -78,6 +79,18 @@ func (a *app) startEmulator(baseURL string) (*emulator.Emulator, string, error) 
 	go srv.Serve(ln)
 	a.onClose(srv.Close)
 	return em, "http://" + ln.Addr().String(), nil
+}
+
+// warnEmulatorExposure says when the embedded emulator runs where it does
+// not belong, or where its control plane cannot be used.
+func (a *app) warnEmulatorExposure() {
+	if a.cfg.Production() {
+		a.log.Warn("the IVS emulator is running with NODE_ENV=production: it is for development and tests; production uses AWS (set MASTER_STAGE_ARN or IVS_BACKEND=aws)",
+			"emulatorControl", a.cfg.EmulatorControl)
+	}
+	if a.cfg.TrustProxy != "" && a.cfg.TrustProxy != "false" && a.cfg.EmulatorControl == "loopback" {
+		a.log.Warn("TRUST_PROXY is set, so the emulator's control plane at /ivs/ refuses every request (it cannot tell a proxy from a local tool); use EMULATOR_CONTROL=key to reach it with the admin key")
+	}
 }
 
 func publicBase(host string, port int) string {

@@ -26,11 +26,17 @@ type server struct {
 // waits for it to listen.
 func start(t testing.TB, env map[string]string) server {
 	t.Helper()
+	return startLogged(t, env, io.Discard)
+}
+
+// startLogged is start with the server's log going to stderr.
+func startLogged(t *testing.T, env map[string]string, stderr io.Writer) server {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, pw, io.Discard)
+		done <- run(ctx, nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, pw, stderr)
 		pw.Close()
 	}()
 	var s server

@@ -54,6 +54,9 @@ func runEmulator(ctx context.Context, args []string, lookup func(string) (string
 		defer unlock()
 	}
 	log := newLogger(cfg, stderr)
+	if cfg.Production() {
+		log.Warn("the IVS emulator is running with NODE_ENV=production: it is for development and tests, and its API has no authentication; production uses AWS")
+	}
 	em, err := emulator.New(emulator.Options{Region: cfg.AWSRegion, AccountID: cfg.AWSAccountID, BaseURL: base, StatePath: state, Logger: log})
 	if err != nil {
 		return err

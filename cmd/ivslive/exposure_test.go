@@ -1,0 +1,45 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// syncBuffer is a log sink the server's goroutines may write concurrently.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The embedded emulator in production is logged; behind a proxy
+// (TRUST_PROXY) its control plane refuses even a local, header-free call,
+// and the log says why.
+func TestEmulatorExposureWarnings(t *testing.T) {
+	t.Chdir(t.TempDir())
+	var log syncBuffer
+	s := startLogged(t, map[string]string{"API_PORT": "0", "NODE_ENV": "production", "API_SECRET_KEY": testKey, "TRUST_PROXY": "1"}, &log)
+	defer s.stop()
+	s.key = testKey
+	if status, _ := call(t, s, "POST", "/ivs/ListStages", "{}"); status != 403 {
+		t.Fatalf("control plane with TRUST_PROXY set: %d, want 403", status)
+	}
+	for _, want := range []string{"NODE_ENV=production", "EMULATOR_CONTROL=key"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the log does not mention %s:\n%s", want, log.String())
+		}
+	}
+}
