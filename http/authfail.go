@@ -78,9 +78,10 @@ func (b *blockList) block(addr string, until, now time.Time) {
 	b.n.Store(int64(len(b.until)))
 }
 
-// failureAddress is the address a failure counts against: the client's
-// IPv4 address, or its IPv6 /64, which one subscriber usually holds whole.
-func failureAddress(ip string) string {
+// addressKey is the address a client is counted by (failed
+// authentications, WebSocket connections): its IPv4 address, or its IPv6
+// /64, which one subscriber usually holds whole.
+func addressKey(ip string) string {
 	a, err := netip.ParseAddr(ip)
 	if err != nil || a.Is4() {
 		return ip
@@ -103,7 +104,7 @@ func presentsKey(r *http.Request) bool {
 func (s *Server) guardFailures(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.failures.n.Load() != 0 && presentsKey(r) {
-			if wait, ok := s.failures.blocked(failureAddress(s.clientIP(r)), s.now()); ok {
+			if wait, ok := s.failures.blocked(addressKey(s.clientIP(r)), s.now()); ok {
 				if s.OnRateLimit != nil {
 					s.OnRateLimit("authfail")
 				}
@@ -122,7 +123,7 @@ func (s *Server) authFailed(r *http.Request) {
 	if s.Limiter == nil || limit.Requests <= 0 {
 		return
 	}
-	addr := failureAddress(s.clientIP(r))
+	addr := addressKey(s.clientIP(r))
 	d, err := s.Limiter.Allow(r.Context(), []string{"authfail:ip:" + addr}, limit)
 	if err != nil {
 		// As for the rate limits: an outage of the limiter must not become

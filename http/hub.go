@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -17,7 +18,11 @@ import (
 // event bus: a change marks the stats dirty, and once a second dirty stats
 // are computed once (O(stages)) and sent to every subscriber, so pushes come
 // within a second of a change, at most one per second per channel, and at
-// least every fullEvery.
+// least every fullEvery. A client that connects or subscribes gets the last
+// snapshot, as fresh as a push would be: computed again only when it is
+// older than minGap and something changed since, or older than fullEvery,
+// and then once for everyone waiting. No message from a client costs a
+// computation of its own.
 type Hub struct {
 	live *live.Service
 	bus  *live.Bus
@@ -25,6 +30,13 @@ type Hub struct {
 	now  func() time.Time
 	// OnClients, when set, is told the number of connected clients.
 	OnClients func(n int)
+
+	// last is the latest stats snapshot; statsMu lets one caller compute a
+	// stale one while the others wait for it.
+	last    atomic.Pointer[statsSnapshot]
+	statsMu sync.Mutex
+	// changed is when the bus last reported a change (Unix ns).
+	changed atomic.Int64
 
 	mu      sync.Mutex
 	clients map[*wsClient]struct{}
@@ -120,6 +132,7 @@ func (h *Hub) Run(ctx context.Context) {
 				continue
 			}
 			dirty = true
+			h.changed.Store(h.now().UnixNano())
 			if e.Type != ivslive.EventInstanceCounters {
 				h.broadcastEvent(e)
 			}
@@ -190,6 +203,48 @@ func (h *Hub) broadcastEvent(e ivslive.Event) {
 	}
 }
 
+type statsSnapshot struct {
+	st live.Stats
+	at time.Time
+}
+
+// computeStats computes the stats and keeps them as the last snapshot.
+func (h *Hub) computeStats(ctx context.Context) (live.Stats, error) {
+	// Stamped before reading: a change during the read makes it stale.
+	at := h.now()
+	st, err := h.live.Stats(ctx)
+	if err == nil {
+		h.last.Store(&statsSnapshot{st: st, at: at})
+	}
+	return st, err
+}
+
+// currentStats returns the last snapshot while a push would not be newer
+// (younger than minGap, or younger than fullEvery with no change since),
+// else computes one: once, however many clients ask at the same time.
+func (h *Hub) currentStats(ctx context.Context) (live.Stats, error) {
+	fresh := func() (live.Stats, bool) {
+		s := h.last.Load()
+		if s == nil {
+			return live.Stats{}, false
+		}
+		age := h.now().Sub(s.at)
+		if age < minGap || age < fullEvery && h.changed.Load() < s.at.UnixNano() {
+			return s.st, true
+		}
+		return live.Stats{}, false
+	}
+	if st, ok := fresh(); ok {
+		return st, nil
+	}
+	h.statsMu.Lock()
+	defer h.statsMu.Unlock()
+	if st, ok := fresh(); ok {
+		return st, nil
+	}
+	return h.computeStats(ctx)
+}
+
 // broadcastStats computes the stats once and sends every client what it
 // subscribed to.
 func (h *Hub) broadcastStats(ctx context.Context) {
@@ -197,7 +252,7 @@ func (h *Hub) broadcastStats(ctx context.Context) {
 	if len(clients) == 0 {
 		return
 	}
-	st, err := h.live.Stats(ctx)
+	st, err := h.computeStats(ctx)
 	if err != nil {
 		h.log.Warn("websocket: stats unavailable", "err", err)
 		return
@@ -221,7 +276,7 @@ func (h *Hub) broadcastStats(ctx context.Context) {
 
 // sendCurrent sends one channel's current state to one client.
 func (h *Hub) sendCurrent(ctx context.Context, c *wsClient, channel string) {
-	st, err := h.live.Stats(ctx)
+	st, err := h.currentStats(ctx)
 	if err != nil {
 		c.enqueue(h.errorMessage(ivslive.ErrorCode(err), ivslive.ErrorMessage(err)))
 		return

@@ -31,6 +31,8 @@ type Config struct {
 	Keys []APIKey
 	// WSPublic lets anyone read the WebSocket's stats channels without a key.
 	WSPublic bool
+	// WSLimits caps this instance's WebSocket connections.
+	WSLimits WSLimits
 	// SkipAuth disables the key check; main allows it only in development.
 	SkipAuth bool
 	// InternalSecret guards /api/token/mediaserver; empty means the route
@@ -105,6 +107,7 @@ type Server struct {
 	started  time.Time
 	health   *healthCache
 	failures blockList
+	conns    connCounts
 	// lastFailLog rate-limits the warning about an unavailable limiter.
 	lastFailLog atomic.Int64
 	patterns    []string

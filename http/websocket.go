@@ -58,6 +58,7 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	key := wsKey(r)
 	var p Principal
+	limitKey := "" // anonymous readers are capped per address only
 	if key == "" && s.Config.WSPublic {
 		p = Principal{Name: "public", Scope: ScopeRead}
 	} else {
@@ -66,11 +67,20 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, err)
 			return
 		}
+		limitKey = p.Name
 	}
 	if !p.allows(ScopeRead) {
 		s.Error(w, r, ivslive.Errorf(ivslive.EFORBIDDEN, "this key (%s) cannot read live stats", p.Name))
 		return
 	}
+	// Caps are checked before the upgrade, so a refusal is an answer in
+	// the envelope (429 or 503), and the slot is held until the close.
+	release, err := s.conns.admit(s.Config.WSLimits, limitKey, addressKey(s.clientIP(r)))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	defer release()
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{wsSubprotocol},
 		OriginPatterns: originHosts(s.Config.CORSOrigins),

@@ -35,6 +35,9 @@ type Config struct {
 	APISecretKey   string        `env:"API_SECRET_KEY" secret:"true" group:"auth" help:"Admin API key sent as x-api-key. Unset: a random key is generated into the data dir and printed once."`
 	APIKeys        string        `env:"API_KEYS" secret:"true" group:"auth" help:"More keys, comma-separated name:scope:secret (scope admin, read or viewer); two keys of one scope allow rotation without downtime."`
 	WSPublic       bool          `env:"WS_PUBLIC" default:"false" group:"auth" help:"true lets anyone read the WebSocket's stats and stage channels without a key (never the events channel)."`
+	WSMaxConns     int           `env:"WS_MAX_CONNECTIONS" default:"10000" group:"auth" help:"Most WebSocket connections one instance holds (503 above); 0 means no cap."`
+	WSMaxPerKey    int           `env:"WS_MAX_PER_KEY" default:"1000" group:"auth" help:"Most WebSocket connections one API key holds on one instance (429 above); 0 means no cap."`
+	WSMaxPerAddr   int           `env:"WS_MAX_PER_ADDRESS" default:"50" group:"auth" help:"Most WebSocket connections one client address (IPv6: one /64) holds on one instance (429 above); 0 means no cap."`
 	SessionSecret  string        `env:"SESSION_TOKEN_SECRET" secret:"true" group:"auth" help:"Key (32+ characters) that signs viewer session tokens. Unset: a random key is generated once and shared, in Redis (every instance reads the same) or in the data dir."`
 	TrustProxy     string        `env:"TRUST_PROXY" default:"" group:"auth" help:"Whose X-Forwarded-For to believe for client addresses: true (any), a hop count, or proxy addresses/CIDRs, comma-separated; empty trusts none."`
 	RateWindow     time.Duration `env:"RATE_LIMIT_WINDOW_MS" default:"60000" unit:"ms" group:"auth" help:"Rate-limit window (milliseconds)."`
@@ -259,6 +262,7 @@ func (c Config) Validate() error {
 		{c.RateWindow < time.Second || c.RateWindow > 24*time.Hour, fmt.Sprintf("RATE_LIMIT_WINDOW_MS=%d: want 1000 to 86400000", c.RateWindow.Milliseconds())},
 		{c.RateMax < 0 || c.RateMax > 10_000_000, fmt.Sprintf("RATE_LIMIT_MAX_REQUESTS=%d: want 0 (off) to 10000000", c.RateMax)},
 		{c.RateHeartbeat < 0 || c.RateHeartbeat > 10_000_000, fmt.Sprintf("RATE_LIMIT_HEARTBEAT_MAX=%d: want 0 (off) to 10000000", c.RateHeartbeat)},
+		{c.WSMaxConns < 0 || c.WSMaxPerKey < 0 || c.WSMaxPerAddr < 0, "WS_MAX_CONNECTIONS, WS_MAX_PER_KEY, WS_MAX_PER_ADDRESS: want 0 (no cap) or more"},
 		{c.AuthFailMax < 0 || c.AuthFailMax > 100_000, fmt.Sprintf("AUTH_FAILURE_MAX=%d: want 0 (off) to 100000", c.AuthFailMax)},
 		{c.AuthFailWindow < time.Second || c.AuthFailWindow > 24*time.Hour, fmt.Sprintf("AUTH_FAILURE_WINDOW=%s: want 1 s to 24 h", c.AuthFailWindow)},
 		{c.SessionSecret != "" && len(c.SessionSecret) < 32, "SESSION_TOKEN_SECRET: want at least 32 characters"},

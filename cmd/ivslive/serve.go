@@ -213,7 +213,7 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 		Log:       a.log,
 		Config: ivshttp.Config{
 			Development: cfg.Development(), Environment: cfg.NodeEnv, Version: versionString(),
-			Keys: keys, WSPublic: cfg.WSPublic, SkipAuth: skipAuth, InternalSecret: cfg.InternalSecret,
+			Keys: keys, WSPublic: cfg.WSPublic, WSLimits: ivshttp.WSLimits{Total: cfg.WSMaxConns, PerKey: cfg.WSMaxPerKey, PerAddress: cfg.WSMaxPerAddr}, SkipAuth: skipAuth, InternalSecret: cfg.InternalSecret,
 			CORSOrigins: cfg.CORSOrigins, MaxBodyBytes: cfg.MaxBodyBytes, Region: cfg.AWSRegion,
 			IVSBackend: cfg.Backend(), TrustProxy: trust,
 			RateLimit:        ivslive.RateLimit{Requests: cfg.RateMax, Period: cfg.RateWindow},
