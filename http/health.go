@@ -60,6 +60,12 @@ const healthTimeout = 2 * time.Second
 // handleHealth reports each component's state and latency. Every probe runs
 // at once with a timeout, so the answer never hangs; status is healthy,
 // degraded (a non-critical part is down) or unhealthy (503).
+//
+// Anonymous callers (load balancers, uptime checks) get liveness only: the
+// Node server's fields, none of which is an audience number. The
+// components, with viewer counts, capacity and the token strategy, need a
+// key with the read scope; a wrong key counts as a failed authentication
+// and gets the anonymous answer.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	results := make([]componentStatus, len(s.Health))
 	var wg sync.WaitGroup
@@ -98,8 +104,10 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 			"redis": redis,
 			"aws":   map[string]any{"region": s.Config.Region, "stageConfigured": s.Live.MasterARN() != "", "backend": s.Config.IVSBackend},
 		},
-		"memory":     map[string]any{"used": mem.HeapAlloc >> 20, "total": mem.HeapSys >> 20, "unit": "MB"},
-		"components": components,
+		"memory": map[string]any{"used": mem.HeapAlloc >> 20, "total": mem.HeapSys >> 20, "unit": "MB"},
+	}
+	if s.readsHealth(r) {
+		data["components"] = components
 	}
 	if s.Config.Environment != "" {
 		data["environment"] = s.Config.Environment
@@ -109,6 +117,19 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.respond(w, http.StatusOK, data, "")
+}
+
+// readsHealth reports whether r may see the full health report.
+func (s *Server) readsHealth(r *http.Request) bool {
+	if s.Config.SkipAuth {
+		return true
+	}
+	key := r.Header.Get("X-Api-Key")
+	if key == "" {
+		return false
+	}
+	p, err := s.authenticate(r, key)
+	return err == nil && p.allows(ScopeRead)
 }
 
 func (s *Server) probe(ctx context.Context, c HealthCheck) componentStatus {

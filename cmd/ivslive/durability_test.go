@@ -167,10 +167,12 @@ func TestCrashLosesNoAcknowledgedLeave(t *testing.T) {
 	})
 }
 
-// health reads /api/health's status and the history backlog.
+// health reads /api/health's status and the history backlog (the
+// components need a read key).
 func health(t *testing.T, c client) (string, string, float64) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", c.url+"/api/health", nil)
+	req.Header.Set("X-Api-Key", testKey)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		t.Fatal(err)

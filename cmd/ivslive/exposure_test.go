@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -40,6 +42,36 @@ func TestEmulatorExposureWarnings(t *testing.T) {
 	for _, want := range []string{"NODE_ENV=production", "EMULATOR_CONTROL=key"} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("the log does not mention %s:\n%s", want, log.String())
+		}
+	}
+}
+
+// The real wiring: anonymous /health shows no audience numbers (the
+// scaler's viewers and capacity), a read key sees them.
+func TestAnonymousHealthHidesAudience(t *testing.T) {
+	t.Chdir(t.TempDir())
+	s := start(t, map[string]string{"API_PORT": "0", "API_SECRET_KEY": testKey})
+	defer s.stop()
+	s.key = testKey
+	viewerSession(t, s, "carol")
+	get := func(key string) string {
+		req, _ := http.NewRequest("GET", s.url+"/health", nil)
+		req.Header.Set("X-Api-Key", key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	anon, full := get(""), get(testKey)
+	for _, field := range []string{`"viewers"`, `"capacityLeft"`, `"components"`} {
+		if strings.Contains(anon, field) {
+			t.Errorf("anonymous /health shows %s: %s", field, anon)
+		}
+		if !strings.Contains(full, field) {
+			t.Errorf("/health with the admin key lacks %s: %s", field, full)
 		}
 	}
 }
