@@ -96,7 +96,11 @@ func presentsKey(r *http.Request) bool {
 	if r.Header.Get("X-Api-Key") != "" {
 		return true
 	}
-	return r.URL.Path == "/ws" && wsKey(r) != ""
+	if r.URL.Path != "/ws" {
+		return false
+	}
+	key, _ := wsKey(r)
+	return key != ""
 }
 
 // guardFailures refuses, before anything else looks at it, a key from an

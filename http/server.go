@@ -108,10 +108,11 @@ type Server struct {
 	health   *healthCache
 	failures blockList
 	conns    connCounts
-	// lastFailLog rate-limits the warning about an unavailable limiter.
-	lastFailLog atomic.Int64
-	patterns    []string
-	keys        []keyDigest
+	// lastFailLog rate-limits the warning about an unavailable limiter,
+	// lastURLKeyWarn the one about keys in WebSocket URLs (Unix ns).
+	lastFailLog, lastURLKeyWarn atomic.Int64
+	patterns                    []string
+	keys                        []keyDigest
 	// buffers and readBuffers recycle response and request buffers: the
 	// heartbeat is answered tens of thousands of times a second.
 	buffers, readBuffers sync.Pool

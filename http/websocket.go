@@ -30,23 +30,39 @@ const (
 )
 
 // wsKey finds the key a WebSocket client presented: the x-api-key header,
-// the apiKey query parameter, or a "key.<key>" subprotocol (browsers cannot
-// set headers on a WebSocket).
-func wsKey(r *http.Request) string {
+// the apiKey query parameter (inURL: proxies and servers log URLs), or a
+// "key.<key>" subprotocol (browsers cannot set headers on a WebSocket).
+func wsKey(r *http.Request) (key string, inURL bool) {
 	if k := r.Header.Get("X-Api-Key"); k != "" {
-		return k
+		return k, false
 	}
 	if k := r.URL.Query().Get("apiKey"); k != "" {
-		return k
+		return k, true
 	}
 	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
 		for _, p := range strings.Split(v, ",") {
 			if k, ok := strings.CutPrefix(strings.TrimSpace(p), "key."); ok {
-				return k
+				return k, false
 			}
 		}
 	}
-	return ""
+	return "", false
+}
+
+// queryKeyWarnEvery rate-limits the warning about keys sent in the URL.
+const queryKeyWarnEvery = time.Minute
+
+// warnKeyInURL tells the operator, at most once per queryKeyWarnEvery,
+// that a client sends its key in the URL; the form keeps working (the Node
+// server's clients use it).
+func (s *Server) warnKeyInURL(r *http.Request) {
+	now := s.now().UnixNano()
+	last := s.lastURLKeyWarn.Load()
+	if last != 0 && now-last < int64(queryKeyWarnEvery) || !s.lastURLKeyWarn.CompareAndSwap(last, now) {
+		return
+	}
+	s.Log.Warn("a WebSocket client sent its API key in the URL (?apiKey=), where proxies and access logs keep it; send it as the subprotocol key.<key> instead (this warning repeats at most once a minute)",
+		"ip", s.clientIP(r))
 }
 
 // handleWebSocket authenticates before the upgrade (401/403 in the
@@ -56,7 +72,10 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, ivslive.Errorf(ivslive.ENOTFOUND, "路由 /ws 不存在"))
 		return
 	}
-	key := wsKey(r)
+	key, inURL := wsKey(r)
+	if inURL {
+		s.warnKeyInURL(r)
+	}
 	var p Principal
 	limitKey := "" // anonymous readers are capped per address only
 	if key == "" && s.Config.WSPublic {

@@ -3,6 +3,7 @@ package http_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -136,5 +137,40 @@ func TestSubscribeServesTheLastSnapshot(t *testing.T) {
 	computed, allowed := counting.loads.Load()-before, 2+int64(time.Since(start)/time.Second)
 	if computed > allowed {
 		t.Fatalf("%d stats computations for 10 connections and %d subscribes in %v, want at most %d", computed, subscribes, time.Since(start), allowed)
+	}
+}
+
+// A key in the WebSocket URL still works, and the operator is told, at most
+// once a minute; the subprotocol form is not warned about.
+func TestKeyInURLIsWarnedAbout(t *testing.T) {
+	var log apitest.LogBuffer
+	clock := apitest.NewClock(time.Now())
+	env := apitest.New(t, apitest.Options{Clock: clock, Log: slog.New(slog.NewTextHandler(&log, nil))})
+	viaURL := func() {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(env.URL, "http")+"/ws?apiKey="+apitest.ReadKey, nil)
+		if err != nil {
+			t.Fatalf("?apiKey= no longer works: %v", err)
+		}
+		c.CloseNow()
+	}
+	warnings := func() int { return strings.Count(log.String(), "?apiKey=") }
+	viaURL()
+	viaURL()
+	if n := warnings(); n != 1 {
+		t.Fatalf("%d warnings after two connections in a minute, want 1:\n%s", n, log.String())
+	}
+	if _, _, err := dial(t, env, apitest.ReadKey); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(61 * time.Second)
+	viaURL()
+	if n := warnings(); n != 2 {
+		t.Fatalf("%d warnings a minute later, want 2", n)
+	}
+	if strings.Contains(log.String(), apitest.ReadKey) {
+		t.Fatal("the warning shows the key")
 	}
 }

@@ -47,6 +47,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("create data dir: %w", err)
 		}
+		if err := ownerOnly(path); err != nil {
+			return nil, err
+		}
 		dsn = "file:" + path
 	}
 	dsn += "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
@@ -63,6 +66,32 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// ownerOnly makes the database file (and its WAL, shared-memory and
+// journal files, when they exist) readable by its owner only: they hold
+// viewers' ids, addresses and user agents, and the umask would give
+// everyone read access when the data dir already exists. SQLite creates its
+// side files with the main file's mode, so creating that one 0600 first is
+// enough for new databases; older files are tightened.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			continue // no such side file
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, st.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("make %s private: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Close closes the database.

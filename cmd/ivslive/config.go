@@ -101,7 +101,7 @@ type Config struct {
 	RedisTLS       bool   `env:"REDIS_TLS_ENABLED" default:"false" group:"redis" help:"true connects with TLS (ElastiCache in transit encryption)."`
 	RedisKeyPrefix string `env:"REDIS_KEY_PREFIX" default:"ivs:prod:" group:"redis" help:"Prefix of every Redis key."`
 
-	DatabaseURL string `env:"DATABASE_URL" secret:"url" default:"" group:"postgres" help:"PostgreSQL URL. Setting it (or DB_HOST) selects PostgreSQL history instead of SQLite."`
+	DatabaseURL string `env:"DATABASE_URL" secret:"url" default:"" group:"postgres" help:"PostgreSQL URL (or libpq keyword/value string). Setting it (or DB_HOST) selects PostgreSQL history instead of SQLite."`
 	DBHost      string `env:"DB_HOST" default:"" group:"postgres" help:"PostgreSQL host, the Node server's way (with DB_PORT, DB_NAME, DB_USER, DB_PASSWORD, DB_SSL_ENABLED)."`
 	DBPort      int    `env:"DB_PORT" default:"5432" group:"postgres" help:"PostgreSQL port."`
 	DBName      string `env:"DB_NAME" default:"ivs_live" group:"postgres" help:"PostgreSQL database."`
@@ -280,6 +280,13 @@ func (c Config) Validate() error {
 	}
 	for name, raw := range map[string]string{"REDIS_URL": c.RedisURL, "DATABASE_URL": c.DatabaseURL, "IVS_ENDPOINT": c.IVSEndpoint, "CLOUDWATCH_ENDPOINT": c.CloudWatchEndpoint} {
 		if raw == "" {
+			continue
+		}
+		if name == "DATABASE_URL" && !strings.Contains(raw, "://") {
+			// pgx also takes libpq's keyword/value form.
+			if _, err := parseKeywordValue(raw); err != nil {
+				return fmt.Errorf("invalid configuration: DATABASE_URL: want postgres://user:password@host:port/db or host=... user=... keyword/value pairs")
+			}
 			continue
 		}
 		if u, err := url.Parse(raw); err != nil || u.Scheme == "" || u.Host == "" {

@@ -219,3 +219,53 @@ func TestHelp(t *testing.T) {
 		}
 	}
 }
+
+// Every credential form pgx and go-redis accept is hidden from the startup
+// log and `config check`, and the rest stays readable.
+func TestRedactDSN(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"postgres://u:pw123@db:5432/x", "postgres://u:redacted@db:5432/x"},
+		{"postgres://u@db/x?sslmode=disable&password=pw123", "postgres://u@db/x?password=redacted&sslmode=disable"},
+		{"postgresql://db/x?pass%77ord=pw123&sslpassword=pw456", "postgresql://db/x?password=redacted&sslpassword=redacted"},
+		{"postgres://u:sec:ret@db/x", "postgres://u:redacted@db/x"},
+		{"postgres://u:pw/123@db/x", "<redacted>"},
+		{"postgres:u:pw123@db", "<redacted>"},
+		{"host=db user=app password=pw123 dbname=x", "host=db user=app password=redacted dbname=x"},
+		{"host=db password='pw 123' sslpassword = pw456 user=app", "host=db password=redacted sslpassword=redacted user=app"},
+		{`host=db password='pw\' 123'`, "host=db password=redacted"},
+		{"host=db password='unterminated pw123", "<redacted>"},
+		{"redis://:pw123@cache:6379/0", "redis://:redacted@cache:6379/0"},
+		{"rediss://default:pw123@cache:6380/2?dial_timeout=3s", "rediss://default:redacted@cache:6380/2?dial_timeout=3s"},
+		{"unix://u:pw123@/run/redis.sock?db=1", "unix://u:redacted@/run/redis.sock?db=1"},
+		{"redis://cache:6379/0#pw123", "redis://cache:6379/0"},
+	}
+	for _, c := range cases {
+		got := redactDSN(c.in)
+		if got != c.want {
+			t.Errorf("redactDSN(%q) = %q, want %q", c.in, got, c.want)
+		}
+		for _, secret := range []string{"pw123", "pw456", "ret", "pw 123"} {
+			if strings.Contains(c.in, secret) && strings.Contains(got, secret) {
+				t.Errorf("redactDSN(%q) shows %q", c.in, secret)
+			}
+		}
+	}
+}
+
+// config check shows no password, whatever form DATABASE_URL and
+// REDIS_URL take; a keyword/value DATABASE_URL is accepted as pgx does.
+func TestConfigCheckHidesPasswords(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, env := range []map[string]string{
+		{"DATABASE_URL": "postgres://app@db:5432/live?password=hunter2-pg", "REDIS_URL": "redis://:hunter2-redis@cache:6379/0"},
+		{"DATABASE_URL": "host=db user=app password='hunter2 pg' dbname=live", "REDIS_HOST": "cache", "REDIS_PASSWORD": "hunter2-redis"},
+	} {
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{"config", "check"}, lookupFrom(env), &out, io.Discard); err != nil {
+			t.Fatalf("%v: %v", env, err)
+		}
+		if strings.Contains(out.String(), "hunter2") {
+			t.Errorf("config check shows a password:\n%s", out.String())
+		}
+	}
+}

@@ -99,7 +99,7 @@ func helpZH() map[string]string {
 		"REDIS_KEY_PREFIX":  "所有 Redis 鍵的前綴。",
 
 		// postgres
-		"DATABASE_URL":         "PostgreSQL URL。設定此值（或 DB_HOST）即改用 PostgreSQL 取代 SQLite 保存歷史紀錄。",
+		"DATABASE_URL":         "PostgreSQL URL（或 libpq 的 keyword/value 字串）。設定此值（或 DB_HOST）即改用 PostgreSQL 取代 SQLite 保存歷史紀錄。",
 		"DB_HOST":              "PostgreSQL 主機，沿用 Node 版的設定方式（搭配 DB_PORT、DB_NAME、DB_USER、DB_PASSWORD、DB_SSL_ENABLED）。",
 		"DB_PORT":              "PostgreSQL 連接埠。",
 		"DB_NAME":              "PostgreSQL 資料庫名稱。",

@@ -1,38 +1,22 @@
 package main
 
 import (
-	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/ivslive/ivslive/internal/apitest"
+	"github.com/ivslive/ivslive/internal/testenv"
 )
-
-// syncBuffer is a log sink the server's goroutines may write concurrently.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // The embedded emulator in production is logged; behind a proxy
 // (TRUST_PROXY) its control plane refuses even a local, header-free call,
 // and the log says why.
 func TestEmulatorExposureWarnings(t *testing.T) {
 	t.Chdir(t.TempDir())
-	var log syncBuffer
+	var log apitest.LogBuffer
 	s := startLogged(t, map[string]string{"API_PORT": "0", "NODE_ENV": "production", "API_SECRET_KEY": testKey, "TRUST_PROXY": "1"}, &log)
 	defer s.stop()
 	s.key = testKey
@@ -73,5 +57,49 @@ func TestAnonymousHealthHidesAudience(t *testing.T) {
 		if !strings.Contains(full, field) {
 			t.Errorf("/health with the admin key lacks %s: %s", field, full)
 		}
+	}
+}
+
+// Every listener the app opens (the API, METRICS_ADDR, the embedded
+// emulator's own) drops idle connections and slow headers.
+func TestEveryListenerHasTimeouts(t *testing.T) {
+	t.Chdir(t.TempDir())
+	cfg, err := LoadConfig(lookupFrom(map[string]string{"API_PORT": "0", "API_SECRET_KEY": testKey, "METRICS_ADDR": "127.0.0.1:0"}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := newApp(context.Background(), cfg, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	if len(a.servers) != 3 {
+		t.Fatalf("%d servers, want 3 (API, metrics, emulator)", len(a.servers))
+	}
+	for i, srv := range a.servers {
+		if srv.ReadHeaderTimeout <= 0 || srv.IdleTimeout <= 0 || srv.MaxHeaderBytes <= 0 {
+			t.Errorf("server %d: ReadHeaderTimeout %v, IdleTimeout %v, MaxHeaderBytes %d; want all set", i, srv.ReadHeaderTimeout, srv.IdleTimeout, srv.MaxHeaderBytes)
+		}
+	}
+}
+
+// A password given as a DATABASE_URL query parameter stays out of the
+// startup log (PostgreSQL trusts the test's connections, so any password
+// connects).
+func TestStartupLogHidesQueryPassword(t *testing.T) {
+	t.Chdir(t.TempDir())
+	dsn := testenv.PostgresURL(t)
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	var log apitest.LogBuffer
+	s := startLogged(t, map[string]string{"API_PORT": "0", "API_SECRET_KEY": testKey, "DATABASE_URL": dsn + sep + "password=hunter2-in-query"}, &log)
+	s.stop()
+	if !strings.Contains(log.String(), "ivslive starting") {
+		t.Fatalf("no startup line:\n%s", log.String())
+	}
+	if strings.Contains(log.String(), "hunter2") {
+		t.Fatalf("the startup log shows the password:\n%s", log.String())
 	}
 }

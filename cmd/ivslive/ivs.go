@@ -75,7 +75,8 @@ func (a *app) startEmulator(baseURL string) (*emulator.Emulator, string, error) 
 	if err != nil {
 		return nil, "", fmt.Errorf("start the IVS emulator: %w", err)
 	}
-	srv := &http.Server{Handler: em, ReadHeaderTimeout: 5 * time.Second}
+	// No ReadTimeout or WriteTimeout: WHIP and event streams may be long.
+	srv := a.newServer(em)
 	go srv.Serve(ln)
 	a.onClose(srv.Close)
 	return em, "http://" + ln.Addr().String(), nil

@@ -30,7 +30,7 @@ func start(t testing.TB, env map[string]string) server {
 }
 
 // startLogged is start with the server's log going to stderr.
-func startLogged(t *testing.T, env map[string]string, stderr io.Writer) server {
+func startLogged(t testing.TB, env map[string]string, stderr io.Writer) server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()

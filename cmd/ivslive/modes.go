@@ -109,20 +109,9 @@ func (c Config) Redacted() []string {
 		case f.Secret == "true" && v != "":
 			v = "<redacted>"
 		case f.Secret == "url" && v != "":
-			v = redactURL(v)
+			v = redactDSN(v)
 		}
 		lines = append(lines, f.Env+"="+v)
 	}
 	return lines
-}
-
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<redacted>"
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "redacted")
-	}
-	return u.String()
 }

@@ -48,14 +48,38 @@ type app struct {
 	stdout   io.Writer
 	listener net.Listener
 	srv      *http.Server
-	live     *live.Service
-	scaler   *live.Scaler
-	metrics  *metrics.Metrics
-	workers  []func(ctx context.Context)
-	closers  []func() error
+	// servers are every HTTP server the app runs (the API, the metrics
+	// listener, the embedded emulator's own), made by newServer.
+	servers []*http.Server
+	live    *live.Service
+	scaler  *live.Scaler
+	metrics *metrics.Metrics
+	workers []func(ctx context.Context)
+	closers []func() error
 }
 
 func (a *app) onClose(f func() error) { a.closers = append(a.closers, f) }
+
+// newServer returns an HTTP server with the limits every listener needs,
+// so an idle or slow client cannot hold a connection forever; the caller
+// adds ReadTimeout and WriteTimeout where no long request or stream goes
+// through.
+func newServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// newServer is newServer for one of the app's listeners.
+func (a *app) newServer(h http.Handler) *http.Server {
+	srv := newServer(h, a.log)
+	a.servers = append(a.servers, srv)
+	return srv
+}
 
 func (a *app) close() {
 	for i := len(a.closers) - 1; i >= 0; i-- {
@@ -240,15 +264,8 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 	if cfg.Backend() == "emulator" {
 		api.Demo = demo.Handler() // the demo pages stream through the emulator
 	}
-	a.srv = &http.Server{
-		Handler:           api.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
-	}
+	a.srv = a.newServer(api.Handler())
+	a.srv.ReadTimeout, a.srv.WriteTimeout = 30*time.Second, 30*time.Second
 	if cfg.MetricsAddr != "" {
 		if err := a.serveMetrics(cfg.MetricsAddr); err != nil {
 			return nil, err
@@ -353,7 +370,7 @@ func redactIf(on bool, raw string) string {
 	if !on {
 		return "off"
 	}
-	return redactURL(raw)
+	return redactDSN(raw)
 }
 
 // serveMetrics serves /metrics without a key on its own address, for a
@@ -365,7 +382,8 @@ func (a *app) serveMetrics(addr string) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", a.metrics.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second}
+	srv := a.newServer(mux)
+	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	go srv.Serve(ln)
 	a.onClose(srv.Close)
 	a.log.Info("metrics without a key", "addr", ln.Addr().String())

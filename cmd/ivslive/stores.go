@@ -57,7 +57,7 @@ func (a *app) openHistory(ctx context.Context) (history, ivslive.SessionSink, qu
 			StatementTimeout: a.cfg.DBStatementTimeout,
 		})
 		if err != nil {
-			return nil, nil, nil, check, fmt.Errorf("open PostgreSQL (%s): %w", redactURL(a.cfg.PostgresAddress()), err)
+			return nil, nil, nil, check, fmt.Errorf("open PostgreSQL (%s): %w", redactDSN(a.cfg.PostgresAddress()), err)
 		}
 	} else {
 		path := filepath.Join(a.cfg.DataDir, "ivslive.db")
@@ -142,7 +142,7 @@ func (a *app) openPresence(ctx context.Context, sink ivslive.SessionSink) (prese
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := client.Ping(pingCtx).Err(); err != nil {
-		return presence{}, fmt.Errorf("connect to Redis (%s): %w", redactURL(a.cfg.RedisAddress()), err)
+		return presence{}, fmt.Errorf("connect to Redis (%s): %w", redactDSN(a.cfg.RedisAddress()), err)
 	}
 	prefix := a.cfg.RedisKeyPrefix
 	// One batcher for presence and rate limits: concurrent requests share
@@ -164,7 +164,7 @@ func (a *app) openPresence(ctx context.Context, sink ivslive.SessionSink) (prese
 	}
 	return presence{store: p, leases: redis.NewLeases(client, prefix), limiter: redis.NewRateLimiter(client, prefix, redis.WithBatcher(batcher)), queue: rec, events: events,
 		webhooks: redis.NewWebhooks(client, prefix, webhook.DefaultArchiveSize, webhook.DefaultLogSize),
-		secret: redis.NewSecret(client, prefix, "session"),
+		secret:   redis.NewSecret(client, prefix, "session"),
 		check: ivshttp.HealthCheck{Name: "presence", Mode: "redis", Critical: true,
 			Probe: func(ctx context.Context) (map[string]any, error) { return nil, p.Ping(ctx) }}}, nil
 }

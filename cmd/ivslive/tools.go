@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -62,7 +61,8 @@ func runEmulator(ctx context.Context, args []string, lookup func(string) (string
 		return err
 	}
 	defer em.Close()
-	srv := &http.Server{Handler: em, ReadHeaderTimeout: 10 * time.Second}
+	// No ReadTimeout or WriteTimeout: WHIP and event streams may be long.
+	srv := newServer(em, log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "IVS emulator listening on %s (state: %s)\n", base, orDefault(state, "memory"))

@@ -88,6 +88,9 @@ type Options struct {
 	// Limiter, when set, rate-limits the API with the budgets in HTTP;
 	// HeartbeatLimiter, when set, spends the heartbeat budget instead.
 	Limiter, HeartbeatLimiter ivslive.RateLimiter
+	// Log, when set, receives the server's log; default discarded (or
+	// stderr with IVSLIVE_TEST_LOG set).
+	Log *slog.Logger
 	// Events, when set, builds the event publisher that feeds the bus
 	// (Redis pub/sub between instances); default the bus itself.
 	Events func(t testing.TB, bus *live.Bus) ivslive.EventPublisher
@@ -126,6 +129,9 @@ func New(t testing.TB, o Options) *Env {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("IVSLIVE_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if o.Log != nil {
+		log = o.Log
 	}
 
 	eo := o.Emulator
