@@ -1,6 +1,8 @@
 package ivs_test
 
 import (
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -48,7 +50,7 @@ func TestIdentityOfAWS(t *testing.T) {
 	t.Setenv("AWS_ENDPOINT_URL_STS", sts.URL)
 	notEmulator := httptest.NewServer(http.NotFoundHandler())
 	defer notEmulator.Close()
-	c, err := ivs.New(context.Background(), ivs.Options{Region: "ap-northeast-1", Endpoint: notEmulator.URL, AccessKeyID: "k", SecretAccessKey: "s"})
+	c, err := ivs.New(context.Background(), ivs.Options{Region: "ap-northeast-1", Endpoint: notEmulator.URL, Credentials: credentials.NewStaticCredentialsProvider("k", "s", "")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +64,7 @@ func TestIdentityOfAWS(t *testing.T) {
 func TestIdentityOfAnUnreachableEndpoint(t *testing.T) {
 	gone := httptest.NewServer(http.NotFoundHandler())
 	gone.Close()
-	c, err := ivs.New(context.Background(), ivs.Options{Endpoint: gone.URL, AccessKeyID: "k", SecretAccessKey: "s"})
+	c, err := ivs.New(context.Background(), ivs.Options{Endpoint: gone.URL, Credentials: credentials.NewStaticCredentialsProvider("k", "s", "")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ivsrealtime"
 
 	"github.com/ivslive/ivslive"
@@ -29,10 +28,11 @@ type Options struct {
 	Region string
 	// Endpoint overrides the service endpoint (the emulator's URL); "" is AWS.
 	Endpoint string
-	// AccessKeyID and SecretAccessKey, when both set, are used as static
-	// credentials instead of the default chain (the emulator ignores them).
-	AccessKeyID     string
-	SecretAccessKey string
+	// Credentials, when set, replace the SDK's default chain, which reads
+	// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from
+	// the environment, then shared config and SSO, web identity, container
+	// and instance roles. The emulator ignores credentials.
+	Credentials aws.CredentialsProvider
 	// HTTPClient is optional.
 	HTTPClient *http.Client
 	// PaceTimeout bounds how long a call waits for its share of the rate
@@ -75,9 +75,8 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		o.Region = "us-east-1"
 	}
 	loads := []func(*config.LoadOptions) error{config.WithRegion(o.Region)}
-	if o.AccessKeyID != "" && o.SecretAccessKey != "" {
-		loads = append(loads, config.WithCredentialsProvider(
-			credentials.NewStaticCredentialsProvider(o.AccessKeyID, o.SecretAccessKey, "")))
+	if o.Credentials != nil {
+		loads = append(loads, config.WithCredentialsProvider(o.Credentials))
 	}
 	if o.HTTPClient != nil {
 		loads = append(loads, config.WithHTTPClient(o.HTTPClient))

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
 	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/ivs"
 	"github.com/ivslive/ivslive/ivs/emulator"
@@ -20,7 +22,7 @@ func newClient(t *testing.T, o ivs.Options) (*ivs.Client, *emulator.Emulator) {
 	}
 	srv := httptest.NewServer(em)
 	t.Cleanup(srv.Close)
-	o.Endpoint, o.AccessKeyID, o.SecretAccessKey = srv.URL, "test", "test"
+	o.Endpoint, o.Credentials = srv.URL, credentials.NewStaticCredentialsProvider("test", "test", "")
 	c, err := ivs.New(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	cwsdk "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 
 	"github.com/ivslive/ivslive/cloudwatch"
@@ -29,8 +28,8 @@ func (a *app) startCloudWatch(ctx context.Context, leader *live.Leader, bus *liv
 		return nil
 	}
 	loads := []func(*config.LoadOptions) error{config.WithRegion(a.cfg.AWSRegion)}
-	if a.cfg.AWSAccessKeyID != "" && a.cfg.AWSSecretAccessKey != "" {
-		loads = append(loads, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(a.cfg.AWSAccessKeyID, a.cfg.AWSSecretAccessKey, "")))
+	if creds := awsCredentials(a.cfg); creds != nil {
+		loads = append(loads, config.WithCredentialsProvider(creds))
 	}
 	awsCfg, err := config.LoadDefaultConfig(ctx, loads...)
 	if err != nil {

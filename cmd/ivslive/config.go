@@ -49,8 +49,9 @@ type Config struct {
 	InternalSecret string        `env:"INTERNAL_SECRET" secret:"true" group:"auth" help:"Required x-internal-secret for /api/token/mediaserver; unset, that route refuses every request."`
 
 	AWSRegion          string `env:"AWS_REGION" default:"us-east-1" group:"ivs" help:"AWS region of the IVS stages."`
-	AWSAccessKeyID     string `env:"AWS_ACCESS_KEY_ID" secret:"true" group:"ivs" help:"Static AWS credentials; unset, the default chain (shared config, IAM role) is used."`
+	AWSAccessKeyID     string `env:"AWS_ACCESS_KEY_ID" secret:"true" group:"ivs" help:"AWS credentials; unset, the SDK's default chain (shared config, SSO, IAM role) is used."`
 	AWSSecretAccessKey string `env:"AWS_SECRET_ACCESS_KEY" secret:"true" group:"ivs" help:"Static AWS credentials, with AWS_ACCESS_KEY_ID."`
+	AWSSessionToken    string `env:"AWS_SESSION_TOKEN" secret:"true" group:"ivs" help:"Session token of temporary credentials (SSO, assume-role), with AWS_ACCESS_KEY_ID; read by the AWS SDK from the environment, by ivslive from ./.env."`
 	AWSAccountID       string `env:"AWS_ACCOUNT_ID" default:"123456789012" group:"ivs" help:"Account id the emulator puts in ARNs (AWS mode reads it from the ARNs)."`
 	IVSBackend         string `env:"IVS_BACKEND" default:"" group:"ivs" help:"emulator or aws; default aws when MASTER_STAGE_ARN is set, emulator otherwise."`
 	EmulatorControl    string `env:"EMULATOR_CONTROL" default:"loopback" group:"ivs" help:"Who may use the embedded emulator's control plane at /ivs/ (create stages, mint tokens, import keys): loopback (requests straight from this host, never through a proxy or with TRUST_PROXY set), key (the admin key in x-api-key) or off. Its JWKS and /ivs/whip/ stay public."`

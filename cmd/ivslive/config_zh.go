@@ -39,7 +39,8 @@ func helpZH() map[string]string {
 
 		// ivs
 		"AWS_REGION":            "IVS Stage 所在的 AWS 區域。",
-		"AWS_ACCESS_KEY_ID":     "靜態 AWS 憑證；未設定時使用預設的憑證鏈（共用設定檔、IAM 角色）。",
+		"AWS_ACCESS_KEY_ID":     "AWS 憑證；未設定時使用 SDK 預設的憑證鏈（共用設定檔、SSO、IAM 角色）。",
+		"AWS_SESSION_TOKEN":     "臨時憑證（SSO、assume-role）的 session token，與 AWS_ACCESS_KEY_ID 搭配使用；由 AWS SDK 從環境變數讀取，ivslive 則從 ./.env 讀取。",
 		"AWS_SECRET_ACCESS_KEY": "靜態 AWS 憑證，與 AWS_ACCESS_KEY_ID 搭配使用。",
 		"AWS_ACCOUNT_ID":        "模擬器寫進 ARN 的帳號 ID（AWS 模式則從 ARN 中讀取）。",
 		"IVS_BACKEND":           "emulator 或 aws；有設定 MASTER_STAGE_ARN 時預設為 aws，否則為 emulator。",

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
 	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/ivs"
 	"github.com/ivslive/ivslive/ivs/emulator"
@@ -451,7 +453,7 @@ func waitBacklog(t *testing.T, c *cluster, n float64) {
 // no duplicates, no orphans, at most five auto-scaled.
 func checkStages(t *testing.T, c *cluster, ivsURL string) {
 	t.Helper()
-	api, err := ivs.New(context.Background(), ivs.Options{Endpoint: ivsURL, AccessKeyID: "x", SecretAccessKey: "x"})
+	api, err := ivs.New(context.Background(), ivs.Options{Endpoint: ivsURL, Credentials: credentials.NewStaticCredentialsProvider("x", "x", "")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -279,7 +281,7 @@ func publisherKid(t *testing.T, s server) string {
 // restart too, though the shared stage store records one key ARN.
 func TestEachInstanceSignsWithItsOwnKey(t *testing.T) {
 	env := clusterEnv(t)
-	client, err := ivs.New(context.Background(), ivs.Options{Endpoint: env["IVS_ENDPOINT"], AccessKeyID: "x", SecretAccessKey: "x"})
+	client, err := ivs.New(context.Background(), ivs.Options{Endpoint: env["IVS_ENDPOINT"], Credentials: credentials.NewStaticCredentialsProvider("x", "x", "")})
 	if err != nil {
 		t.Fatal(err)
 	}

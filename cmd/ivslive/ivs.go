@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
 	"github.com/ivslive/ivslive"
 	ivshttp "github.com/ivslive/ivslive/http"
 	"github.com/ivslive/ivslive/ivs"
@@ -25,8 +27,7 @@ import (
 // shared, when set, is the rate budget every instance spends (Redis).
 func (a *app) openIVS(ctx context.Context, shared ivslive.RateLimiter) (*ivs.Client, http.Handler, ivshttp.HealthCheck, error) {
 	check := ivshttp.HealthCheck{Name: "ivs", Mode: a.cfg.Backend(), CacheFor: 15 * time.Second}
-	opts := ivs.Options{Region: a.cfg.AWSRegion, Endpoint: a.cfg.IVSEndpoint, Logger: a.log,
-		AccessKeyID: a.cfg.AWSAccessKeyID, SecretAccessKey: a.cfg.AWSSecretAccessKey, Shared: shared}
+	opts := ivs.Options{Region: a.cfg.AWSRegion, Endpoint: a.cfg.IVSEndpoint, Logger: a.log, Credentials: awsCredentials(a.cfg), Shared: shared}
 	if a.metrics != nil {
 		opts.Observe, opts.OnSharedError = a.metrics.IVSCall, a.metrics.IVSPaceFallback
 	}
@@ -43,7 +44,7 @@ func (a *app) openIVS(ctx context.Context, shared ivslive.RateLimiter) (*ivs.Cli
 	if a.cfg.Backend() == "emulator" {
 		// The emulator ignores credentials; static ones keep the SDK from
 		// searching the default chain (and IMDS) for nothing.
-		opts.AccessKeyID, opts.SecretAccessKey = "emulator", "emulator"
+		opts.Credentials = credentials.NewStaticCredentialsProvider("emulator", "emulator", "")
 	}
 	client, err := ivs.New(ctx, opts)
 	if err != nil {

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
 	"github.com/ivslive/ivslive"
 	apidoc "github.com/ivslive/ivslive/api"
 	"github.com/ivslive/ivslive/dashboard"
@@ -142,7 +144,7 @@ func New(t testing.TB, o Options) *Env {
 	}
 	emSrv := httptest.NewServer(em)
 	t.Cleanup(emSrv.Close)
-	client, err := ivs.New(ctx, ivs.Options{Endpoint: emSrv.URL, AccessKeyID: "test", SecretAccessKey: "test",
+	client, err := ivs.New(ctx, ivs.Options{Endpoint: emSrv.URL, Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 		Quotas: map[string]float64{"CreateStage": 1000, "DeleteStage": 1000, "GetStage": 1000, "ListStages": 1000,
 			"UpdateStage": 1000, "StartParticipantReplication": 1000, "StopParticipantReplication": 1000}, Logger: log})
 	if err != nil {

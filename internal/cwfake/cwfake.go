@@ -52,9 +52,12 @@ type Call struct {
 	// AccessKey is the access key id the request was signed with, which
 	// tells apart clients with different credentials.
 	AccessKey string
-	Namespace string
-	Gzipped   bool
-	Data      []Datum
+	// SecurityToken is the X-Amz-Security-Token header: the session token
+	// of temporary credentials.
+	SecurityToken string
+	Namespace     string
+	Gzipped       bool
+	Data          []Datum
 }
 
 // Datum is one decoded MetricDatum.
@@ -200,6 +203,7 @@ func decodeRequest(r *http.Request, raw []byte) (Call, error) {
 		return c, fmt.Errorf("unexpected Authorization %q", a)
 	}
 	c.AccessKey, _, _ = strings.Cut(cred, "/")
+	c.SecurityToken = r.Header.Get("X-Amz-Security-Token")
 	switch enc := r.Header.Get("Content-Encoding"); enc {
 	case "":
 	case "gzip":
