@@ -23,6 +23,8 @@ type PublicKey struct {
 	ARN         string
 	Name        string
 	Fingerprint string
+	// Material is the key in PEM, as imported.
+	Material string
 }
 
 // IVS is the IVS Real-Time control plane as the core needs it. One adapter

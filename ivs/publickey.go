@@ -48,7 +48,8 @@ func publicKeyFromAWS(k *types.PublicKey) ivslive.PublicKey {
 	if k == nil {
 		return ivslive.PublicKey{}
 	}
-	return ivslive.PublicKey{ARN: aws.ToString(k.Arn), Name: aws.ToString(k.Name), Fingerprint: aws.ToString(k.Fingerprint)}
+	return ivslive.PublicKey{ARN: aws.ToString(k.Arn), Name: aws.ToString(k.Name), Fingerprint: aws.ToString(k.Fingerprint),
+		Material: aws.ToString(k.PublicKeyMaterial)}
 }
 
 // FindPublicKey returns the imported public key whose material is the same

@@ -114,6 +114,7 @@ func (a *app) sharedPace(pres presence) ivslive.RateLimiter {
 // openTokens picks the token strategy: key-pair (signed here, no AWS call)
 // when a private key is configured or in embedded mode, API otherwise.
 func (a *app) openTokens(ctx context.Context, client *ivs.Client, store ivslive.StageStore) (ivslive.TokenIssuer, error) {
+	a.tokens = tokenState{strategy: a.cfg.TokenMode()}
 	if a.cfg.TokenMode() == "api" {
 		return ivs.Tokens{Client: client}, nil
 	}
@@ -124,6 +125,9 @@ func (a *app) openTokens(ctx context.Context, client *ivs.Client, store ivslive.
 	arn := a.cfg.IVSPublicKeyARN
 	switch {
 	case arn != "":
+		if err := a.verifyPublicKey(ctx, client, arn, &key.PublicKey); err != nil {
+			return nil, err
+		}
 	case a.cfg.Backend() == "aws":
 		return nil, errors.New("IVS_PUBLIC_KEY_ARN is required with IVS_PRIVATE_KEY(_FILE): import the public key with `ivslive keygen --import` and set the ARN it prints")
 	default:
@@ -132,6 +136,7 @@ func (a *app) openTokens(ctx context.Context, client *ivs.Client, store ivslive.
 			return nil, err
 		}
 	}
+	a.tokens.keyARN = arn
 	return token.NewSigner(key, arn, nil)
 }
 

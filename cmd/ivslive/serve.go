@@ -54,6 +54,8 @@ type app struct {
 	live    *live.Service
 	scaler  *live.Scaler
 	metrics *metrics.Metrics
+	// tokens is the token strategy's state, for /api/health.
+	tokens  tokenState
 	workers []func(ctx context.Context)
 	closers []func() error
 }
@@ -258,7 +260,7 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 			a.metrics.ObserveRequest(r.Pattern, r.Method, status, d)
 		},
 		Webhooks: hooks,
-		Health:   []ivshttp.HealthCheck{ivsCheck, pres.check, withBacklog(historyCheck, waiting, cfg.HistoryMaxLag, time.Now), a.scalerCheck()},
+		Health:   []ivshttp.HealthCheck{ivsCheck, pres.check, withBacklog(historyCheck, waiting, cfg.HistoryMaxLag, time.Now), a.scalerCheck(), a.tokensCheck()},
 		Emulator: emu,
 	}
 	if cfg.Backend() == "emulator" {
