@@ -81,6 +81,11 @@ type StageFilter struct {
 type StageStore interface {
 	// SaveStage inserts or replaces a stage by ARN.
 	SaveStage(ctx context.Context, s Stage) error
+	// CreateStage inserts a new stage unless limit stages that are not
+	// deleted exist already (ESTAGELIMIT), in one atomic step: concurrent
+	// creates, from any number of instances, never exceed limit. An ARN
+	// already recorded is ECONFLICT.
+	CreateStage(ctx context.Context, s Stage, limit int) error
 	// FindStageByARN returns ENOTFOUND when the stage is unknown.
 	FindStageByARN(ctx context.Context, arn string) (Stage, error)
 	// FindStages returns one page of stages and the cursor of the next page

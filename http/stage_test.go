@@ -1,8 +1,11 @@
 package http_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"sync"
 	"testing"
 
 	"github.com/ivslive/ivslive/internal/apitest"
@@ -162,4 +165,50 @@ func TestStageDeleteRefusesViewersUnlessForced(t *testing.T) {
 // apitestCapacity sets every stage's capacity and threshold to n.
 func apitestCapacity(n int) func(c *live.Config) {
 	return func(c *live.Config) { c.Capacity, c.Threshold = n, n }
+}
+
+// MAX_STAGES holds under concurrent creates: the store's atomic create
+// refuses the ones past the limit, and their stages are deleted from IVS
+// again rather than left as orphans.
+func TestConcurrentCreatesRespectMaxStages(t *testing.T) {
+	env := apitest.New(t, apitest.Options{Live: func(c *live.Config) { c.MaxStages = 3 }})
+	const tries = 10
+	statuses := make(chan int, tries)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < tries; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			statuses <- env.Do(t, "POST", "/api/stage", map[string]string{"name": fmt.Sprintf("race-%d", i)}).Status
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(statuses)
+	created := 0
+	for s := range statuses {
+		switch s {
+		case 201:
+			created++
+		case 503:
+		default:
+			t.Fatalf("status %d", s)
+		}
+	}
+	if created != 2 {
+		t.Fatalf("%d of %d concurrent creates succeeded with MAX_STAGES=3 and the master stage, want 2", created, tries)
+	}
+	var list struct {
+		TotalStages int `json:"totalStages"`
+	}
+	env.Must(t, 200, "GET", "/api/stage/list", nil).Decode(t, &list)
+	stages, _, err := env.IVS.ListStages(context.Background(), "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list.TotalStages != 3 || len(stages) != 3 {
+		t.Fatalf("%d managed stages and %d in IVS, want 3 each (no orphans)", list.TotalStages, len(stages))
+	}
 }

@@ -3,6 +3,8 @@ package ivs_test
 import (
 	"context"
 	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -119,6 +121,47 @@ func TestAPITokens(t *testing.T) {
 	_, err = ivs.Tokens{Client: c}.IssueToken(ctx, ivslive.TokenRequest{Stage: st, Capabilities: []ivslive.Capability{ivslive.Subscribe}, Duration: time.Hour})
 	if ivslive.ErrorCode(err) != ivslive.ETOKEN {
 		t.Fatalf("token with IVS failing: %v, want TOKEN_GENERATION_FAILED", err)
+	}
+}
+
+// API tokens get the key-pair signer's validation, before any call: a
+// request IVS would refuse, or that holds what no participant should see,
+// costs no CreateParticipantToken quota.
+func TestAPITokensAreValidatedFirst(t *testing.T) {
+	var calls atomic.Int32
+	c, _ := newClient(t, ivs.Options{Observe: func(op, _ string, _ time.Duration) {
+		if op == "CreateParticipantToken" {
+			calls.Add(1)
+		}
+	}})
+	ctx := context.Background()
+	st, err := c.CreateStage(ctx, ivslive.CreateStageInput{Name: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := ivslive.TokenRequest{Stage: st, UserID: "viewer-1", Capabilities: []ivslive.Capability{ivslive.Subscribe}, Duration: time.Hour}
+	bad := map[string]func(r *ivslive.TokenRequest){
+		"NUL in user id":     func(r *ivslive.TokenRequest) { r.UserID = "evil\x00" },
+		"invalid UTF-8":      func(r *ivslive.TokenRequest) { r.UserID = "\xff" },
+		"long user id":       func(r *ivslive.TokenRequest) { r.UserID = strings.Repeat("u", 129) },
+		"15 days":            func(r *ivslive.TokenRequest) { r.Duration = 15 * 24 * time.Hour },
+		"30 seconds":         func(r *ivslive.TokenRequest) { r.Duration = 30 * time.Second },
+		"no capability":      func(r *ivslive.TokenRequest) { r.Capabilities = nil },
+		"unknown capability": func(r *ivslive.TokenRequest) { r.Capabilities = []ivslive.Capability{"ADMIN"} },
+		"large attributes":   func(r *ivslive.TokenRequest) { r.Attributes = map[string]string{"a": strings.Repeat("x", 1100)} },
+	}
+	for name, change := range bad {
+		r := ok
+		change(&r)
+		if _, err := (ivs.Tokens{Client: c}).IssueToken(ctx, r); ivslive.ErrorCode(err) != ivslive.EVALIDATION {
+			t.Errorf("%s: %v, want VALIDATION_ERROR", name, err)
+		}
+	}
+	if n := calls.Load(); n != 0 {
+		t.Fatalf("%d CreateParticipantToken calls for invalid requests, want none", n)
+	}
+	if _, err := (ivs.Tokens{Client: c}).IssueToken(ctx, ok); err != nil || calls.Load() != 1 {
+		t.Fatalf("a valid request: %v, %d calls", err, calls.Load())
 	}
 }
 

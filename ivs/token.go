@@ -26,6 +26,10 @@ func (Tokens) Strategy() string { return "api" }
 // IssueToken implements ivslive.TokenIssuer. IVS takes the duration in
 // minutes; partial minutes round up so a token never expires early.
 func (t Tokens) IssueToken(ctx context.Context, req ivslive.TokenRequest) (ivslive.Token, error) {
+	// The same checks as key-pair tokens, before a call spends the quota.
+	if err := req.Validate(); err != nil {
+		return ivslive.Token{}, err
+	}
 	minutes := int32(math.Ceil(req.Duration.Minutes()))
 	in := &ivsrealtime.CreateParticipantTokenInput{
 		StageArn:   aws.String(req.Stage.ARN),

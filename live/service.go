@@ -115,7 +115,7 @@ type Service struct {
 
 	mu      sync.RWMutex
 	catalog map[string]ivslive.Stage // managed stages by ARN
-	foreign map[string]ivslive.Stage // endpoints of stages we do not manage
+	foreign map[string]foreignStage  // endpoints of stages we do not manage
 	master  string
 }
 
@@ -128,7 +128,7 @@ func New(cfg Config, ivs ivslive.IVS, tokens ivslive.TokenIssuer, stages ivslive
 		IVS: ivs, Tokens: tokens, Stages: stages, Presence: presence,
 		Config: cfg, Now: time.Now, Log: log,
 		catalog: map[string]ivslive.Stage{},
-		foreign: map[string]ivslive.Stage{},
+		foreign: map[string]foreignStage{},
 	}
 }
 
@@ -173,26 +173,49 @@ func (s *Service) managed(ctx context.Context, arn string) (ivslive.Stage, error
 	return st, nil
 }
 
+// foreignTTL is how long the endpoints of a stage ivslive does not manage
+// are reused. IVS says endpoints stay valid for at most 14 days; an hour
+// costs one GetStage per stage per hour, and a stage deleted meanwhile
+// stops getting tokens within the hour.
+const foreignTTL = time.Hour
+
+// foreignStage is a cached stage ivslive does not manage.
+type foreignStage struct {
+	stage   ivslive.Stage
+	fetched time.Time
+}
+
 // stage returns a stage with its endpoints: a managed one, or any stage IVS
-// knows (cached, since endpoints stay valid for days).
+// knows (cached for foreignTTL on the service's clock).
 func (s *Service) stage(ctx context.Context, arn string) (ivslive.Stage, error) {
 	st, err := s.managed(ctx, arn)
 	if ivslive.ErrorCode(err) != ivslive.ENOTFOUND {
 		return st, err
 	}
+	now := s.now()
 	s.mu.RLock()
-	st, ok := s.foreign[arn]
+	f, ok := s.foreign[arn]
 	s.mu.RUnlock()
-	if ok {
-		return st, nil
+	if ok && now.Sub(f.fetched) < foreignTTL {
+		return f.stage, nil
 	}
 	st, err = s.IVS.GetStage(ctx, arn)
 	if err != nil {
+		if ivslive.ErrorCode(err) == ivslive.ENOTFOUND {
+			s.mu.Lock()
+			delete(s.foreign, arn)
+			s.mu.Unlock()
+		}
 		return ivslive.Stage{}, err
 	}
 	s.mu.Lock()
-	s.foreign[arn] = st
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	for a, f := range s.foreign { // the map holds only live entries
+		if now.Sub(f.fetched) >= foreignTTL {
+			delete(s.foreign, a)
+		}
+	}
+	s.foreign[arn] = foreignStage{stage: st, fetched: now}
 	return st, nil
 }
 

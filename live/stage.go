@@ -20,12 +20,15 @@ func (s *Service) CreateStage(ctx context.Context, name string, userTags map[str
 	if err := validateTags(userTags); err != nil {
 		return ivslive.Stage{}, err
 	}
+	// A quick look first spares IVS a create when the pool is plainly full;
+	// the store's CreateStage is the atomic check that concurrent creates,
+	// on any instance, never pass.
 	_, _, total, err := s.Stages.FindStages(ctx, ivslive.StageFilter{Limit: 1})
 	if err != nil {
 		return ivslive.Stage{}, err
 	}
 	if total >= s.Config.MaxStages {
-		return ivslive.Stage{}, ivslive.Errorf(ivslive.ESTAGELIMIT, "已達到 Stage 數量上限 (%d)", s.Config.MaxStages)
+		return ivslive.Stage{}, s.stageLimit()
 	}
 	created, err := s.IVS.CreateStage(ctx, ivslive.CreateStageInput{Name: name, Tags: s.tags(userTags, autoScaled)})
 	if err != nil {
@@ -33,10 +36,13 @@ func (s *Service) CreateStage(ctx context.Context, name string, userTags map[str
 	}
 	now := s.now()
 	created.State, created.AutoScaled, created.CreatedAt, created.UpdatedAt = ivslive.StageActive, autoScaled, now, now
-	if err := s.Stages.SaveStage(ctx, created); err != nil {
+	if err := s.Stages.CreateStage(ctx, created, s.Config.MaxStages); err != nil {
 		// Without a record the stage would be an orphan that costs money.
 		if derr := s.IVS.DeleteStage(context.WithoutCancel(ctx), created.ARN); derr != nil {
 			s.Log.Error("stage created but neither recorded nor deleted", "arn", created.ARN, "err", derr)
+		}
+		if ivslive.ErrorCode(err) == ivslive.ESTAGELIMIT {
+			return ivslive.Stage{}, s.stageLimit()
 		}
 		return ivslive.Stage{}, err
 	}
@@ -47,6 +53,10 @@ func (s *Service) CreateStage(ctx context.Context, name string, userTags map[str
 	s.Log.Info("stage created", "arn", created.ARN, "name", name, "autoScaled", autoScaled)
 	s.emit(ctx, ivslive.Event{Type: ivslive.EventStageCreated, StageARN: created.ARN, Viewers: count(0)})
 	return created, nil
+}
+
+func (s *Service) stageLimit() error {
+	return ivslive.Errorf(ivslive.ESTAGELIMIT, "已達到 Stage 數量上限 (%d)", s.Config.MaxStages)
 }
 
 // GetStage returns a stage as IVS has it now (active session included),

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/internal/cursor"
@@ -17,10 +18,8 @@ var _ ivslive.StageStore = (*DB)(nil)
 const stageColumns = `arn, name, is_master, auto_scaled, state, tags, endpoints, created_at, updated_at,
 	draining_since, replication_source, replication_participant, replication_started_at`
 
-// SaveStage implements ivslive.StageStore.
-func (d *DB) SaveStage(ctx context.Context, s ivslive.Stage) error {
-	ctx, cancel := d.bound(ctx)
-	defer cancel()
+// stageValues are the values of stageColumns for s.
+func (d *DB) stageValues(s ivslive.Stage) []any {
 	var repSource, repParticipant *string
 	var repStarted *time.Time
 	if r := s.Replication; r != nil {
@@ -36,6 +35,50 @@ func (d *DB) SaveStage(ctx context.Context, s ivslive.Stage) error {
 	if tags == nil {
 		tags = map[string]string{}
 	}
+	return []any{s.ARN, s.Name, s.Master, s.AutoScaled, string(s.State), tags, s.Endpoints,
+		s.CreatedAt, s.UpdatedAt, timePtr(s.DrainingSince), repSource, repParticipant, repStarted}
+}
+
+// CreateStage implements ivslive.StageStore. A transaction-scoped advisory
+// lock, one per schema, serialises creates across every instance, so the
+// count and the insert are one step.
+func (d *DB) CreateStage(ctx context.Context, s ivslive.Stage, limit int) error {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
+	tx, err := d.pool.Begin(ctx)
+	if err != nil {
+		return storeError("create stage "+s.ARN, err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.stages'))`); err != nil {
+		return storeError("create stage "+s.ARN+": lock", err)
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM stages WHERE state <> 'deleted'`).Scan(&n); err != nil {
+		return storeError("create stage "+s.ARN+": count", err)
+	}
+	if n >= limit {
+		return ivslive.Errorf(ivslive.ESTAGELIMIT, "%d stages exist already", n)
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO stages (`+stageColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, d.stageValues(s)...)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return ivslive.Errorf(ivslive.ECONFLICT, "stage %s is recorded already", s.ARN)
+	}
+	if err != nil {
+		return storeError("create stage "+s.ARN, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return storeError("create stage "+s.ARN+": commit", err)
+	}
+	return nil
+}
+
+// SaveStage implements ivslive.StageStore.
+func (d *DB) SaveStage(ctx context.Context, s ivslive.Stage) error {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	_, err := d.pool.Exec(ctx, `INSERT INTO stages (`+stageColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 		ON CONFLICT (arn) DO UPDATE SET name = excluded.name, is_master = excluded.is_master,
@@ -44,8 +87,7 @@ func (d *DB) SaveStage(ctx context.Context, s ivslive.Stage) error {
 			draining_since = excluded.draining_since, replication_source = excluded.replication_source,
 			replication_participant = excluded.replication_participant,
 			replication_started_at = excluded.replication_started_at`,
-		s.ARN, s.Name, s.Master, s.AutoScaled, string(s.State), tags, s.Endpoints,
-		s.CreatedAt, s.UpdatedAt, timePtr(s.DrainingSince), repSource, repParticipant, repStarted)
+		d.stageValues(s)...)
 	if err != nil {
 		return storeError("save stage "+s.ARN, err)
 	}

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/ivslive/ivslive"
@@ -12,7 +13,14 @@ import (
 
 func openDB(t *testing.T) *postgres.DB {
 	t.Helper()
-	db, err := postgres.Open(context.Background(), postgres.Options{URL: testenv.PostgresURL(t)})
+	return openPool(t, 0)
+}
+
+// openPool opens a fresh database with a pool of up to maxConns (0: the
+// default).
+func openPool(t *testing.T, maxConns int32) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), postgres.Options{URL: testenv.PostgresURL(t), MaxConns: maxConns})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,7 +29,18 @@ func openDB(t *testing.T) *postgres.DB {
 }
 
 func TestStageStoreContract(t *testing.T) {
-	contract.StageStore(t, func(t *testing.T) ivslive.StageStore { return openDB(t) })
+	// A wide pool with its connections open, so the contract's concurrent
+	// creates really run at once.
+	contract.StageStore(t, func(t *testing.T) ivslive.StageStore {
+		db := openPool(t, 12)
+		var wg sync.WaitGroup
+		for range 12 {
+			wg.Add(1)
+			go func() { defer wg.Done(); db.Ping(context.Background()) }()
+		}
+		wg.Wait()
+		return db
+	})
 }
 
 // TestMigrateIsIdempotent opens a database twice: the first open applies

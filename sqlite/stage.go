@@ -7,6 +7,9 @@ import (
 	"errors"
 	"time"
 
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
 	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/internal/cursor"
 )
@@ -16,8 +19,8 @@ var _ ivslive.StageStore = (*DB)(nil)
 const stageColumns = `arn, name, is_master, auto_scaled, state, tags, endpoints, created_at, updated_at,
 	draining_since, replication_source, replication_participant, replication_started_at`
 
-// SaveStage implements ivslive.StageStore.
-func (d *DB) SaveStage(ctx context.Context, s ivslive.Stage) error {
+// stageValues are the values of stageColumns for s.
+func (d *DB) stageValues(s ivslive.Stage) []any {
 	tags, _ := json.Marshal(nonNilTags(s.Tags))
 	endpoints, _ := json.Marshal(s.Endpoints)
 	var repSource, repParticipant, repStarted any
@@ -30,6 +33,34 @@ func (d *DB) SaveStage(ctx context.Context, s ivslive.Stage) error {
 	if s.UpdatedAt.IsZero() {
 		s.UpdatedAt = d.Now()
 	}
+	return []any{s.ARN, s.Name, s.Master, s.AutoScaled, string(s.State), string(tags), string(endpoints),
+		formatTime(s.CreatedAt), formatTime(s.UpdatedAt), formatTime(s.DrainingSince),
+		repSource, repParticipant, repStarted}
+}
+
+// CreateStage implements ivslive.StageStore. One statement is one atomic
+// step in SQLite (a single writer), count and insert together.
+func (d *DB) CreateStage(ctx context.Context, s ivslive.Stage, limit int) error {
+	res, err := d.db.ExecContext(ctx, `INSERT INTO stages (`+stageColumns+`)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+		WHERE (SELECT count(*) FROM stages WHERE state <> 'deleted') < ?`,
+		append(d.stageValues(s), limit)...)
+	var coded *sqlite.Error
+	if errors.As(err, &coded) && coded.Code()&0xff == sqlite3.SQLITE_CONSTRAINT {
+		return ivslive.Errorf(ivslive.ECONFLICT, "stage %s is recorded already", s.ARN)
+	}
+	if err != nil {
+		return storeError("create stage "+s.ARN, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return ivslive.Errorf(ivslive.ESTAGELIMIT, "%d stages exist already", limit)
+	}
+	return nil
+}
+
+
+// SaveStage implements ivslive.StageStore.
+func (d *DB) SaveStage(ctx context.Context, s ivslive.Stage) error {
 	_, err := d.db.ExecContext(ctx, `INSERT INTO stages (`+stageColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (arn) DO UPDATE SET name = excluded.name, is_master = excluded.is_master,
@@ -38,9 +69,7 @@ func (d *DB) SaveStage(ctx context.Context, s ivslive.Stage) error {
 			draining_since = excluded.draining_since, replication_source = excluded.replication_source,
 			replication_participant = excluded.replication_participant,
 			replication_started_at = excluded.replication_started_at`,
-		s.ARN, s.Name, s.Master, s.AutoScaled, string(s.State), string(tags), string(endpoints),
-		formatTime(s.CreatedAt), formatTime(s.UpdatedAt), formatTime(s.DrainingSince),
-		repSource, repParticipant, repStarted)
+		d.stageValues(s)...)
 	if err != nil {
 		return storeError("save stage "+s.ARN, err)
 	}

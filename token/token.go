@@ -37,13 +37,14 @@ type Capabilities struct {
 	AllowSubscribe bool `json:"allow_subscribe"`
 }
 
-// Limits from the IVS model: duration is 1 minute to 14 days, user ids are at
-// most 128 characters and attributes at most 1 KB in total.
+// Limits from the IVS model (ivslive.TokenRequest.Validate checks them):
+// duration is 1 minute to 14 days, user ids are at most 128 characters and
+// attributes at most 1 KB in total.
 const (
-	MinDuration   = time.Minute
-	MaxDuration   = 14 * 24 * time.Hour
-	MaxUserID     = 128
-	MaxAttributes = 1024
+	MinDuration   = ivslive.MinTokenDuration
+	MaxDuration   = ivslive.MaxTokenDuration
+	MaxUserID     = ivslive.MaxTokenUserID
+	MaxAttributes = ivslive.MaxTokenAttributes
 )
 
 // Signer issues key-pair tokens. It implements ivslive.TokenIssuer.
@@ -79,7 +80,7 @@ func (s *Signer) KeyARN() string { return s.keyARN }
 // IssueToken signs a participant token. The participant id is req.ParticipantID
 // or a new random one.
 func (s *Signer) IssueToken(_ context.Context, req ivslive.TokenRequest) (ivslive.Token, error) {
-	if err := Validate(req); err != nil {
+	if err := req.Validate(); err != nil {
 		return ivslive.Token{}, err
 	}
 	if req.Stage.Endpoints.Events == "" || req.Stage.Endpoints.WHIP == "" {
@@ -120,29 +121,6 @@ func (s *Signer) IssueToken(_ context.Context, req ivslive.TokenRequest) (ivsliv
 		Capabilities:  req.Capabilities,
 		ExpiresAt:     exp,
 	}, nil
-}
-
-// Validate checks a token request against IVS's limits, so both strategies
-// refuse the same input with the same error.
-func Validate(req ivslive.TokenRequest) error {
-	switch {
-	case !ivslive.ValidStageARN(req.Stage.ARN):
-		return ivslive.Errorf(ivslive.EVALIDATION, "stageArn is not a valid IVS stage ARN")
-	case len(req.UserID) > MaxUserID:
-		return ivslive.Errorf(ivslive.EVALIDATION, "userId must be at most %d characters", MaxUserID)
-	case req.Duration < MinDuration || req.Duration > MaxDuration:
-		return ivslive.Errorf(ivslive.EVALIDATION, "token duration must be between 1 minute and 14 days")
-	case len(req.Capabilities) == 0:
-		return ivslive.Errorf(ivslive.EVALIDATION, "a token needs at least one capability")
-	}
-	n := 0
-	for k, v := range req.Attributes {
-		n += len(k) + len(v)
-	}
-	if n > MaxAttributes {
-		return ivslive.Errorf(ivslive.EVALIDATION, "attributes must be at most %d bytes in total", MaxAttributes)
-	}
-	return nil
 }
 
 func capabilities(cs []ivslive.Capability) Capabilities {

@@ -62,7 +62,7 @@ type Config struct {
 	MasterStageARN     string `env:"MASTER_STAGE_ARN" default:"" group:"ivs" help:"The publisher's stage. Unset: one is created on first start and remembered."`
 
 	StageNamePrefix    string        `env:"STAGE_NAME_PREFIX" default:"ivslive-" group:"stages" help:"Prefix of the names of stages ivslive creates."`
-	MaxStages          int           `env:"MAX_STAGES" default:"20" group:"stages" help:"Most managed stages, manual and auto-scaled."`
+	MaxStages          int           `env:"MAX_STAGES" default:"20" group:"stages" help:"Most managed stages, manual and auto-scaled; concurrent creates on any instance never pass it."`
 	MaxViewersPerStage int           `env:"MAX_VIEWERS_PER_STAGE" default:"50" group:"stages" help:"Most viewers seated on one stage. IVS allows 10,000 subscribers per stage: raise this first."`
 	ScaleUpThreshold   int           `env:"SCALE_UP_THRESHOLD" default:"45" group:"stages" help:"New viewers prefer stages below this; the scaler adds a stage when the pool is 80% of it."`
 	ScaleDownThreshold int           `env:"SCALE_DOWN_THRESHOLD" default:"5" group:"stages" help:"An auto-scaled stage at or below this many viewers after warm-up is drained and deleted."`

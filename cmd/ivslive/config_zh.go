@@ -53,7 +53,7 @@ func helpZH() map[string]string {
 
 		// stages
 		"STAGE_NAME_PREFIX":     "ivslive 所建立之 Stage 的名稱前綴。",
-		"MAX_STAGES":            "受管理 Stage 的數量上限，包含手動建立與自動擴展的 Stage。",
+		"MAX_STAGES":            "受管理 Stage 的數量上限，包含手動建立與自動擴展的 Stage；任何執行個體上同時進行的建立都不會超過此上限。",
 		"MAX_VIEWERS_PER_STAGE": "單一 Stage 可容納的觀眾上限。IVS 每個 Stage 允許 10,000 名訂閱者：請優先調高這個值。",
 		"SCALE_UP_THRESHOLD":    "新觀眾優先分配到人數低於此值的 Stage；整個 Stage 池達到此容量的 80% 時，擴展器會新增一個 Stage。",
 		"SCALE_DOWN_THRESHOLD":  "自動擴展的 Stage 在暖機期過後，觀眾數小於或等於此值時會先排空再刪除。",

@@ -6,6 +6,7 @@ package contract
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -104,6 +105,40 @@ func StageStore(t *testing.T, open func(t *testing.T) ivslive.StageStore) {
 		}
 		if _, _, _, err := s.FindStages(ctx, ivslive.StageFilter{After: "%%%"}); ivslive.ErrorCode(err) != ivslive.EVALIDATION {
 			t.Errorf("bad cursor: %v, want VALIDATION_ERROR", err)
+		}
+	})
+
+	t.Run("concurrent creates never exceed the limit", func(t *testing.T) {
+		s := open(t)
+		// A live stage counts, a deleted one does not.
+		s.SaveStage(ctx, ivslive.Stage{ARN: arn(1), CreatedAt: base, State: ivslive.StageActive})
+		s.SaveStage(ctx, ivslive.Stage{ARN: arn(2), CreatedAt: base, State: ivslive.StageDeleted})
+		const limit, tries = 3, 24
+		var mu sync.Mutex
+		codes := map[string]int{}
+		var wg sync.WaitGroup
+		start := make(chan struct{}) // all at once, to race for the last slots
+		for i := range tries {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				err := s.CreateStage(ctx, ivslive.Stage{ARN: arn(100 + i), CreatedAt: base, State: ivslive.StageActive}, limit)
+				mu.Lock()
+				codes[ivslive.ErrorCode(err)]++
+				mu.Unlock()
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if codes[""] != limit-1 || codes[ivslive.ESTAGELIMIT] != tries-limit+1 {
+			t.Fatalf("results by code %v; want %d created and the rest STAGE_LIMIT_REACHED", codes, limit-1)
+		}
+		if _, _, total, _ := s.FindStages(ctx, ivslive.StageFilter{}); total != limit {
+			t.Fatalf("%d stages recorded, want the limit %d", total, limit)
+		}
+		if err := s.CreateStage(ctx, ivslive.Stage{ARN: arn(1), CreatedAt: base}, 100); ivslive.ErrorCode(err) != ivslive.ECONFLICT {
+			t.Fatalf("creating a recorded ARN: %v, want CONFLICT", err)
 		}
 	})
 
