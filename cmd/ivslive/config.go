@@ -28,7 +28,7 @@ type Config struct {
 	Host         string   `env:"API_HOST" default:"" group:"server" help:"Address to bind; empty binds every interface."`
 	NodeEnv      string   `env:"NODE_ENV" default:"" group:"server" help:"development shows error details and allows SKIP_AUTH; production logs JSON."`
 	LogLevel     string   `env:"LOG_LEVEL" default:"info" group:"server" help:"debug, info, warn or error."`
-	DataDir      string   `env:"IVSLIVE_DATA_DIR" default:"./data" group:"server" help:"Where embedded mode keeps SQLite, the emulator state, the signing key and the generated API key."`
+	DataDir      string   `env:"IVSLIVE_DATA_DIR" default:"./data" group:"server" help:"Where embedded mode keeps SQLite, the emulator state, the signing key, the generated API key and session-token secret (every file 0600)."`
 	MaxBodyBytes int64    `env:"MAX_BODY_BYTES" default:"1048576" group:"server" help:"Largest request body accepted (413 above)."`
 	CORSOrigins  []string `env:"CORS_ORIGINS" default:"http://localhost:3000" group:"server" help:"Comma-separated browser origins allowed to call the API; * allows any."`
 

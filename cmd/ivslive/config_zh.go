@@ -16,7 +16,7 @@ func helpZH() map[string]string {
 		"API_HOST":         "要綁定的位址；留空則綁定所有網路介面。",
 		"NODE_ENV":         "development 會顯示錯誤細節並允許使用 SKIP_AUTH；production 以 JSON 格式輸出日誌。",
 		"LOG_LEVEL":        "debug、info、warn 或 error。",
-		"IVSLIVE_DATA_DIR": "嵌入模式存放 SQLite、模擬器狀態、簽章金鑰與自動產生之 API 金鑰的目錄。",
+		"IVSLIVE_DATA_DIR": "嵌入模式存放 SQLite、模擬器狀態、簽章金鑰，以及自動產生之 API 金鑰與 session token 金鑰的目錄（每個檔案皆為 0600）。",
 		"MAX_BODY_BYTES":   "可接受的最大請求內容（位元組），超過時回應 413。",
 		"CORS_ORIGINS":     "允許呼叫 API 的瀏覽器來源（origin），以逗號分隔；* 表示允許任何來源。",
 
