@@ -53,6 +53,10 @@ func ParseTrustProxy(raw string) (TrustProxy, error) {
 	return tp, nil
 }
 
+// Enabled reports whether any X-Forwarded-For hop is believed, that is
+// whether the server is said to run behind a proxy.
+func (tp TrustProxy) Enabled() bool { return tp.All || tp.Hops > 0 || len(tp.Networks) > 0 }
+
 func (tp TrustProxy) trusts(addr string) bool {
 	a, err := netip.ParseAddr(addr)
 	if err != nil {
@@ -75,7 +79,7 @@ func (s *Server) clientIP(r *http.Request) string {
 		peer = r.RemoteAddr
 	}
 	tp := s.Config.TrustProxy
-	if !tp.All && tp.Hops == 0 && len(tp.Networks) == 0 {
+	if !tp.Enabled() {
 		return peer
 	}
 	var hops []string

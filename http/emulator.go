@@ -89,8 +89,7 @@ func emulatorDataPlane(r *http.Request) bool {
 // tricked into calling this host, or "" when it came straight from a local
 // tool.
 func (s *Server) notDirect(r *http.Request) string {
-	tp := s.Config.TrustProxy
-	if tp.All || tp.Hops > 0 || len(tp.Networks) > 0 {
+	if s.Config.TrustProxy.Enabled() {
 		return "TRUST_PROXY is set, so requests may come through a proxy (use EMULATOR_CONTROL=key)"
 	}
 	for name := range r.Header {

@@ -90,7 +90,7 @@ func (a *app) warnEmulatorExposure() {
 		a.log.Warn("the IVS emulator is running with NODE_ENV=production: it is for development and tests; production uses AWS (set MASTER_STAGE_ARN or IVS_BACKEND=aws)",
 			"emulatorControl", a.cfg.EmulatorControl)
 	}
-	if a.cfg.TrustProxy != "" && a.cfg.TrustProxy != "false" && a.cfg.EmulatorControl == "loopback" {
+	if tp, _ := ivshttp.ParseTrustProxy(a.cfg.TrustProxy); tp.Enabled() && a.cfg.EmulatorControl == "loopback" {
 		a.log.Warn("TRUST_PROXY is set, so the emulator's control plane at /ivs/ refuses every request (it cannot tell a proxy from a local tool); use EMULATOR_CONTROL=key to reach it with the admin key")
 	}
 }
