@@ -1,6 +1,8 @@
 package ivs_test
 
 import (
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
 	"bytes"
 	"context"
 	"errors"
@@ -48,7 +50,7 @@ func countedClient(t *testing.T, o ivs.Options) (*ivs.Client, *emulator.Emulator
 	seen := &arrivals{at: map[string][]time.Time{}}
 	srv := httptest.NewServer(seen.wrap(em))
 	t.Cleanup(srv.Close)
-	o.Endpoint, o.AccessKeyID, o.SecretAccessKey = srv.URL, "test", "test"
+	o.Endpoint, o.Credentials = srv.URL, credentials.NewStaticCredentialsProvider("test", "test", "")
 	c, err := ivs.New(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,8 @@
 package live_test
 
 import (
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
 	"context"
 	"errors"
 	"log/slog"
@@ -45,7 +47,7 @@ func newIVS(t *testing.T) *anIVS {
 		em.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	v.client, err = ivs.New(context.Background(), ivs.Options{Endpoint: srv.URL, AccessKeyID: "k", SecretAccessKey: "s",
+	v.client, err = ivs.New(context.Background(), ivs.Options{Endpoint: srv.URL, Credentials: credentials.NewStaticCredentialsProvider("k", "s", ""),
 		Quotas: map[string]float64{"GetStage": 1000, "CreateStage": 1000, "DeleteStage": 1000}})
 	if err != nil {
 		t.Fatal(err)

@@ -58,7 +58,6 @@ func (d *DB) CreateStage(ctx context.Context, s ivslive.Stage, limit int) error 
 	return nil
 }
 
-
 // SaveStage implements ivslive.StageStore.
 func (d *DB) SaveStage(ctx context.Context, s ivslive.Stage) error {
 	_, err := d.db.ExecContext(ctx, `INSERT INTO stages (`+stageColumns+`)
