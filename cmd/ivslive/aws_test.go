@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,9 +22,13 @@ type tokenRecorder struct {
 }
 
 func (r *tokenRecorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	r.mu.Lock()
-	r.tokens = append(r.tokens, req.Header.Get("X-Amz-Security-Token"))
-	r.mu.Unlock()
+	// Only SigV4-signed requests: the emulator's identity probe
+	// (GET /_emulator/identity) is an unsigned ivslive extension.
+	if strings.HasPrefix(req.Header.Get("Authorization"), "AWS4-HMAC-SHA256") {
+		r.mu.Lock()
+		r.tokens = append(r.tokens, req.Header.Get("X-Amz-Security-Token"))
+		r.mu.Unlock()
+	}
 	r.next.ServeHTTP(w, req)
 }
 
