@@ -1,0 +1,129 @@
+package media
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// keyframeInterval is the least time between two keyframe requests sent to a
+// publisher: a crowd of subscribers joining at once costs one keyframe, not
+// one each.
+const keyframeInterval = 500 * time.Millisecond
+
+// Source is what one publishing participant offers subscribers: a relay
+// track per kind that outlives the publisher's peer connection, so a
+// publisher that reconnects (or a replica whose source comes back within its
+// reconnect window) keeps feeding the subscribers it had.
+type Source struct {
+	id  string
+	now func() time.Time
+
+	mu      sync.Mutex
+	video   *webrtc.TrackLocalStaticRTP
+	audio   *webrtc.TrackLocalStaticRTP
+	pub     *Peer // the peer connection feeding it now, if any
+	lastPLI time.Time
+	pliDue  bool // a keyframe was asked for before the publisher's video arrived
+}
+
+// NewSource returns an empty source; id names its stream in subscribers'
+// SDP (the participant id is a good choice).
+func (e *Engine) NewSource(id string) *Source {
+	return &Source{id: id, now: e.now}
+}
+
+// Tracks returns the relay tracks that exist, video first.
+func (s *Source) Tracks() []webrtc.TrackLocal {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []webrtc.TrackLocal
+	if s.video != nil {
+		out = append(out, s.video)
+	}
+	if s.audio != nil {
+		out = append(out, s.audio)
+	}
+	return out
+}
+
+// HasMedia reports whether a publisher ever negotiated a track here.
+func (s *Source) HasMedia() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.video != nil || s.audio != nil
+}
+
+// track returns the relay track for a kind, creating it with codec the first
+// time. A reconnecting publisher reuses the track even if its fmtp differs a
+// little (another packetization mode or baseline flavour): every H.264
+// decoder that takes one takes the other.
+func (s *Source) track(kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability) *webrtc.TrackLocalStaticRTP {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	slot := &s.audio
+	if kind == webrtc.RTPCodecTypeVideo {
+		slot = &s.video
+	}
+	if *slot == nil {
+		codec.RTCPFeedback = nil
+		t, _ := webrtc.NewTrackLocalStaticRTP(codec, strings.ToLower(kind.String()), s.id)
+		*slot = t
+	}
+	return *slot
+}
+
+// attach makes p the publisher feeding the source.
+func (s *Source) attach(p *Peer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pub = p
+}
+
+// detach forgets p if it is still the publisher.
+func (s *Source) detach(p *Peer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pub == p {
+		s.pub = nil
+	}
+}
+
+// RequestKeyframe asks the publisher for a keyframe (RTCP PLI), at most once
+// per keyframeInterval, so that a subscriber who just joined can start
+// decoding. Asked before the publisher's video arrived, the request is sent
+// as soon as it does.
+func (s *Source) RequestKeyframe() {
+	s.mu.Lock()
+	pub := s.pub
+	now := s.now()
+	if pub == nil || now.Sub(s.lastPLI) < keyframeInterval {
+		s.pliDue = pub == nil
+		s.mu.Unlock()
+		return
+	}
+	ssrc := pub.videoSSRC.Load()
+	if ssrc == 0 {
+		s.pliDue = true
+		s.mu.Unlock()
+		return
+	}
+	s.lastPLI, s.pliDue = now, false
+	s.mu.Unlock()
+	// A failed write means the publisher is going away; its successor gets
+	// the next request.
+	_ = pub.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+}
+
+// videoArrived sends a keyframe request that was asked for too early.
+func (s *Source) videoArrived() {
+	s.mu.Lock()
+	due := s.pliDue
+	s.mu.Unlock()
+	if due {
+		s.RequestKeyframe()
+	}
+}
