@@ -8,7 +8,6 @@ import (
 
 	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/internal/apitest"
-	"github.com/ivslive/ivslive/ivs/emulator"
 	"github.com/ivslive/ivslive/live"
 )
 
@@ -24,7 +23,7 @@ type scaleEnv struct {
 
 func newScaleEnv(t *testing.T, tune func(c *live.Config)) scaleEnv {
 	clock := apitest.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
-	env := apitest.New(t, apitest.Options{Clock: clock, Emulator: emulator.Options{RequirePublishing: true},
+	env := apitest.New(t, apitest.Options{Clock: clock,
 		Live: func(c *live.Config) {
 			c.AutoScale = true
 			if tune != nil {

@@ -85,7 +85,7 @@ type Options struct {
 	HTTP func(c *ivshttp.Config)
 	// Clock drives the core and presence; default the real time.
 	Clock *Clock
-	// Emulator options (quotas, RequirePublishing).
+	// Emulator options (quotas, timeouts).
 	Emulator emulator.Options
 	// Limiter, when set, rate-limits the API with the budgets in HTTP;
 	// HeartbeatLimiter, when set, spends the heartbeat budget instead.

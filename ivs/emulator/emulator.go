@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"crypto/ecdsa"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ivslive/ivslive/ivs/emulator/media"
 )
 
 // Options configures an Emulator. The zero value is usable: every empty field
@@ -29,11 +32,24 @@ type Options struct {
 	// Quotas are the per-Region service quotas; zero fields use the AWS
 	// defaults.
 	Quotas Quotas
-	// RequirePublishing makes StartParticipantReplication answer
-	// ResourceNotFoundException unless the participant was marked publishing
-	// in the source stage with SetPublishing or POST /_emulator/publishing.
-	RequirePublishing bool
-	// Now is the clock for every timestamp and token iat/exp. Default time.Now.
+	// MediaAddr is the UDP address ("ip:port") every WHIP and subscribe
+	// peer connection shares; its IP is the only ICE candidate offered, so
+	// it must be an address the clients reach (a LAN address to publish
+	// from another machine). Default "127.0.0.1:0" (loopback, any port).
+	// The socket is bound at the first WHIP request.
+	MediaAddr string
+	// SessionEndDelay is how long a stage session outlives its last
+	// participant. Default 3 minutes ("a few minutes" in IVS's words).
+	SessionEndDelay time.Duration
+	// ConnectionTimeout is how long a peer connection may take to connect,
+	// or stay without ICE/DTLS, before its participant LEFT. Default 10 s.
+	ConnectionTimeout time.Duration
+	// SweepInterval is how often the expiry sweep (session ends, reconnect
+	// windows, connection timeouts) runs against Now. Default 1 s; tests
+	// with a fake clock call Sweep after moving it.
+	SweepInterval time.Duration
+	// Now is the clock for every timestamp, token iat/exp and expiry.
+	// Default time.Now.
 	Now func() time.Time
 	// Logger receives request and persistence logs. Default discards them.
 	Logger *slog.Logger
@@ -49,6 +65,12 @@ type Quotas struct {
 	// ReplicationsPerParticipant is the number of concurrent replications of
 	// one participant across all stages. Default 5.
 	ReplicationsPerParticipant int
+	// PublishersPerStage is the number of participants publishing in one
+	// stage at once, replicas included. Default 12 (not adjustable in AWS).
+	PublishersPerStage int
+	// SubscribersPerStage is the number of participants subscribed in one
+	// stage at once. Default 10,000.
+	SubscribersPerStage int
 }
 
 // operation handles one decoded AWS operation and returns the value to encode
@@ -70,8 +92,20 @@ type Emulator struct {
 	mu         sync.Mutex
 	state      *state
 	signingKey *ecdsa.PrivateKey
-	publishing map[string]map[string]bool // stage ARN -> participant ID -> publishing
-	faults     map[string]*fault          // operation name -> pending injected error
+	faults     map[string]*fault        // operation name -> pending injected error
+	live       map[string]*stageLive    // stage ARN -> sessions and participants
+	conns      map[string]*conn         // WHIP resource id -> peer connection
+	sources    map[string]*media.Source // sourceKey(stage, participant) -> relay tracks
+	seq        int64                    // order of runtime records (sessions, participants, events)
+	sinks      map[*sink]struct{}
+	closing    []*media.Peer // peers of connections ended under mu, closed once it is released
+	closed     bool
+
+	mediaMu sync.Mutex // serializes starting the media engine
+	engine  *media.Engine
+
+	stopSweep chan struct{}
+	wg        sync.WaitGroup // sweeper, sinks, and peers closing in the background
 }
 
 // fault is a pending injected error for one operation.
@@ -103,6 +137,24 @@ func New(opts Options) (*Emulator, error) {
 	if opts.Quotas.ReplicationsPerParticipant <= 0 {
 		opts.Quotas.ReplicationsPerParticipant = 5
 	}
+	if opts.Quotas.PublishersPerStage <= 0 {
+		opts.Quotas.PublishersPerStage = 12
+	}
+	if opts.Quotas.SubscribersPerStage <= 0 {
+		opts.Quotas.SubscribersPerStage = 10_000
+	}
+	if opts.MediaAddr == "" {
+		opts.MediaAddr = "127.0.0.1:0"
+	}
+	if opts.SessionEndDelay <= 0 {
+		opts.SessionEndDelay = 3 * time.Minute
+	}
+	if opts.ConnectionTimeout <= 0 {
+		opts.ConnectionTimeout = 10 * time.Second
+	}
+	if opts.SweepInterval <= 0 {
+		opts.SweepInterval = time.Second
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -117,20 +169,26 @@ func New(opts Options) (*Emulator, error) {
 		return nil, fmt.Errorf("BaseURL %q must be an absolute http or https URL", opts.BaseURL)
 	}
 	e := &Emulator{
-		opts:       opts,
-		base:       base,
-		keyID:      fmt.Sprintf("arn:aws:ivs:%s:%s:public-key/emulator", opts.Region, opts.AccountID),
-		log:        opts.Logger,
-		now:        opts.Now,
-		re:         newPatterns(),
-		statePath:  opts.StatePath,
-		publishing: make(map[string]map[string]bool),
-		faults:     make(map[string]*fault),
+		opts:      opts,
+		base:      base,
+		keyID:     fmt.Sprintf("arn:aws:ivs:%s:%s:public-key/emulator", opts.Region, opts.AccountID),
+		log:       opts.Logger,
+		now:       opts.Now,
+		re:        newPatterns(),
+		statePath: opts.StatePath,
+		faults:    make(map[string]*fault),
+		live:      make(map[string]*stageLive),
+		conns:     make(map[string]*conn),
+		sources:   make(map[string]*media.Source),
+		sinks:     make(map[*sink]struct{}),
+		stopSweep: make(chan struct{}),
 	}
 	e.ops = e.operations()
 	if err := e.load(); err != nil {
 		return nil, fmt.Errorf("load emulator state: %w", err)
 	}
+	e.wg.Add(1)
+	go e.sweepLoop()
 	return e, nil
 }
 
@@ -152,15 +210,43 @@ func (e *Emulator) operations() map[string]operation {
 		"StartParticipantReplication": e.startParticipantReplication,
 		"StopParticipantReplication":  e.stopParticipantReplication,
 		"ListParticipantReplicas":     e.listParticipantReplicas,
+		"GetParticipant":              e.getParticipant,
+		"ListParticipants":            e.listParticipants,
+		"ListParticipantEvents":       e.listParticipantEvents,
+		"GetStageSession":             e.getStageSession,
+		"ListStageSessions":           e.listStageSessions,
 	}
 }
 
-// Close flushes the state to StatePath. The handler keeps working afterwards,
-// so closing twice or serving a late request is harmless.
+// Close disconnects every participant (their peer connections close and the
+// UDP socket is released), stops the expiry sweep and the event sinks, and
+// flushes the state to StatePath. The control plane keeps answering
+// afterwards, so closing twice or serving a late request is harmless; the
+// data plane answers 503.
 func (e *Emulator) Close() error {
 	e.mu.Lock()
+	if !e.closed {
+		e.closed = true
+		for _, c := range e.conns {
+			e.endConnLocked(c)
+		}
+		for s := range e.sinks {
+			e.dropSinkLocked(s)
+		}
+		close(e.stopSweep)
+	}
+	e.unlockClosing()
+	e.mediaMu.Lock()
+	var mediaErr error
+	if e.engine != nil {
+		mediaErr = e.engine.Close()
+		e.engine = nil
+	}
+	e.mediaMu.Unlock()
+	e.wg.Wait()
+	e.mu.Lock()
 	defer e.mu.Unlock()
-	if err := e.saveLocked(); err != nil {
+	if err := errors.Join(mediaErr, e.saveLocked()); err != nil {
 		return fmt.Errorf("close emulator: %w", err)
 	}
 	return nil
@@ -208,7 +294,7 @@ func (e *Emulator) InjectError(operation, errorType string, status, times int) {
 // serves reports whether op is an operation name ServeHTTP can route to.
 func (e *Emulator) serves(op string) bool {
 	switch op {
-	case "ListTagsForResource", "TagResource", "UntagResource", "JWKS", "SetPublishing", "Identity":
+	case "ListTagsForResource", "TagResource", "UntagResource", "JWKS", "SetPublishing", "Identity", "WHIP":
 		return true
 	}
 	_, ok := e.ops[op]
@@ -235,6 +321,10 @@ func (e *Emulator) takeFault(op string) *apiError {
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
 	w.Header().Set("x-amzn-RequestId", reqID)
+	if strings.HasPrefix(r.URL.Path, "/whip/") {
+		e.serveWHIP(w, r, reqID)
+		return
+	}
 	op, handler, err := e.route(r)
 	if err == nil {
 		if f := e.takeFault(op); f != nil {

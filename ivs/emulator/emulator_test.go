@@ -40,7 +40,7 @@ func TestWireFormat(t *testing.T) {
 		{"success", http.MethodPost, "/CreateStage", `{"name":"raw"}`, 200, ""},
 		{"empty body counts as {}", http.MethodPost, "/ListStages", ``, 200, ""},
 		{"unknown operation", http.MethodPost, "/CreateChannel", `{}`, 404, "UnknownOperationException"},
-		{"unmodeled operation", http.MethodPost, "/ListParticipants", `{}`, 404, "UnknownOperationException"},
+		{"unmodeled operation", http.MethodPost, "/StartComposition", `{}`, 404, "UnknownOperationException"},
 		{"nested path", http.MethodPost, "/CreateStage/x", `{}`, 404, "UnknownOperationException"},
 		{"wrong method", http.MethodGet, "/CreateStage", ``, 405, "MethodNotAllowedException"},
 		{"malformed JSON", http.MethodPost, "/CreateStage", `{"name":`, 400, "ValidationException"},
@@ -87,6 +87,7 @@ func TestMountedUnderPrefix(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	t.Cleanup(func() { em.Close() })
 	mux := http.NewServeMux()
 	mux.Handle("/ivs/", http.StripPrefix("/ivs", em))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "main server", http.StatusTeapot) })

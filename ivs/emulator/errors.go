@@ -15,8 +15,14 @@ type apiError struct {
 	Type    string
 	Status  int
 	Message string
-	allow   string // Allow header for 405 answers
+	// Code is the model's EventErrorCode a data-plane refusal recorded
+	// (QUOTA_EXCEEDED, INVALID_VIDEO_CODEC, ...), sent as errorCode.
+	Code  string
+	allow string // Allow header for 405 answers
 }
+
+// errClosed answers data-plane requests after Close.
+var errClosed = &apiError{Type: "ServiceUnavailableException", Status: http.StatusServiceUnavailable, Message: "the emulator is shutting down"}
 
 func (e *apiError) Error() string {
 	return e.Type + ": " + e.Message
@@ -48,6 +54,7 @@ func internalErr(err error) *apiError {
 type errorBody struct {
 	ExceptionMessage string `json:"exceptionMessage"`
 	Message          string `json:"message"`
+	ErrorCode        string `json:"errorCode,omitempty"`
 }
 
 // writeError writes err as an AWS error response and returns the status.
@@ -61,7 +68,7 @@ func writeError(w http.ResponseWriter, err error) int {
 		w.Header().Set("Allow", ae.allow)
 	}
 	w.Header().Set("X-Amzn-ErrorType", ae.Type)
-	writeJSON(w, ae.Status, errorBody{ExceptionMessage: ae.Message, Message: ae.Message})
+	writeJSON(w, ae.Status, errorBody{ExceptionMessage: ae.Message, Message: ae.Message, ErrorCode: ae.Code})
 	return ae.Status
 }
 

@@ -2,12 +2,14 @@ package emulator
 
 import "net/http"
 
-// SetPublishing marks participantID as publishing (or no longer publishing)
-// in the stage stageArn. The emulator has no media plane, so tests and the
-// embedded server call this to say what a real client would be doing. It
-// matters for Options.RequirePublishing and for the stage's activeSessionId.
-// When the participant stops publishing its replications stay ACTIVE, since
-// reconnect windows are not modeled. Unknown stages are ignored (and logged).
+// SetPublishing makes participantID a virtual publisher in the stage
+// stageArn (publishing true), or ends that (false). A virtual publisher is a
+// real participant of the stage's session, with its JOINED,
+// PUBLISH_STARTED, PUBLISH_STOPPED and LEFT events and its EventBridge
+// events, protocol UNKNOWN and no media: tests and tools use it to say "the
+// host publishes" without a WebRTC client, and it can be replicated like
+// any publisher (its replicas forward nothing). Unknown stages and a full
+// stage are logged and ignored; the HTTP route reports them.
 func (e *Emulator) SetPublishing(stageArn, participantID string, publishing bool) {
 	if err := e.setPublishing(stageArn, participantID, publishing); err != nil {
 		e.log.Warn("ivs emulator: set publishing", "stage", stageArn, "participant", participantID, "err", err)
@@ -16,26 +18,41 @@ func (e *Emulator) SetPublishing(stageArn, participantID string, publishing bool
 
 func (e *Emulator) setPublishing(stageArn, participantID string, publishing bool) error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if _, err := e.findStageLocked(stageArn); err != nil {
+	defer e.unlockClosing()
+	st, err := e.findStageLocked(stageArn)
+	if err != nil {
 		return err
 	}
-	if e.publishing[stageArn][participantID] == publishing {
+	if !publishing {
+		l := e.live[stageArn]
+		if l == nil || l.active == nil {
+			return nil
+		}
+		p := l.active.participants[participantID]
+		if p == nil || !p.virtual {
+			return nil
+		}
+		p.virtual = false
+		if c := p.publishConn(); c == nil || !c.started {
+			e.stopPublishingLocked(st, l.active, p)
+		}
+		e.leaveIfIdleLocked(st, l.active, p)
 		return nil
 	}
-	if publishing {
-		if e.publishing[stageArn] == nil {
-			e.publishing[stageArn] = make(map[string]bool)
-		}
-		e.publishing[stageArn][participantID] = true
-	} else {
-		delete(e.publishing[stageArn], participantID)
-		if len(e.publishing[stageArn]) == 0 {
-			delete(e.publishing, stageArn)
-		}
+	s := e.activeSessionLocked(st)
+	p := e.participantLocked(s, identity{ID: participantID, Protocol: protocolUnknown})
+	if p.virtual {
+		return nil
 	}
-	e.refreshSessionLocked(stageArn)
-	return e.commitLocked()
+	if !p.publishing && publishersLocked(s, participantID) >= e.opts.Quotas.PublishersPerStage {
+		e.recordLocked(st, s, p, participantEvent{Name: "JOIN_ERROR", ErrorCode: "QUOTA_EXCEEDED"})
+		e.settleSessionLocked(s)
+		return quotaErr("stage %s already has %d publishers (quota %d)", stageArn, e.opts.Quotas.PublishersPerStage, e.opts.Quotas.PublishersPerStage)
+	}
+	p.virtual = true
+	e.joinLocked(st, s, p)
+	e.startPublishingLocked(st, s, p)
+	return nil
 }
 
 // handleSetPublishing serves the emulator-only POST /_emulator/publishing

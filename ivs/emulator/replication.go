@@ -18,6 +18,9 @@ type replication struct {
 	Attributes             map[string]string `json:"attributes,omitempty"`
 	StartedAt              time.Time         `json:"startedAt"`
 	Seq                    int64             `json:"seq"`
+	// sourceGoneAt is when the source stopped publishing; the replication
+	// ends ReconnectWindowSeconds later unless it publishes again.
+	sourceGoneAt time.Time
 }
 
 // participantReplica is the model's ParticipantReplica.
@@ -38,29 +41,6 @@ func replicationKey(source, destination, participantID string) string {
 // 16 characters the model requires.
 func newSessionID() string {
 	return "st-" + randomAlnum(13)
-}
-
-// refreshSessionLocked gives a stage an activeSessionId while someone is
-// publishing in it or a replication uses it, and clears it otherwise. Real
-// sessions end minutes later; that delay is not modeled.
-func (e *Emulator) refreshSessionLocked(arn string) {
-	st, ok := e.state.Stages[arn]
-	if !ok {
-		return
-	}
-	active := len(e.publishing[arn]) > 0
-	for _, rep := range e.state.Replications {
-		if active {
-			break
-		}
-		active = rep.SourceStageArn == arn || rep.DestinationStageArn == arn
-	}
-	switch {
-	case active && st.ActiveSessionID == "":
-		st.ActiveSessionID = newSessionID()
-	case !active:
-		st.ActiveSessionID = ""
-	}
 }
 
 // replicationInput is the body of Start/StopParticipantReplication.
@@ -99,14 +79,19 @@ func (e *Emulator) startParticipantReplication(r *http.Request) (any, error) {
 	}
 	src, dst, pid := *in.SourceStageArn, *in.DestinationStageArn, *in.ParticipantID
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if _, err := e.findStageLocked(src); err != nil {
+	defer e.unlockClosing()
+	srcStage, err := e.findStageLocked(src)
+	if err != nil {
 		return nil, err
 	}
 	if _, err := e.findStageLocked(dst); err != nil {
 		return nil, err
 	}
-	if e.opts.RequirePublishing && !e.publishing[src][pid] {
+	var source *participant
+	if l := e.live[src]; l != nil && l.active != nil {
+		source = l.active.participants[pid]
+	}
+	if source == nil || !source.publishing {
 		return nil, notFoundErr("participant %s is not publishing in the source stage %s", pid, src)
 	}
 	key := replicationKey(src, dst, pid)
@@ -123,25 +108,116 @@ func (e *Emulator) startParticipantReplication(r *http.Request) (any, error) {
 	if active >= e.opts.Quotas.ReplicationsPerParticipant {
 		return nil, quotaErr("participant %s already has %d concurrent replications (quota %d)", pid, active, e.opts.Quotas.ReplicationsPerParticipant)
 	}
+	// The replica publishes in the destination, so it needs a seat there.
+	if l := e.live[dst]; l != nil && l.active != nil && publishersLocked(l.active, pid) >= e.opts.Quotas.PublishersPerStage {
+		return nil, quotaErr("stage %s already has %d publishers (quota %d)", dst, e.opts.Quotas.PublishersPerStage, e.opts.Quotas.PublishersPerStage)
+	}
 	rep := &replication{
 		SourceStageArn:         src,
 		DestinationStageArn:    dst,
 		ParticipantID:          pid,
+		SourceSessionID:        srcStage.ActiveSessionID,
 		ReconnectWindowSeconds: deref(in.ReconnectWindowSeconds),
 		Attributes:             maps.Clone(in.Attributes),
 		StartedAt:              e.now().UTC(),
 		Seq:                    e.state.nextSeq(),
 	}
 	e.state.Replications[key] = rep
-	e.refreshSessionLocked(src)
-	e.refreshSessionLocked(dst)
-	rep.SourceSessionID = e.state.Stages[src].ActiveSessionID
-	rep.DestinationSessionID = e.state.Stages[dst].ActiveSessionID
+	e.attachReplicaLocked(rep, source)
+	source.ReplicationType, source.ReplicationState = replicationSrc, replActive
+	e.recordLocked(srcStage, e.live[src].active, source, participantEvent{Name: "REPLICATION_STARTED",
+		DestinationStageArn: dst, DestinationSessionID: rep.DestinationSessionID})
 	if err := e.commitLocked(); err != nil {
 		return nil, err
 	}
 	e.log.Info("ivs emulator: replication started", "participant", pid, "source", src, "destination", dst)
 	return struct{}{}, nil
+}
+
+// attachReplicaLocked puts the replica of rep's participant into the
+// destination stage: a participant of type REPLICA that joins and publishes
+// the source's relay tracks. source is the source participant, or nil when
+// it is not known (replications loaded from the state file).
+func (e *Emulator) attachReplicaLocked(rep *replication, source *participant) {
+	dst := e.state.Stages[rep.DestinationStageArn]
+	s := e.activeSessionLocked(dst)
+	id := identity{ID: rep.ParticipantID, Protocol: protocolUnknown}
+	if source != nil {
+		id.UserID, id.Protocol = source.UserID, source.Protocol
+		id.Attributes = maps.Clone(source.Attributes)
+	}
+	// The replication's attributes are merged over the token's.
+	if id.Attributes == nil && len(rep.Attributes) > 0 {
+		id.Attributes = map[string]string{}
+	}
+	maps.Copy(id.Attributes, rep.Attributes)
+	p := e.participantLocked(s, id)
+	p.Attributes = id.Attributes
+	p.replicaOf = rep
+	p.ReplicationType, p.ReplicationState = replicationDst, replActive
+	p.SourceStageArn, p.SourceSessionID = rep.SourceStageArn, rep.SourceSessionID
+	e.joinLocked(dst, s, p)
+	e.startPublishingLocked(dst, s, p)
+	e.sources[sourceKey(dst.Arn, p.ID)] = e.sourceLocked(rep.SourceStageArn, p.ID)
+	rep.DestinationSessionID = s.ID
+}
+
+// stopReplicationLocked ends a replication: the replica stops publishing and
+// leaves the destination, and the source records REPLICATION_STOPPED.
+func (e *Emulator) stopReplicationLocked(rep *replication) {
+	key := replicationKey(rep.SourceStageArn, rep.DestinationStageArn, rep.ParticipantID)
+	if e.state.Replications[key] != rep {
+		return
+	}
+	delete(e.state.Replications, key)
+	pid := rep.ParticipantID
+	if dst, l := e.state.Stages[rep.DestinationStageArn], e.live[rep.DestinationStageArn]; dst != nil && l != nil && l.active != nil {
+		if p := l.active.participants[pid]; p != nil && p.replicaOf == rep {
+			p.replicaOf = nil
+			p.ReplicationState = replStopped
+			e.stopPublishingLocked(dst, l.active, p)
+			e.leaveIfIdleLocked(dst, l.active, p)
+		}
+	}
+	delete(e.sources, sourceKey(rep.DestinationStageArn, pid))
+	if l := e.live[rep.SourceStageArn]; l == nil || l.active == nil || l.active.participants[pid] == nil {
+		if !e.replicatedLocked(rep.SourceStageArn, pid) {
+			delete(e.sources, sourceKey(rep.SourceStageArn, pid))
+		}
+	}
+	// The event belongs to the source participant in the session the
+	// replication started from; if that is gone, only EventBridge hears.
+	ev := participantEvent{Name: "REPLICATION_STOPPED", DestinationStageArn: rep.DestinationStageArn, DestinationSessionID: rep.DestinationSessionID}
+	st := e.state.Stages[rep.SourceStageArn]
+	s := e.findSessionLocked(rep.SourceStageArn, rep.SourceSessionID)
+	switch {
+	case st != nil && s != nil && s.participants[pid] != nil:
+		p := s.participants[pid]
+		e.recordLocked(st, s, p, ev)
+		if !e.replicatedLocked(rep.SourceStageArn, pid) {
+			p.ReplicationState = replStopped
+		}
+	default:
+		now := e.now().UTC()
+		e.emitLocked(rep.SourceStageArn, StageUpdate{SessionID: rep.SourceSessionID, EventName: eventBridgeName(ev.Name),
+			ParticipantID: pid, EventTime: eventTime(now), DestinationStageArn: ev.DestinationStageArn,
+			DestinationSessionID: ev.DestinationSessionID}, now)
+	}
+	e.log.Info("ivs emulator: replication stopped", "participant", pid, "source", rep.SourceStageArn, "destination", rep.DestinationStageArn)
+	// A failed write is logged; the replication is gone from memory either
+	// way, as it is from IVS.
+	_ = e.commitLocked()
+}
+
+// replicatedLocked says whether a participant of a stage is the source of
+// an active replication.
+func (e *Emulator) replicatedLocked(stageArn, participantID string) bool {
+	for _, rep := range e.state.Replications {
+		if rep.SourceStageArn == stageArn && rep.ParticipantID == participantID {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *Emulator) stopParticipantReplication(r *http.Request) (any, error) {
@@ -151,18 +227,12 @@ func (e *Emulator) stopParticipantReplication(r *http.Request) (any, error) {
 	}
 	src, dst, pid := *in.SourceStageArn, *in.DestinationStageArn, *in.ParticipantID
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	key := replicationKey(src, dst, pid)
-	if _, ok := e.state.Replications[key]; !ok {
+	defer e.unlockClosing()
+	rep, ok := e.state.Replications[replicationKey(src, dst, pid)]
+	if !ok {
 		return nil, notFoundErr("no active replication of participant %s from %s to %s", pid, src, dst)
 	}
-	delete(e.state.Replications, key)
-	e.refreshSessionLocked(src)
-	e.refreshSessionLocked(dst)
-	if err := e.commitLocked(); err != nil {
-		return nil, err
-	}
-	e.log.Info("ivs emulator: replication stopped", "participant", pid, "source", src, "destination", dst)
+	e.stopReplicationLocked(rep)
 	return struct{}{}, nil
 }
 

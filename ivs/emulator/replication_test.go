@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ivsrealtime"
@@ -52,6 +53,7 @@ func (h *harness) activeSession(t *testing.T, arn string) string {
 func TestReplicationLifecycle(t *testing.T) {
 	h := newHarness(t, Options{})
 	s := h.stages(t, 3)
+	h.em.SetPublishing(s[0], "host-1", true)
 	_, err := h.client.StartParticipantReplication(t.Context(), &ivsrealtime.StartParticipantReplicationInput{
 		SourceStageArn: aws.String(s[0]), DestinationStageArn: aws.String(s[1]), ParticipantId: aws.String("host-1"),
 		ReconnectWindowSeconds: aws.Int32(300), Attributes: map[string]string{"replica": "true"},
@@ -93,8 +95,13 @@ func TestReplicationLifecycle(t *testing.T) {
 	if got := h.replicas(t, s[0], "host-1"); len(got) != 1 || aws.ToString(got[0].DestinationStageArn) != s[2] {
 		t.Errorf("after stop, replicas = %v, want only %s", got, s[2])
 	}
+	if id := h.activeSession(t, s[1]); id != dst1 {
+		t.Errorf("destination session %q right after its only replication stopped, want %q until the end delay", id, dst1)
+	}
+	h.clock.Advance(3 * time.Minute)
+	h.em.Sweep()
 	if id := h.activeSession(t, s[1]); id != "" {
-		t.Errorf("destination kept session %q after its only replication stopped", id)
+		t.Errorf("destination kept session %q past the end delay after its only replication stopped", id)
 	}
 	_, err = h.client.StopParticipantReplication(t.Context(), &ivsrealtime.StopParticipantReplicationInput{
 		SourceStageArn: aws.String(s[0]), DestinationStageArn: aws.String(s[1]), ParticipantId: aws.String("host-1"),
@@ -108,14 +115,16 @@ func TestReplicationLifecycle(t *testing.T) {
 	if got := h.replicas(t, s[0], "host-1"); len(got) != 0 {
 		t.Errorf("replicas after deleting the destination: %v", got)
 	}
-	if id := h.activeSession(t, s[0]); id != "" {
-		t.Errorf("source kept session %q with no publisher and no replication", id)
+	// The host still publishes, so the source's session goes on.
+	if id := h.activeSession(t, s[0]); id != srcSession {
+		t.Errorf("source session %q, want %q while the host publishes", id, srcSession)
 	}
 }
 
 func TestDeleteSourceStageStopsReplications(t *testing.T) {
 	h := newHarness(t, Options{})
 	s := h.stages(t, 2)
+	h.em.SetPublishing(s[0], "p", true)
 	if err := h.startReplication(t, s[0], s[1], "p"); err != nil {
 		t.Fatalf("StartParticipantReplication: %v", err)
 	}
@@ -125,8 +134,10 @@ func TestDeleteSourceStageStopsReplications(t *testing.T) {
 	if got := h.replicas(t, s[0], "p"); len(got) != 0 {
 		t.Errorf("replicas after deleting the source: %v", got)
 	}
+	h.clock.Advance(3 * time.Minute)
+	h.em.Sweep()
 	if id := h.activeSession(t, s[1]); id != "" {
-		t.Errorf("destination kept session %q", id)
+		t.Errorf("destination kept session %q past the end delay", id)
 	}
 }
 
@@ -186,6 +197,9 @@ func TestReplicationValidationAndNotFound(t *testing.T) {
 func TestReplicationQuotaAndPagination(t *testing.T) {
 	h := newHarness(t, Options{})
 	s := h.stages(t, 8)
+	h.em.SetPublishing(s[0], "star", true)
+	h.em.SetPublishing(s[7], "star", true)
+	h.em.SetPublishing(s[0], "guest", true)
 	for _, dst := range s[1:6] {
 		if err := h.startReplication(t, s[0], dst, "star"); err != nil {
 			t.Fatalf("StartParticipantReplication: %v", err)
@@ -228,8 +242,8 @@ func TestReplicationQuotaAndPagination(t *testing.T) {
 	}
 }
 
-func TestRequirePublishing(t *testing.T) {
-	h := newHarness(t, Options{RequirePublishing: true})
+func TestReplicationRequiresPublishing(t *testing.T) {
+	h := newHarness(t, Options{})
 	s := h.stages(t, 2)
 	err := h.startReplication(t, s[0], s[1], "host")
 	wantAPIError[*types.ResourceNotFoundException](t, err, "not publishing")
@@ -241,10 +255,10 @@ func TestRequirePublishing(t *testing.T) {
 	if err := h.startReplication(t, s[0], s[1], "host"); err != nil {
 		t.Fatalf("StartParticipantReplication while publishing: %v", err)
 	}
-	// Reconnect windows are not modeled: replications outlive publishing.
+	// With the default reconnect window of 0, unpublishing ends it at once.
 	h.em.SetPublishing(s[0], "host", false)
-	if got := h.replicas(t, s[0], "host"); len(got) != 1 {
-		t.Errorf("replicas after unpublishing = %d, want 1", len(got))
+	if got := h.replicas(t, s[0], "host"); len(got) != 0 {
+		t.Errorf("replicas after unpublishing with no reconnect window = %d, want 0", len(got))
 	}
 	// Publishing in the destination does not count for the source.
 	h.em.SetPublishing(s[1], "other", true)

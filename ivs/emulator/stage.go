@@ -11,15 +11,17 @@ import (
 // stage is a stored stage. Endpoints are fixed at creation, as AWS documents
 // that clients may cache them.
 type stage struct {
-	Arn             string            `json:"arn"`
-	ID              string            `json:"id"`
-	Name            string            `json:"name,omitempty"`
-	Tags            map[string]string `json:"tags"`
-	Recording       *recordingConfig  `json:"autoParticipantRecordingConfiguration"`
-	Endpoints       stageEndpoints    `json:"endpoints"`
-	ActiveSessionID string            `json:"activeSessionId,omitempty"`
-	CreatedAt       time.Time         `json:"createdAt"`
-	Seq             int64             `json:"seq"`
+	Arn       string            `json:"arn"`
+	ID        string            `json:"id"`
+	Name      string            `json:"name,omitempty"`
+	Tags      map[string]string `json:"tags"`
+	Recording *recordingConfig  `json:"autoParticipantRecordingConfiguration"`
+	Endpoints stageEndpoints    `json:"endpoints"`
+	// ActiveSessionID mirrors the active session; sessions are runtime
+	// state, so it is not persisted.
+	ActiveSessionID string    `json:"-"`
+	CreatedAt       time.Time `json:"createdAt"`
+	Seq             int64     `json:"seq"`
 }
 
 // stageEndpoints is the model's StageEndpoints.
@@ -258,25 +260,36 @@ func (e *Emulator) deleteStage(r *http.Request) (any, error) {
 		return nil, err
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if _, err := e.findStageLocked(*in.Arn); err != nil {
+	defer e.unlockClosing()
+	arn := *in.Arn
+	st, err := e.findStageLocked(arn)
+	if err != nil {
 		return nil, err
 	}
-	delete(e.state.Stages, *in.Arn)
-	delete(e.publishing, *in.Arn)
 	// Deleting a stage disconnects everyone in it, which ends replications
-	// out of it and into it; the stages on the other side may go idle.
-	for key, rep := range e.state.Replications {
-		if rep.SourceStageArn == *in.Arn || rep.DestinationStageArn == *in.Arn {
-			delete(e.state.Replications, key)
-			e.refreshSessionLocked(rep.SourceStageArn)
-			e.refreshSessionLocked(rep.DestinationStageArn)
+	// out of it and into it.
+	for _, rep := range e.state.Replications {
+		if rep.SourceStageArn == arn || rep.DestinationStageArn == arn {
+			e.stopReplicationLocked(rep)
 		}
 	}
+	if l := e.live[arn]; l != nil && l.active != nil {
+		for _, p := range l.active.participants {
+			e.disconnectLocked(st, l.active, p)
+		}
+	}
+	e.endSessionLocked(arn)
+	delete(e.live, arn)
+	for key := range e.sources {
+		if stage, _ := splitSourceKey(key); stage == arn {
+			delete(e.sources, key)
+		}
+	}
+	delete(e.state.Stages, arn)
 	if err := e.commitLocked(); err != nil {
 		return nil, err
 	}
-	e.log.Info("ivs emulator: stage deleted", "arn", *in.Arn)
+	e.log.Info("ivs emulator: stage deleted", "arn", arn)
 	return struct{}{}, nil
 }
 

@@ -86,11 +86,7 @@ func (e *Emulator) load() error {
 	if e.state.Replications == nil {
 		e.state.Replications = make(map[string]*replication)
 	}
-	// Publishing flags are not persisted, so only replications can keep a
-	// session alive across a restart.
-	for arn := range e.state.Stages {
-		e.refreshSessionLocked(arn)
-	}
+	e.restoreReplicationsLocked()
 	newID := e.ensureIDLocked()
 	if e.state.SigningKey == "" {
 		return e.generateSigningKey() // saves the new id too
@@ -111,6 +107,23 @@ func (e *Emulator) load() error {
 		return e.saveLocked()
 	}
 	return nil
+}
+
+// restoreReplicationsLocked brings back the replications saved before a
+// restart. A restart disconnected every participant, so each source is gone
+// since now: its replica waits in the destination for the reconnect window,
+// and a replication without one (or whose stage is missing from a
+// hand-edited file) ends at once.
+func (e *Emulator) restoreReplicationsLocked() {
+	now := e.now().UTC()
+	for key, rep := range e.state.Replications {
+		if rep.ReconnectWindowSeconds == 0 || e.state.Stages[rep.SourceStageArn] == nil || e.state.Stages[rep.DestinationStageArn] == nil {
+			delete(e.state.Replications, key)
+			continue
+		}
+		rep.sourceGoneAt = now
+		e.attachReplicaLocked(rep, nil)
+	}
 }
 
 // generateSigningKey creates the P-384 token signing key and saves it, so

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ivsrealtime"
@@ -32,7 +33,11 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ImportPublicKey: %v", err)
 	}
-	if err := first.startReplication(t, aws.ToString(st.Stage.Arn), aws.ToString(other.Arn), "host"); err != nil {
+	first.em.SetPublishing(aws.ToString(st.Stage.Arn), "host", true)
+	if _, err := first.client.StartParticipantReplication(t.Context(), &ivsrealtime.StartParticipantReplicationInput{
+		SourceStageArn: st.Stage.Arn, DestinationStageArn: other.Arn, ParticipantId: aws.String("host"),
+		ReconnectWindowSeconds: aws.Int32(60),
+	}); err != nil {
 		t.Fatalf("StartParticipantReplication: %v", err)
 	}
 	tok, err := first.client.CreateParticipantToken(t.Context(), &ivsrealtime.CreateParticipantTokenInput{StageArn: st.Stage.Arn})
@@ -69,6 +74,11 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GetStage after restart: %v", err)
 	}
+	// A restart disconnects everyone: the host's session is over.
+	if gotStage.Stage.ActiveSessionId != nil {
+		t.Errorf("activeSessionId %q after a restart disconnected the only publisher", *gotStage.Stage.ActiveSessionId)
+	}
+	wantStage.Stage.ActiveSessionId = nil
 	if diff := cmp.Diff(wantStage.Stage, gotStage.Stage, sdkCmp()); diff != "" {
 		t.Errorf("stage after restart (-before +after):\n%s", diff)
 	}
@@ -79,8 +89,22 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	if diff := cmp.Diff(key.PublicKey, gotKey.PublicKey, sdkCmp()); diff != "" {
 		t.Errorf("public key after restart (-before +after):\n%s", diff)
 	}
-	if diff := cmp.Diff(wantReplicas, second.replicas(t, aws.ToString(st.Stage.Arn), "host"), sdkCmp()); diff != "" {
+	// The replica is back in the destination, in a new session there, and
+	// waits for its source for the reconnect window.
+	gotReplicas := second.replicas(t, aws.ToString(st.Stage.Arn), "host")
+	if len(gotReplicas) == 1 && len(wantReplicas) == 1 {
+		if got, want := aws.ToString(gotReplicas[0].DestinationSessionId), second.activeSession(t, aws.ToString(other.Arn)); got != want || got == "" {
+			t.Errorf("replica's destination session %q, want the destination's new session %q", got, want)
+		}
+		wantReplicas[0].DestinationSessionId = gotReplicas[0].DestinationSessionId
+	}
+	if diff := cmp.Diff(wantReplicas, gotReplicas, sdkCmp()); diff != "" {
 		t.Errorf("replicas after restart (-before +after):\n%s", diff)
+	}
+	second.clock.Advance(time.Minute)
+	second.em.Sweep()
+	if got := second.replicas(t, aws.ToString(st.Stage.Arn), "host"); len(got) != 0 {
+		t.Errorf("replicas %v after the reconnect window passed without the source", got)
 	}
 	if !second.em.PublicKey().Equal(first.em.PublicKey()) {
 		t.Fatal("signing key changed across restart")

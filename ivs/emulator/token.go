@@ -158,19 +158,32 @@ func (e *Emulator) disconnectParticipant(r *http.Request) (any, error) {
 		return nil, err
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if _, err := e.findStageLocked(*in.StageArn); err != nil {
+	defer e.unlockClosing()
+	st, err := e.findStageLocked(*in.StageArn)
+	if err != nil {
 		return nil, err
 	}
-	// Connections are not modeled; a disconnected participant just stops
-	// publishing. Its replications stay ACTIVE, as documented for publishing.
-	if e.publishing[*in.StageArn][*in.ParticipantID] {
-		delete(e.publishing[*in.StageArn], *in.ParticipantID)
-		e.refreshSessionLocked(*in.StageArn)
-		if err := e.commitLocked(); err != nil {
-			return nil, err
+	if l := e.live[st.Arn]; l != nil && l.active != nil {
+		if p := l.active.participants[*in.ParticipantID]; p != nil {
+			e.disconnectLocked(st, l.active, p)
 		}
 	}
 	e.log.Info("ivs emulator: participant disconnected", "stage", *in.StageArn, "participant", *in.ParticipantID, "reason", deref(in.Reason))
 	return struct{}{}, nil
+}
+
+// disconnectLocked ends everything that holds a participant in a session:
+// its connections, its virtual publishing, its being a replica.
+func (e *Emulator) disconnectLocked(st *stage, s *stageSession, p *participant) {
+	for _, c := range p.conns {
+		e.endConnLocked(c)
+	}
+	if p.virtual {
+		p.virtual = false
+		e.stopPublishingLocked(st, s, p)
+	}
+	if p.replicaOf != nil {
+		e.stopReplicationLocked(p.replicaOf)
+	}
+	e.leaveIfIdleLocked(st, s, p)
 }

@@ -231,8 +231,21 @@ func TestDisconnectParticipant(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GetStage: %v", err)
 	}
-	if got.Stage.ActiveSessionId != nil {
-		t.Errorf("activeSessionId = %q after the only publisher was disconnected", *got.Stage.ActiveSessionId)
+	session := aws.ToString(got.Stage.ActiveSessionId)
+	if session == "" {
+		t.Fatal("no activeSessionId right after the only publisher was disconnected; the session ends minutes later")
+	}
+	p, err := h.client.GetParticipant(t.Context(), &ivsrealtime.GetParticipantInput{StageArn: st.Arn, SessionId: aws.String(session), ParticipantId: aws.String("p1")})
+	if err != nil {
+		t.Fatalf("GetParticipant: %v", err)
+	}
+	if p.Participant.State != types.ParticipantStateDisconnected || !p.Participant.Published {
+		t.Errorf("disconnected participant: state %s, published %v; want DISCONNECTED, published", p.Participant.State, p.Participant.Published)
+	}
+	h.clock.Advance(3 * time.Minute)
+	h.em.Sweep()
+	if id := h.activeSession(t, aws.ToString(st.Arn)); id != "" {
+		t.Errorf("activeSessionId = %q past the end delay after the only publisher was disconnected", id)
 	}
 	tests := []struct {
 		name string

@@ -30,6 +30,9 @@ type patterns struct {
 	tokenID       *regexp.Regexp
 	participantID *regexp.Regexp
 	nextToken     *regexp.Regexp
+	sessionID     *regexp.Regexp
+	stageID       *regexp.Regexp
+	jti           *regexp.Regexp
 	pem           *regexp.Regexp
 }
 
@@ -45,6 +48,10 @@ func newPatterns() patterns {
 		tokenID:       regexp.MustCompile(`^[a-zA-Z0-9-_]*$`),
 		participantID: regexp.MustCompile(`^[a-zA-Z0-9-]*$`),
 		nextToken:     regexp.MustCompile(`^[a-zA-Z0-9+/=_-]*$`),
+		sessionID:     regexp.MustCompile(`^st-[a-zA-Z0-9]+$`),
+		stageID:       regexp.MustCompile(`^[a-zA-Z0-9-]{1,64}$`),
+		// What IVS documents for a self-signed token's jti.
+		jti: regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`),
 		// Smithy patterns are not anchored, and this one has no ^ or $.
 		pem: regexp.MustCompile(`-----BEGIN PUBLIC KEY-----\r?\n([a-zA-Z0-9+/=\r\n]+)\r?\n-----END PUBLIC KEY-----(\r?\n)?`),
 	}

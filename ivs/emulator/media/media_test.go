@@ -30,7 +30,7 @@ func newSFU(t *testing.T) *sfu {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &sfu{engine: e, src: e.NewSource("pub"), refused: make(chan string, 1)}
+	s := &sfu{engine: e, src: media.NewSource("pub", nil), refused: make(chan string, 1)}
 	hooks := func(role string) media.Hooks {
 		return media.Hooks{
 			Connected: func() { s.record(role + " connected") },

@@ -31,9 +31,13 @@ type Source struct {
 }
 
 // NewSource returns an empty source; id names its stream in subscribers'
-// SDP (the participant id is a good choice).
-func (e *Engine) NewSource(id string) *Source {
-	return &Source{id: id, now: e.now}
+// SDP (the participant id is a good choice). now paces keyframe requests;
+// nil means the wall clock.
+func NewSource(id string, now func() time.Time) *Source {
+	if now == nil {
+		now = time.Now
+	}
+	return &Source{id: id, now: now}
 }
 
 // Tracks returns the relay tracks that exist, video first.
