@@ -231,7 +231,7 @@ func (e *Emulator) Close() error {
 			e.endConnLocked(c)
 		}
 		for s := range e.sinks {
-			e.dropSinkLocked(s)
+			e.finishSinkLocked(s)
 		}
 		close(e.stopSweep)
 	}

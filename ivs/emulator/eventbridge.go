@@ -53,8 +53,9 @@ type sink struct {
 // take its time: up to 1,024 events wait for it, and later ones are dropped
 // for this subscription (and logged), as EventBridge delivery is best
 // effort. The returned function ends the subscription (events not yet
-// delivered are dropped); Close ends every subscription, and waits for a
-// call of fn in progress to return.
+// delivered are dropped). Close ends every subscription after delivering
+// what is queued, the events of the disconnects it makes included, so it
+// waits for fn to take them.
 func (e *Emulator) SubscribeEvents(fn func(EventBridgeEvent)) (unsubscribe func()) {
 	s := &sink{ch: make(chan EventBridgeEvent, sinkBuffer), stop: make(chan struct{})}
 	e.mu.Lock()
@@ -88,8 +89,13 @@ func (e *Emulator) SubscribeEvents(fn func(EventBridgeEvent)) (unsubscribe func(
 // dropSinkLocked ends a subscription; its goroutine drains the channel
 // without delivering and exits.
 func (e *Emulator) dropSinkLocked(s *sink) {
-	delete(e.sinks, s)
 	close(s.stop)
+	e.finishSinkLocked(s)
+}
+
+// finishSinkLocked ends a subscription once what is queued was delivered.
+func (e *Emulator) finishSinkLocked(s *sink) {
+	delete(e.sinks, s)
 	close(s.ch)
 }
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/ivslive/ivslive/internal/whiptest"
 	"github.com/ivslive/ivslive/ivs/emulator/media"
 )
@@ -210,4 +212,12 @@ func TestCheckPublishOffer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Every test leaves no goroutine behind: engines close at cleanup, and
+// closing an engine closes its peers.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"))
 }
