@@ -50,6 +50,7 @@ type Publisher struct {
 	audio     *webrtc.TrackLocalStaticRTP
 	connected <-chan struct{}
 	keyframe  atomic.Bool // a PLI asked for one
+	plis      atomic.Uint64
 	sent      atomic.Uint64
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -134,6 +135,9 @@ func (p *Publisher) Connect(ctx context.Context, client *http.Client, endpoint, 
 // Connected is closed when the peer connection first connects.
 func (p *Publisher) Connected() <-chan struct{} { return p.connected }
 
+// KeyframeRequests returns the RTCP PLIs received so far.
+func (p *Publisher) KeyframeRequests() uint64 { return p.plis.Load() }
+
 // Sent returns the RTP packets sent so far.
 func (p *Publisher) Sent() uint64 { return p.sent.Load() }
 
@@ -173,6 +177,7 @@ func (p *Publisher) readRTCP(s *webrtc.RTPSender) {
 		for _, pkt := range pkts {
 			if _, ok := pkt.(*rtcp.PictureLossIndication); ok {
 				p.keyframe.Store(true)
+				p.plis.Add(1)
 			}
 		}
 	}

@@ -32,11 +32,16 @@ func TestPublishWatchAndLeave(t *testing.T) {
 
 	pub := h.publish(t, st, hostToken, whiptest.PublishOptions{})
 	session := h.waitPublishing(t, arn, hostID)
+	if n := pub.KeyframeRequests(); n != 0 {
+		t.Fatalf("%d keyframe requests before anyone subscribed", n)
+	}
 	sub := h.subscribe(t, st, hostID, viewerToken)
 	eventually(t, 5*time.Second, "RTP at the subscriber", func() bool {
 		packets, bytes, video := sub.Received()
 		return packets > 0 && bytes > 0 && video > 0
 	})
+	// A new subscriber needs a keyframe: the emulator asks the publisher.
+	eventually(t, 5*time.Second, "a keyframe request at the publisher", func() bool { return pub.KeyframeRequests() > 0 })
 
 	list, err := h.client.ListParticipants(t.Context(), &ivsrealtime.ListParticipantsInput{StageArn: st.Arn, SessionId: aws.String(session)})
 	if err != nil {
