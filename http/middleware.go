@@ -271,6 +271,12 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		allowed[o] = true
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The emulator's data plane answers CORS itself: any origin may
+		// publish with a participant token, which is not a cookie.
+		if strings.HasPrefix(r.URL.Path, "/ivs/whip/") {
+			next.ServeHTTP(w, r)
+			return
+		}
 		h := w.Header()
 		origin := r.Header.Get("Origin")
 		if origin != "" {

@@ -22,6 +22,7 @@ func newClient(t *testing.T, o ivs.Options) (*ivs.Client, *emulator.Emulator) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { em.Close() })
 	srv := httptest.NewServer(em)
 	t.Cleanup(srv.Close)
 	o.Endpoint, o.Credentials = srv.URL, credentials.NewStaticCredentialsProvider("test", "test", "")

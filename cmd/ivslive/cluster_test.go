@@ -25,6 +25,7 @@ func clusterEnv(t *testing.T) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { em.Close() })
 	ivs := httptest.NewServer(em)
 	t.Cleanup(ivs.Close)
 	_, prefix := testenv.Redis(t)

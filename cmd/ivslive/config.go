@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"reflect"
 	"strconv"
@@ -60,6 +61,7 @@ type Config struct {
 	IVSPrivateKeyFile  string `env:"IVS_PRIVATE_KEY_FILE" default:"" group:"ivs" help:"File holding that PEM key (instead of IVS_PRIVATE_KEY)."`
 	IVSPublicKeyARN    string `env:"IVS_PUBLIC_KEY_ARN" default:"" group:"ivs" help:"ARN of the imported public key (ivslive keygen --import prints it). With a private key: key-pair tokens; without: CreateParticipantToken."`
 	MasterStageARN     string `env:"MASTER_STAGE_ARN" default:"" group:"ivs" help:"The publisher's stage. Unset: one is created on first start and remembered."`
+	EmulatorMediaAddr  string `env:"EMULATOR_MEDIA_ADDR" default:"127.0.0.1:0" group:"ivs" help:"UDP IP:port of the emulator's WebRTC media (WHIP publish, playback): the IP is the one ICE candidate offered, so set a LAN address to publish from another machine; port 0 picks one."`
 
 	StageNamePrefix    string        `env:"STAGE_NAME_PREFIX" default:"ivslive-" group:"stages" help:"Prefix of the names of stages ivslive creates."`
 	MaxStages          int           `env:"MAX_STAGES" default:"20" group:"stages" help:"Most managed stages, manual and auto-scaled; concurrent creates on any instance never pass it."`
@@ -309,6 +311,9 @@ func (c Config) Validate() error {
 	if _, err := ivshttp.ParseTrustProxy(c.TrustProxy); err != nil {
 		return fmt.Errorf("invalid configuration: %w", err)
 	}
+	if err := validMediaAddr(c.EmulatorMediaAddr); err != nil {
+		return fmt.Errorf("invalid configuration: EMULATOR_MEDIA_ADDR=%q: %w", c.EmulatorMediaAddr, err)
+	}
 	if c.MasterStageARN != "" && !ivslive.ValidStageARN(c.MasterStageARN) {
 		return fmt.Errorf("invalid configuration: MASTER_STAGE_ARN=%q: want arn:aws:ivs:<region>:<account>:stage/<id>", c.MasterStageARN)
 	}
@@ -323,6 +328,24 @@ func (c Config) Validate() error {
 func (c Config) Webhooks() ([]webhook.Target, error) {
 	return webhook.ParseTargets(webhook.TargetConfig{URLs: c.WebhookURLs, Secrets: c.WebhookSecret, Targets: c.WebhookTargets,
 		Timeout: c.WebhookTimeout, MaxConns: c.WebhookMaxConns, AllowPrivate: c.WebhookAllowPrivate})
+}
+
+// validMediaAddr accepts IP:port with a specific IP: the emulator offers
+// that IP as its only ICE candidate, so 0.0.0.0 or a host name would give
+// clients nothing to connect to.
+func validMediaAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want IP:port, like 127.0.0.1:0 or 192.168.1.20:50000")
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.IsUnspecified() {
+		return fmt.Errorf("want the IP clients reach (not a name, not 0.0.0.0 or ::)")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("want a port 0–65535")
+	}
+	return nil
 }
 
 func oneOf(v string, set ...string) bool {

@@ -94,6 +94,18 @@ func TestInvalidConfigNamesTheVariable(t *testing.T) {
 			t.Errorf("%s=%s: error %v should name the variable", name, value, err)
 		}
 	}
+	// The media address is the ICE candidate: it must be an IP clients reach.
+	for _, value := range []string{"0.0.0.0:5000", "localhost:5000", "127.0.0.1", "127.0.0.1:99999", "[::]:0"} {
+		_, err := LoadConfig(lookupFrom(map[string]string{"EMULATOR_MEDIA_ADDR": value}), nil)
+		if err == nil || !strings.Contains(err.Error(), "EMULATOR_MEDIA_ADDR") {
+			t.Errorf("EMULATOR_MEDIA_ADDR=%s: error %v should name the variable", value, err)
+		}
+	}
+	for _, value := range []string{"192.168.1.20:50000", "[::1]:0"} {
+		if _, err := LoadConfig(lookupFrom(map[string]string{"EMULATOR_MEDIA_ADDR": value}), nil); err != nil {
+			t.Errorf("EMULATOR_MEDIA_ADDR=%s: %v", value, err)
+		}
+	}
 }
 
 // A webhook target on a loopback or private address is refused when the

@@ -266,6 +266,7 @@ func TestFaultsAcrossInstances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer em.Close()
 	ivsSrv := httptest.NewServer(em)
 	defer ivsSrv.Close()
 	env := map[string]string{

@@ -65,7 +65,7 @@ func (a *app) startEmulator(baseURL string) (*emulator.Emulator, string, error) 
 	}
 	a.onClose(unlock)
 	em, err := emulator.New(emulator.Options{
-		Region: a.cfg.AWSRegion, AccountID: a.cfg.AWSAccountID, BaseURL: baseURL,
+		Region: a.cfg.AWSRegion, AccountID: a.cfg.AWSAccountID, BaseURL: baseURL, MediaAddr: a.cfg.EmulatorMediaAddr,
 		StatePath: state, Logger: a.log.With("part", "emulator"),
 	})
 	if err != nil {

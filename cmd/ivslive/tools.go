@@ -21,12 +21,19 @@ func runEmulator(ctx context.Context, args []string, lookup func(string) (string
 	addr := fs.String("addr", "127.0.0.1:4566", "address to listen on")
 	data := fs.String("data", "", "directory for the emulator's state (default IVSLIVE_DATA_DIR; \"-\" keeps it in memory)")
 	publicURL := fs.String("public-url", "", "URL clients reach the emulator at (default http://<addr>)")
+	mediaAddr := fs.String("media-addr", "", "UDP IP:port of the WebRTC media, the IP clients reach (default EMULATOR_MEDIA_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(lookup)
 	if err != nil {
 		return err
+	}
+	if *mediaAddr != "" {
+		if err := validMediaAddr(*mediaAddr); err != nil {
+			return fmt.Errorf("--media-addr %q: %w", *mediaAddr, err)
+		}
+		cfg.EmulatorMediaAddr = *mediaAddr
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -56,7 +63,8 @@ func runEmulator(ctx context.Context, args []string, lookup func(string) (string
 	if cfg.Production() {
 		log.Warn("the IVS emulator is running with NODE_ENV=production: it is for development and tests, and its API has no authentication; production uses AWS")
 	}
-	em, err := emulator.New(emulator.Options{Region: cfg.AWSRegion, AccountID: cfg.AWSAccountID, BaseURL: base, StatePath: state, Logger: log})
+	em, err := emulator.New(emulator.Options{Region: cfg.AWSRegion, AccountID: cfg.AWSAccountID, BaseURL: base,
+		MediaAddr: cfg.EmulatorMediaAddr, StatePath: state, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -66,6 +74,7 @@ func runEmulator(ctx context.Context, args []string, lookup func(string) (string
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "IVS emulator listening on %s (state: %s)\n", base, orDefault(state, "memory"))
+	fmt.Fprintf(stdout, "WHIP: %s/whip/<stageId> (media over UDP on %s)\n", base, cfg.EmulatorMediaAddr)
 	select {
 	case err := <-errc:
 		return err

@@ -142,6 +142,7 @@ func New(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { em.Close() })
 	emSrv := httptest.NewServer(em)
 	t.Cleanup(emSrv.Close)
 	client, err := ivs.New(ctx, ivs.Options{Endpoint: emSrv.URL, Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),

@@ -14,17 +14,10 @@ import (
 	"github.com/ivslive/ivslive/internal/whiptest"
 )
 
-// eventually polls cond until it holds, failing the test after d. It waits
-// for media and network outcomes, never for a deadline a clock decides.
+// eventually waits for an outcome the network decides.
 func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	whiptest.Eventually(t, d, what, cond)
 }
 
 // token mints a participant token through the SDK.

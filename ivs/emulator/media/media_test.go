@@ -90,18 +90,6 @@ func (s *sfu) saw(ev string) bool {
 	return false
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestForwardsPublisherToSubscribers(t *testing.T) {
 	s := newSFU(t)
 	pub, err := whiptest.NewPublisher(whiptest.PublishOptions{})
@@ -127,7 +115,7 @@ func TestForwardsPublisherToSubscribers(t *testing.T) {
 		subs = append(subs, sub)
 	}
 	for i, sub := range subs {
-		eventually(t, 5*time.Second, "video and audio at a subscriber", func() bool {
+		whiptest.Eventually(t, 5*time.Second, "video and audio at a subscriber", func() bool {
 			packets, bytes, video := sub.Received()
 			return video > 0 && packets > video && bytes > 0
 		})
