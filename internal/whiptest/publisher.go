@@ -138,6 +138,9 @@ func (p *Publisher) Connected() <-chan struct{} { return p.connected }
 // KeyframeRequests returns the RTCP PLIs received so far.
 func (p *Publisher) KeyframeRequests() uint64 { return p.plis.Load() }
 
+// ResetStats zeroes the count of packets sent.
+func (p *Publisher) ResetStats() { p.sent.Store(0) }
+
 // Sent returns the RTP packets sent so far.
 func (p *Publisher) Sent() uint64 { return p.sent.Load() }
 

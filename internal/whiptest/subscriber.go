@@ -84,6 +84,17 @@ func (s *Subscriber) Received() (packets, bytes, video uint64) {
 	return s.packets.Load(), s.bytes.Load(), s.video.Load()
 }
 
+// ResetStats zeroes the counters and forgets the latencies, to measure a
+// window that starts now.
+func (s *Subscriber) ResetStats() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.packets.Store(0)
+	s.bytes.Store(0)
+	s.video.Store(0)
+	s.latency = s.latency[:0]
+}
+
 // Latencies returns the send-to-receive times of the stamped packets.
 func (s *Subscriber) Latencies() []time.Duration {
 	s.mu.Lock()

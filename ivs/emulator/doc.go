@@ -1,5 +1,8 @@
-// Package emulator is a local stand-in for the Amazon IVS Real-Time control
-// plane ("ivsrealtime"), served as an [http.Handler].
+// Package emulator is a local stand-in for Amazon IVS Real-Time
+// ("ivsrealtime"), served as one [http.Handler]: the control plane the AWS
+// SDK speaks to, and a data plane where participants publish and watch.
+//
+// # Control plane
 //
 // It speaks the service's REST-JSON (restJson1) wire protocol, so the official
 // aws-sdk-go-v2 service/ivsrealtime client works against it unchanged when
@@ -10,42 +13,114 @@
 // against AWS. Every response carries an x-amzn-RequestId header.
 //
 // Supported operations: CreateStage, GetStage, ListStages, UpdateStage,
-// DeleteStage, CreateParticipantToken, DisconnectParticipant, ImportPublicKey,
-// GetPublicKey, ListPublicKeys, DeletePublicKey, StartParticipantReplication,
-// StopParticipantReplication, ListParticipantReplicas, TagResource,
-// UntagResource and ListTagsForResource. Inputs are validated as the Smithy
-// model says (required members, lengths, patterns, ranges, enums, list and map
-// sizes) and violations answer ValidationException. Any other path answers 404
-// with UnknownOperationException.
+// DeleteStage, CreateParticipantToken, DisconnectParticipant, GetParticipant,
+// ListParticipants, ListParticipantEvents, GetStageSession,
+// ListStageSessions, ImportPublicKey, GetPublicKey, ListPublicKeys,
+// DeletePublicKey, StartParticipantReplication, StopParticipantReplication,
+// ListParticipantReplicas, TagResource, UntagResource and
+// ListTagsForResource. Inputs are validated as the Smithy model says
+// (required members, lengths, patterns, ranges, enums, list and map sizes,
+// ListParticipants' one filter) and violations answer ValidationException.
+// Any other path answers 404 with UnknownOperationException.
 //
 // Participant tokens are ES384 JWTs in the IVS key-pair token format, signed
 // with the emulator's own P-384 key, whose public half is served as a JWKS at
 // /.well-known/jwks.json (together with every imported public key, keyed by
-// its ARN). Stage endpoints point back at the emulator's BaseURL; nothing but
-// the JWKS answers there.
+// its ARN). Stage endpoints point back at the emulator's BaseURL.
 //
-// What the emulator does NOT model:
+// # Data plane
+//
+// Every data-plane path is under /whip/, so a proxy in front can tell it from
+// the control plane:
+//
+//   - POST {whip} (the stage's whip endpoint, /whip/{stageId}) is WHIP
+//     ingest: an application/sdp offer with Authorization: Bearer
+//     <participant token> answers 201 with the SDP answer (every candidate
+//     in it: no trickle ICE) and a Location that DELETE ends (a second
+//     DELETE answers 404).
+//   - POST {whip}/subscribe/{participantId} is the emulator's playback path,
+//     the shape IVS's own samples use: the same exchange with a SUBSCRIBE
+//     token, answered with the publisher's tracks. Production viewers use
+//     IVS's SDKs instead.
+//   - OPTIONS answers CORS preflights; every answer allows any origin,
+//     since the bearer token, not a cookie, is the credential.
+//
+// Tokens are verified as IVS does at join: an ES384 signature by the
+// emulator's key or by the imported public key named by kid, exp (at join
+// only: a connected participant outlives its token), at most 14 days of
+// validity, version 1.0, resource = this stage, and the capability the path
+// needs. Token errors answer 401 or 403 and, as in IVS, record no event; a
+// missing capability (403, INSUFFICIENT_CAPABILITIES) or a full stage (409,
+// QUOTA_EXCEEDED: 12 publishers, replicas included; Quotas.SubscribersPerStage
+// subscribers) records a JOIN_ERROR, a publisher that is not publishing a
+// SUBSCRIBE_ERROR (404, PUBLISHER_NOT_FOUND).
+//
+// Media follows IVS's WHIP rules: an offer without H.264 baseline video or
+// Opus audio answers 422 with PUBLISH_ERROR INVALID_VIDEO_CODEC or
+// INVALID_AUDIO_CODEC (the answer picks H.264 baseline from a browser's
+// offer); a stream with B slices, a non-baseline SPS, more than 720p or more
+// than 8.5 Mbit/s is cut with PUBLISH_ERROR B_FRAME_PRESENT,
+// INVALID_VIDEO_CODEC, RESOLUTION_EXCEEDED or BITRATE_EXCEEDED. The media
+// package forwards each publisher's RTP to its subscribers without
+// transcoding, and asks the publisher for a keyframe when one joins. All
+// peer connections share one UDP socket at Options.MediaAddr (loopback by
+// default), with that address as the only host candidate: no STUN, no TURN.
+//
+// # Participants and sessions
+//
+// A participant is a participant id (the token's jti) in a stage session,
+// with its userId, attributes, state CONNECTED or DISCONNECTED, published,
+// firstJoinTime and protocol (WHIP). A session starts at the first join (or
+// refused join) and ends Options.SessionEndDelay after the last participant
+// left; GetStage's activeSessionId names it. Events: JOINED, LEFT,
+// PUBLISH_STARTED (at the first RTP packet), PUBLISH_STOPPED,
+// SUBSCRIBE_STARTED (when the subscriber's connection is up),
+// SUBSCRIBE_STOPPED (also when its publisher stops), JOIN_ERROR,
+// PUBLISH_ERROR, SUBSCRIBE_ERROR, REPLICATION_STARTED and
+// REPLICATION_STOPPED. A connection that does not connect, or loses ICE or
+// DTLS, for Options.ConnectionTimeout ends with LEFT.
+//
+// StartParticipantReplication needs the source participant to be publishing.
+// The replica joins the destination stage as a participant of type REPLICA
+// and publishes the source's tracks there; subscribers there watch it at
+// {whip}/subscribe/{participantId}. When the source stops publishing for
+// longer than reconnectWindowSeconds (at once for 0) the replication ends
+// with REPLICATION_STOPPED; a source that comes back within the window feeds
+// the same replica.
+//
+// Deadlines (connection timeout, reconnect windows, session end) are read
+// from Options.Now by a sweep that runs every Options.SweepInterval; tests
+// with a fake clock move it and call [Emulator.Sweep].
+//
+// # EventBridge
+//
+// Every PUBLISH_STARTED, PUBLISH_STOPPED, PUBLISH_ERROR, REPLICATION_STARTED
+// and REPLICATION_STOPPED is also emitted as the EventBridge event IVS sends
+// ("IVS Stage Update" from "aws.ivs", [EventBridgeEvent]) to the functions
+// registered with [Emulator.SubscribeEvents], each on its own goroutine with
+// a bounded queue: best effort, like EventBridge.
+//
+// # What the emulator does NOT model
+//
 //   - SigV4: requests are accepted without checking the signature or the
 //     credentials, and IAM authorization is never evaluated.
-//   - Media: there is no WebRTC, WHIP, RTMP or events WebSocket behind the
-//     stage endpoints.
-//   - Participants' real connections and the session lifecycle: a stage has an
-//     activeSessionId exactly while a participant is marked publishing in it
-//     or an ACTIVE replication starts or ends in it, and the session ends at
-//     once instead of a few minutes after the last participant leaves.
-//   - Replication reconnect windows: a participant that stops publishing (or
-//     is disconnected) keeps its replications ACTIVE until they are stopped or
-//     one of the stages is deleted.
-//   - Storage configurations, compositions, ingest and encoder configurations,
-//     participants and sessions APIs, and API rate limits (use
-//     [Emulator.InjectError] to simulate throttling).
+//   - RTMP(S) ingest, the events WebSocket, simulcast, TCP media, trickle
+//     ICE, and subscribing by the IVS SDKs' own protocol.
+//   - Recording (recordingState is always DISABLED), storage
+//     configurations, compositions, ingest and encoder configurations, token
+//     exchange, and API rate limits (use [Emulator.InjectError] to simulate
+//     throttling; "WHIP" injects into the data plane).
+//   - Persistence of the runtime: stages, public keys, replications and the
+//     signing key survive a restart; sessions, participants and events do
+//     not. A restart disconnects everyone, so a replication restored from the
+//     state file waits for its source for its reconnect window.
 //
-// Emulator-only extension routes (not part of AWS):
+// # Emulator-only extensions (not part of AWS)
+//
 //   - POST /_emulator/publishing with JSON {"stageArn", "participantId",
-//     "publishing"} marks a participant as publishing (or not) in a stage, the
-//     same as [Emulator.SetPublishing]. It matters when
-//     Options.RequirePublishing is set, because StartParticipantReplication
-//     then requires the participant to be publishing in the source stage.
+//     "publishing"} makes a virtual publisher, the same as
+//     [Emulator.SetPublishing]: a participant with its events and no media,
+//     for tests and tools that need "the host publishes" without WebRTC.
 //   - GET /.well-known/jwks.json serves the token verification keys.
 //   - GET /_emulator/identity answers {"emulatorId", "accountId", "region"}:
 //     the id is made once and kept in the state file, so ivslive instances

@@ -25,7 +25,7 @@ var httpIdle = []goleak.Option{
 // Every test of the package leaves no goroutine behind: emulators are
 // closed at cleanup, and closing frees their peers, sinks and sweeper.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, httpIdle...)
 }
 
 // Peers that end (DELETE, or the remote going away) free every goroutine
