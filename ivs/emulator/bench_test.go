@@ -65,7 +65,7 @@ type fanoutResult struct {
 //
 // go test -run '^$' -bench Fanout -benchtime 1x ./ivs/emulator
 func BenchmarkFanout(b *testing.B) {
-	for _, n := range []int{1, 50, 200} {
+	for _, n := range []int{1, 50, 100, 200} {
 		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
 			for range b.N {
 				benchFanout(b, n)
@@ -120,10 +120,13 @@ func benchFanout(b *testing.B, n int) {
 	}
 	var cpu0, cpu1 time.Duration
 	var result fanoutResult
+	var said []string // the client's other output, for a failure
 	lines := bufio.NewScanner(out)
 	for lines.Scan() {
 		line := lines.Text()
 		switch {
+		default:
+			said = append(said, line)
 		case line == "FANOUT-READY":
 			cpu0 = processCPU(b)
 		case strings.HasPrefix(line, "FANOUT-RESULT "):
@@ -134,8 +137,13 @@ func benchFanout(b *testing.B, n int) {
 		}
 	}
 	if err := cmd.Wait(); err != nil || result.Seconds == 0 {
-		b.Fatalf("client process: %v (result %+v)", err, result)
+		b.Fatalf("client process: %v (result %+v):\n%s", err, result, strings.Join(said[max(0, len(said)-20):], "\n"))
 	}
+	var clientCPU time.Duration
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		clientCPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	b.Logf("client process: %v of CPU in %v, setup included", clientCPU, cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
 	cpuPerSec := (cpu1 - cpu0).Seconds() / result.Seconds
 	b.ReportMetric(cpuPerSec*1000/float64(n), "server-cpu-ms/s/sub")
 	b.ReportMetric(float64(result.Received)/result.Seconds, "fwd-pkts/s")

@@ -153,9 +153,10 @@ func newAPI(conn *net.UDPConn) (*webrtc.API, ice.UDPMux, error) {
 
 	var s webrtc.SettingEngine
 	// One socket for every peer: one port to open on a LAN firewall, one
-	// read loop, and nothing left bound after Close. Host candidates only,
+	// read loop, batched writes (batch.go), and nothing left bound after
+	// Close. Host candidates only,
 	// no mDNS (which would bind a multicast socket), no TCP, no STUN.
-	mux := webrtc.NewICEUDPMux(nil, conn)
+	mux := webrtc.NewICEUDPMux(nil, newBatchConn(conn))
 	s.SetICEUDPMux(mux)
 	s.SetIncludeLoopbackCandidate(true)
 	s.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)

@@ -236,9 +236,7 @@ func (p *Peer) forward(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			p.refuse(code)
 			return
 		}
-		// Errors name subscribers whose connection is closing; they are
-		// unbound when they close.
-		_ = local.WriteRTP(&pkt)
+		local.WriteRTP(&pkt)
 	}
 }
 

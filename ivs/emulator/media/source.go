@@ -23,8 +23,8 @@ type Source struct {
 	now func() time.Time
 
 	mu      sync.Mutex
-	video   *webrtc.TrackLocalStaticRTP
-	audio   *webrtc.TrackLocalStaticRTP
+	video   *relayTrack
+	audio   *relayTrack
 	pub     *Peer // the peer connection feeding it now, if any
 	lastPLI time.Time
 	pliDue  bool // a keyframe was asked for before the publisher's video arrived
@@ -65,7 +65,7 @@ func (s *Source) HasMedia() bool {
 // time. A reconnecting publisher reuses the track even if its fmtp differs a
 // little (another packetization mode or baseline flavour): every H.264
 // decoder that takes one takes the other.
-func (s *Source) track(kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability) *webrtc.TrackLocalStaticRTP {
+func (s *Source) track(kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability) *relayTrack {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	slot := &s.audio
@@ -74,8 +74,7 @@ func (s *Source) track(kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability
 	}
 	if *slot == nil {
 		codec.RTCPFeedback = nil
-		t, _ := webrtc.NewTrackLocalStaticRTP(codec, strings.ToLower(kind.String()), s.id)
-		*slot = t
+		*slot = newRelayTrack(codec, kind, strings.ToLower(kind.String()), s.id)
 	}
 	return *slot
 }
