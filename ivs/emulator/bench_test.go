@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ivsrealtime/types"
 
 	"github.com/ivslive/ivslive/internal/whiptest"
+	"github.com/ivslive/ivslive/ivs/emulator/media"
 )
 
 // fanoutEnv marks the benchmark's client process, which reads its
@@ -79,6 +80,8 @@ func benchFanout(b *testing.B, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	delays := &media.Delays{}
+	em.mediaDelays = delays
 	srv := httptest.NewServer(em)
 	defer func() {
 		srv.Close()
@@ -119,6 +122,8 @@ func benchFanout(b *testing.B, n int) {
 		b.Fatal(err)
 	}
 	var cpu0, cpu1 time.Duration
+	var forward, socket []time.Duration
+	var drops0, drops1 uint64
 	var result fanoutResult
 	var said []string // the client's other output, for a failure
 	lines := bufio.NewScanner(out)
@@ -129,8 +134,12 @@ func benchFanout(b *testing.B, n int) {
 			said = append(said, line)
 		case line == "FANOUT-READY":
 			cpu0 = processCPU(b)
+			delays.Reset()
+			drops0 = em.engine.Dropped()
 		case strings.HasPrefix(line, "FANOUT-RESULT "):
 			cpu1 = processCPU(b)
+			forward, socket = delays.Quantiles(0.5, 0.99)
+			drops1 = em.engine.Dropped()
 			if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "FANOUT-RESULT ")), &result); err != nil {
 				b.Fatal(err)
 			}
@@ -148,10 +157,13 @@ func benchFanout(b *testing.B, n int) {
 	b.ReportMetric(cpuPerSec*1000/float64(n), "server-cpu-ms/s/sub")
 	b.ReportMetric(float64(result.Received)/result.Seconds, "fwd-pkts/s")
 	b.ReportMetric(100*float64(result.Received)/float64(result.Sent*uint64(n)), "delivered-%")
-	b.ReportMetric(result.P50, "p50-ms")
-	b.ReportMetric(result.P99, "p99-ms")
-	b.Logf("%d subscribers: server CPU %.1f%% of one core, %.0f packets/s out, p50 %.2f ms, p99 %.2f ms, max %.2f ms",
-		n, 100*cpuPerSec, float64(result.Received)/result.Seconds, result.P50, result.P99, result.Max)
+	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+	b.ReportMetric(ms(forward[0]+socket[0]), "hop-p50-ms")
+	b.ReportMetric(ms(forward[1]+socket[1]), "hop-p99-ms")
+	b.ReportMetric(result.P50, "e2e-p50-ms")
+	b.ReportMetric(result.P99, "e2e-p99-ms")
+	b.Logf("%d subscribers: server CPU %.1f%% of one core, %.0f packets/s out, %d dropped by the server; in the server: forward p50 %.3f p99 %.3f ms, socket queue p50 %.3f p99 %.3f ms; client to client p50 %.2f p99 %.2f max %.2f ms",
+		n, 100*cpuPerSec, float64(result.Received)/result.Seconds, drops1-drops0, ms(forward[0]), ms(forward[1]), ms(socket[0]), ms(socket[1]), result.P50, result.P99, result.Max)
 }
 
 // processCPU returns the user and system CPU time this process used.

@@ -57,7 +57,7 @@ func (e *Emulator) mediaEngine() (*media.Engine, error) {
 	if e.engine != nil {
 		return e.engine, nil
 	}
-	eng, err := media.NewEngine(media.Config{Addr: e.opts.MediaAddr, Logger: e.log.With("part", "media")})
+	eng, err := media.NewEngine(media.Config{Addr: e.opts.MediaAddr, Logger: e.log.With("part", "media"), Delays: e.mediaDelays})
 	if err != nil {
 		return nil, fmt.Errorf("start the media plane: %w", err)
 	}

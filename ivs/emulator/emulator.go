@@ -101,8 +101,9 @@ type Emulator struct {
 	closing    []*media.Peer // peers of connections ended under mu, closed once it is released
 	closed     bool
 
-	mediaMu sync.Mutex // serializes starting the media engine
-	engine  *media.Engine
+	mediaMu     sync.Mutex // serializes starting the media engine
+	engine      *media.Engine
+	mediaDelays *media.Delays // set by benchmarks before the first WHIP request
 
 	stopSweep chan struct{}
 	wg        sync.WaitGroup // sweeper, sinks, and peers closing in the background

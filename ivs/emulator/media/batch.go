@@ -4,7 +4,10 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
@@ -12,16 +15,17 @@ import (
 
 // Batching: forwarding one packet to N subscribers is N UDP sends in a row,
 // and one sendto(2) per packet is most of the forwarding cost. batchConn
-// queues the writes and a goroutine of its own sends what has queued with
-// one sendmmsg(2) per batch (Linux; elsewhere x/net sends one at a time),
-// while the forwarding loop goes on encrypting for the next subscriber.
+// queues the writes and sender goroutines (one per core) send what has
+// queued with one sendmmsg(2) per batch (Linux; elsewhere x/net sends one
+// at a time), while the forwarding goes on encrypting for the next
+// subscriber. A destination always goes through the same sender, so its
+// datagrams leave in order.
 
 const (
 	// maxBatch is the most datagrams one sendmmsg carries.
 	maxBatch = 64
-	// queueLen bounds the datagrams waiting to be sent; a full queue makes
-	// writers wait, so a stalled socket slows forwarding rather than
-	// growing memory.
+	// queueLen bounds the datagrams waiting to be sent; past it datagrams
+	// are dropped, as a full socket buffer drops them.
 	queueLen = 2048
 	// maxDatagram is the largest datagram queued; SRTP over a 1,500-byte
 	// MTU stays below it.
@@ -30,8 +34,9 @@ const (
 
 // datagram is one queued write.
 type datagram struct {
-	buf  *[]byte
-	addr netip.AddrPort
+	buf    *[]byte
+	addr   netip.AddrPort
+	queued time.Time // set only when delays are recorded
 }
 
 // batchConn is the UDP socket the ICE mux reads and writes, with batched
@@ -41,22 +46,29 @@ type batchConn struct {
 	batch interface {
 		WriteBatch(ms []ipv4.Message, flags int) (int, error)
 	}
-	queue   chan datagram
+	queues  []chan datagram // by destination port, one per sender
+	delays  *Delays
+	dropped *atomic.Uint64
 	done    chan struct{}
-	stopped chan struct{}
+	senders sync.WaitGroup
 	bufs    sync.Pool
 	once    sync.Once
 }
 
-func newBatchConn(conn *net.UDPConn) *batchConn {
-	c := &batchConn{UDPConn: conn, queue: make(chan datagram, queueLen), done: make(chan struct{}), stopped: make(chan struct{})}
+func newBatchConn(conn *net.UDPConn, delays *Delays, dropped *atomic.Uint64) *batchConn {
+	c := &batchConn{UDPConn: conn, delays: delays, dropped: dropped, done: make(chan struct{})}
 	c.bufs.New = func() any { b := make([]byte, maxDatagram); return &b }
 	if conn.LocalAddr().(*net.UDPAddr).IP.To4() != nil {
 		c.batch = ipv4.NewPacketConn(conn)
 	} else {
 		c.batch = ipv6Batch{ipv6.NewPacketConn(conn)}
 	}
-	go c.send()
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		q := make(chan datagram, queueLen)
+		c.queues = append(c.queues, q)
+		c.senders.Add(1)
+		go c.send(q)
+	}
 	return c
 }
 
@@ -80,12 +92,20 @@ func (c *batchConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) 
 	}
 	buf := c.bufs.Get().(*[]byte)
 	*buf = append((*buf)[:0], b...)
+	d := datagram{buf: buf, addr: addr}
+	if c.delays != nil {
+		d.queued = time.Now()
+	}
 	select {
-	case c.queue <- datagram{buf: buf, addr: addr}:
+	case c.queues[int(addr.Port())%len(c.queues)] <- d:
 		return len(b), nil
 	case <-c.done:
 		c.bufs.Put(buf)
 		return 0, net.ErrClosed
+	default:
+		c.dropped.Add(1)
+		c.bufs.Put(buf)
+		return len(b), nil
 	}
 }
 
@@ -104,37 +124,39 @@ func (c *batchConn) Close() error {
 	var err error
 	c.once.Do(func() {
 		close(c.done)
-		<-c.stopped
+		c.senders.Wait()
 		err = c.UDPConn.Close()
 	})
 	return err
 }
 
-// send writes the queue out in batches until Close.
-func (c *batchConn) send() {
-	defer close(c.stopped)
+// send writes a queue out in batches until Close.
+func (c *batchConn) send(queue chan datagram) {
+	defer c.senders.Done()
 	msgs := make([]ipv4.Message, maxBatch)
 	addrs := make([]net.UDPAddr, maxBatch)
 	payloads := make([][1][]byte, maxBatch)
 	held := make([]*[]byte, 0, maxBatch)
+	queued := make([]time.Time, 0, maxBatch)
 	for {
 		var d datagram
 		select {
-		case d = <-c.queue:
+		case d = <-queue:
 		case <-c.done:
 			return
 		}
-		held = held[:0]
+		held, queued = held[:0], queued[:0]
 		for n := 0; ; n++ {
 			setUDPAddr(&addrs[n], d.addr)
 			payloads[n][0] = *d.buf
 			msgs[n] = ipv4.Message{Buffers: payloads[n][:], Addr: &addrs[n]}
 			held = append(held, d.buf)
+			queued = append(queued, d.queued)
 			if n+1 == maxBatch {
 				break
 			}
 			select {
-			case d = <-c.queue:
+			case d = <-queue:
 				continue
 			default:
 			}
@@ -148,6 +170,12 @@ func (c *batchConn) send() {
 				n = max(n, 1)
 			}
 			sent += n
+		}
+		if c.delays != nil {
+			sent := time.Now()
+			for _, q := range queued {
+				c.delays.addSocket(sent.Sub(q))
+			}
 		}
 		for _, b := range held {
 			c.bufs.Put(b)

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -58,6 +59,8 @@ type Config struct {
 	// Now is the clock for keyframe-request pacing and bitrate windows:
 	// media time is real time, so this is the wall clock except in tests.
 	Now func() time.Time
+	// Delays, when set, records forwarding delays (benchmarks).
+	Delays *Delays
 }
 
 // Engine owns the UDP socket and the pion API every peer connection is made
@@ -69,6 +72,9 @@ type Engine struct {
 	limits Limits
 	log    *slog.Logger
 	now    func() time.Time
+	delays *Delays
+	// dropped counts packets the forwarding queues had no room for.
+	dropped *atomic.Uint64
 
 	mu     sync.Mutex
 	peers  map[*Peer]struct{}
@@ -110,19 +116,20 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen for media on %s: %w", cfg.Addr, err)
 	}
-	api, mux, err := newAPI(conn)
+	dropped := new(atomic.Uint64)
+	api, mux, err := newAPI(conn, cfg.Delays, dropped)
 	if err != nil {
 		conn.Close()
 		return nil, err
 	}
-	return &Engine{api: api, conn: conn, mux: mux, limits: cfg.Limits, log: cfg.Logger, now: cfg.Now,
-		peers: make(map[*Peer]struct{})}, nil
+	return &Engine{api: api, conn: conn, mux: mux, limits: cfg.Limits, log: cfg.Logger, now: cfg.Now, delays: cfg.Delays,
+		dropped: dropped, peers: make(map[*Peer]struct{})}, nil
 }
 
 // newAPI registers the codecs IVS accepts on WHIP and the interceptors a
 // forwarding unit needs: NACKs toward the publisher, a small retransmission
 // history toward subscribers, and RTCP reports both ways.
-func newAPI(conn *net.UDPConn) (*webrtc.API, ice.UDPMux, error) {
+func newAPI(conn *net.UDPConn, delays *Delays, dropped *atomic.Uint64) (*webrtc.API, ice.UDPMux, error) {
 	m := &webrtc.MediaEngine{}
 	if err := registerCodecs(m); err != nil {
 		return nil, nil, err
@@ -156,7 +163,7 @@ func newAPI(conn *net.UDPConn) (*webrtc.API, ice.UDPMux, error) {
 	// read loop, batched writes (batch.go), and nothing left bound after
 	// Close. Host candidates only,
 	// no mDNS (which would bind a multicast socket), no TCP, no STUN.
-	mux := webrtc.NewICEUDPMux(nil, newBatchConn(conn))
+	mux := webrtc.NewICEUDPMux(nil, newBatchConn(conn, delays, dropped))
 	s.SetICEUDPMux(mux)
 	s.SetIncludeLoopbackCandidate(true)
 	s.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
@@ -207,6 +214,10 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 func (e *Engine) Addr() *net.UDPAddr {
 	return e.conn.LocalAddr().(*net.UDPAddr)
 }
+
+// Dropped returns how many packets were dropped for subscribers because a
+// forwarding queue was full (the machine could not keep up).
+func (e *Engine) Dropped() uint64 { return e.dropped.Load() }
 
 // Peers returns the number of open peer connections.
 func (e *Engine) Peers() int {

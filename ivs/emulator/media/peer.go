@@ -76,7 +76,7 @@ func (e *Engine) Publish(offer string, src *Source, hooks Hooks) (*Peer, string,
 		if len(codecs) > 0 {
 			// Create the relay track now, with the codec the answer picks
 			// (the offerer's first), so subscribers can bind before media.
-			src.track(t.Kind(), codecs[0].RTPCodecCapability)
+			src.track(t.Kind(), codecs[0].RTPCodecCapability, e)
 		}
 	}
 	answer, err := p.answer()
@@ -210,7 +210,7 @@ func (p *Peer) forward(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	}
 	defer p.wg.Done()
 	video := remote.Kind() == webrtc.RTPCodecTypeVideo
-	local := p.src.track(remote.Kind(), remote.Codec().RTPCodecCapability)
+	local := p.src.track(remote.Kind(), remote.Codec().RTPCodecCapability, p.e)
 	if video {
 		p.videoSSRC.Store(uint32(remote.SSRC()))
 		p.src.videoArrived()

@@ -6,14 +6,17 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
 // relayQueue bounds the packets waiting for one shard's worker: about a
-// second of 720p video. A full queue makes the publisher's read loop wait.
-const relayQueue = 256
+// quarter of a second of 720p video. When it is full the packet is dropped
+// for that shard (and counted): real-time media would rather lose a packet,
+// which NACK may repair, than fall ever further behind.
+const relayQueue = 64
 
 // relayTrack is the track every subscriber of one kind binds to. Writing a
 // packet copies it once; shards, each with a worker goroutine, write it to
@@ -22,6 +25,8 @@ const relayQueue = 256
 // subscriber always belongs to the same shard, so its packets stay in order.
 // A shard's worker runs only while it has subscribers.
 type relayTrack struct {
+	delays       *Delays
+	dropped      *atomic.Uint64 // the engine's count of packets dropped
 	codec        webrtc.RTPCodecCapability
 	id, streamID string
 	kind         webrtc.RTPCodecType
@@ -53,10 +58,11 @@ type relayPacket struct {
 	payload []byte
 	buf     *[]byte
 	refs    atomic.Int32
+	arrived time.Time // set only when delays are recorded
 }
 
-func newRelayTrack(codec webrtc.RTPCodecCapability, kind webrtc.RTPCodecType, id, streamID string) *relayTrack {
-	t := &relayTrack{codec: codec, id: id, streamID: streamID, kind: kind}
+func newRelayTrack(codec webrtc.RTPCodecCapability, kind webrtc.RTPCodecType, id, streamID string, delays *Delays, dropped *atomic.Uint64) *relayTrack {
+	t := &relayTrack{codec: codec, id: id, streamID: streamID, kind: kind, delays: delays, dropped: dropped}
 	t.pool.New = func() any { b := make([]byte, 0, maxDatagram); return &b }
 	n := max(1, runtime.GOMAXPROCS(0))
 	for range n {
@@ -138,12 +144,18 @@ func (t *relayTrack) WriteRTP(p *rtp.Packet) {
 		return
 	}
 	rp := &relayPacket{header: p.Header, buf: t.pool.Get().(*[]byte)}
+	if t.delays != nil {
+		rp.arrived = time.Now()
+	}
 	rp.payload = append((*rp.buf)[:0], p.Payload...)
 	rp.refs.Store(int32(len(active)))
 	for _, tg := range active {
 		select {
 		case tg.queue <- rp:
 		case <-tg.stop: // the shard's last subscriber left meanwhile
+			t.release(rp)
+		default:
+			t.dropped.Add(1)
 			t.release(rp)
 		}
 	}
@@ -182,6 +194,9 @@ func (sh *shard) work(queue chan *relayPacket, stop, done chan struct{}, t *rela
 				// A failed write is a subscriber going away; it is unbound
 				// when its connection closes.
 				_, _ = b.w.WriteRTP(&h, rp.payload)
+				if t.delays != nil {
+					t.delays.addForward(time.Since(rp.arrived))
+				}
 			}
 			t.release(rp)
 		}

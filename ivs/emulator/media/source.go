@@ -65,7 +65,7 @@ func (s *Source) HasMedia() bool {
 // time. A reconnecting publisher reuses the track even if its fmtp differs a
 // little (another packetization mode or baseline flavour): every H.264
 // decoder that takes one takes the other.
-func (s *Source) track(kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability) *relayTrack {
+func (s *Source) track(kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability, e *Engine) *relayTrack {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	slot := &s.audio
@@ -74,7 +74,7 @@ func (s *Source) track(kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability
 	}
 	if *slot == nil {
 		codec.RTCPFeedback = nil
-		*slot = newRelayTrack(codec, kind, strings.ToLower(kind.String()), s.id)
+		*slot = newRelayTrack(codec, kind, strings.ToLower(kind.String()), s.id, e.delays, e.dropped)
 	}
 	return *slot
 }
