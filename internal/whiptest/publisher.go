@@ -40,6 +40,10 @@ type PublishOptions struct {
 	// Stamp writes the send time (Unix nanoseconds) into the last 8 bytes
 	// of every payload, for a subscriber to measure latency.
 	Stamp bool
+	// PaceBitrate, when set, spaces a frame's packets at this many bits
+	// per second, as browsers' pacers do (about 2.5 times the target
+	// bitrate); unset, a frame's packets leave back to back.
+	PaceBitrate int
 }
 
 // Publisher is a pion WHIP client sending a synthetic stream.
@@ -195,39 +199,55 @@ func (p *Publisher) send() {
 	case <-p.stop:
 		return
 	}
+	if p.audio != nil {
+		p.wg.Add(1)
+		go p.sendAudio()
+	}
+	if p.video == nil {
+		return
+	}
 	frame := time.NewTicker(time.Second / time.Duration(p.opts.FPS))
 	defer frame.Stop()
-	audio := time.NewTicker(20 * time.Millisecond)
-	defer audio.Stop()
-	var vseq, aseq uint16
-	var vts, ats uint32
-	n := 0
-	for {
+	var seq uint16
+	var ts uint32
+	for n := 0; ; n++ {
 		select {
 		case <-p.stop:
 			return
 		case <-frame.C:
-			if p.video == nil {
-				continue
-			}
-			payloads := p.frame(n)
-			n++
-			for i, pl := range payloads {
-				p.write(p.video, &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: vseq, Timestamp: vts,
-					Marker: i == len(payloads)-1}, Payload: pl})
-				vseq++
-			}
-			vts += uint32(90000 / p.opts.FPS)
-		case <-audio.C:
-			if p.audio == nil {
-				continue
-			}
-			pl := make([]byte, 80)
-			pl[0] = 0xfc // Opus TOC: CELT fullband 20 ms, stereo
-			p.write(p.audio, &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: aseq, Timestamp: ats}, Payload: pl})
-			aseq++
-			ats += 960
 		}
+		payloads := p.frame(n)
+		for i, pl := range payloads {
+			p.write(p.video, &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts,
+				Marker: i == len(payloads)-1}, Payload: pl})
+			seq++
+			if p.opts.PaceBitrate > 0 && i < len(payloads)-1 {
+				// Space the packets as a WebRTC sender's pacer does.
+				time.Sleep(time.Duration(len(pl)*8) * time.Second / time.Duration(p.opts.PaceBitrate))
+			}
+		}
+		ts += uint32(90000 / p.opts.FPS)
+	}
+}
+
+// sendAudio sends a 20 ms Opus-sized frame every 20 ms.
+func (p *Publisher) sendAudio() {
+	defer p.wg.Done()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	var seq uint16
+	var ts uint32
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+		}
+		pl := make([]byte, 80)
+		pl[0] = 0xfc // Opus TOC: CELT fullband 20 ms, stereo
+		p.write(p.audio, &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts}, Payload: pl})
+		seq++
+		ts += 960
 	}
 }
 

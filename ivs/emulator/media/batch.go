@@ -49,6 +49,7 @@ type batchConn struct {
 	queues  []chan datagram // by destination port, one per sender
 	delays  *Delays
 	dropped *atomic.Uint64
+	sent    atomic.Uint64
 	done    chan struct{}
 	senders sync.WaitGroup
 	bufs    sync.Pool
@@ -162,14 +163,15 @@ func (c *batchConn) send(queue chan datagram) {
 			}
 			break
 		}
-		for sent := 0; sent < len(held); {
-			n, err := c.batch.WriteBatch(msgs[sent:len(held)], 0)
+		for done := 0; done < len(held); {
+			n, err := c.batch.WriteBatch(msgs[done:len(held)], 0)
+			c.sent.Add(uint64(n))
 			if err != nil {
 				// A datagram the kernel refuses (no route, buffer full)
 				// is lost like any UDP datagram; skip it.
 				n = max(n, 1)
 			}
-			sent += n
+			done += n
 		}
 		if c.delays != nil {
 			sent := time.Now()

@@ -73,6 +73,7 @@ type Engine struct {
 	log    *slog.Logger
 	now    func() time.Time
 	delays *Delays
+	batch  *batchConn
 	// dropped counts packets the forwarding queues had no room for.
 	dropped *atomic.Uint64
 
@@ -117,19 +118,20 @@ func NewEngine(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("listen for media on %s: %w", cfg.Addr, err)
 	}
 	dropped := new(atomic.Uint64)
-	api, mux, err := newAPI(conn, cfg.Delays, dropped)
+	batch := newBatchConn(conn, cfg.Delays, dropped)
+	api, mux, err := newAPI(batch)
 	if err != nil {
-		conn.Close()
+		batch.Close()
 		return nil, err
 	}
-	return &Engine{api: api, conn: conn, mux: mux, limits: cfg.Limits, log: cfg.Logger, now: cfg.Now, delays: cfg.Delays,
+	return &Engine{api: api, conn: conn, batch: batch, mux: mux, limits: cfg.Limits, log: cfg.Logger, now: cfg.Now, delays: cfg.Delays,
 		dropped: dropped, peers: make(map[*Peer]struct{})}, nil
 }
 
 // newAPI registers the codecs IVS accepts on WHIP and the interceptors a
 // forwarding unit needs: NACKs toward the publisher, a small retransmission
 // history toward subscribers, and RTCP reports both ways.
-func newAPI(conn *net.UDPConn, delays *Delays, dropped *atomic.Uint64) (*webrtc.API, ice.UDPMux, error) {
+func newAPI(conn *batchConn) (*webrtc.API, ice.UDPMux, error) {
 	m := &webrtc.MediaEngine{}
 	if err := registerCodecs(m); err != nil {
 		return nil, nil, err
@@ -163,7 +165,7 @@ func newAPI(conn *net.UDPConn, delays *Delays, dropped *atomic.Uint64) (*webrtc.
 	// read loop, batched writes (batch.go), and nothing left bound after
 	// Close. Host candidates only,
 	// no mDNS (which would bind a multicast socket), no TCP, no STUN.
-	mux := webrtc.NewICEUDPMux(nil, newBatchConn(conn, delays, dropped))
+	mux := webrtc.NewICEUDPMux(nil, conn)
 	s.SetICEUDPMux(mux)
 	s.SetIncludeLoopbackCandidate(true)
 	s.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
@@ -218,6 +220,9 @@ func (e *Engine) Addr() *net.UDPAddr {
 // Dropped returns how many packets were dropped for subscribers because a
 // forwarding queue was full (the machine could not keep up).
 func (e *Engine) Dropped() uint64 { return e.dropped.Load() }
+
+// Sent returns how many datagrams the engine's socket has sent.
+func (e *Engine) Sent() uint64 { return e.batch.sent.Load() }
 
 // Peers returns the number of open peer connections.
 func (e *Engine) Peers() int {

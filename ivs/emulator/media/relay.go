@@ -44,12 +44,15 @@ type shard struct {
 	done     chan struct{}
 }
 
-// binding is one subscriber's stream: its SSRC, payload type and writer.
+// binding is one subscriber's stream: its SSRC, payload type and writer,
+// and the header it is sent with, reused for every packet (only its shard's
+// worker writes it, and the write path copies what it keeps).
 type binding struct {
-	id   string
-	ssrc webrtc.SSRC
-	pt   webrtc.PayloadType
-	w    webrtc.TrackLocalWriter
+	id     string
+	ssrc   webrtc.SSRC
+	pt     webrtc.PayloadType
+	w      webrtc.TrackLocalWriter
+	header *rtp.Header
 }
 
 // relayPacket is one packet shared by every shard that sends it.
@@ -82,7 +85,7 @@ func (t *relayTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamete
 	sh := t.shards[int(t.next.Add(1))%len(t.shards)]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	sh.bindings = append(sh.bindings, binding{id: ctx.ID(), ssrc: ctx.SSRC(), pt: codec.PayloadType, w: ctx.WriteStream()})
+	sh.bindings = append(sh.bindings, binding{id: ctx.ID(), ssrc: ctx.SSRC(), pt: codec.PayloadType, w: ctx.WriteStream(), header: new(rtp.Header)})
 	if sh.queue == nil {
 		sh.queue, sh.stop, sh.done = make(chan *relayPacket, relayQueue), make(chan struct{}), make(chan struct{})
 		go sh.work(sh.queue, sh.stop, sh.done, t)
@@ -189,11 +192,11 @@ func (sh *shard) work(queue chan *relayPacket, stop, done chan struct{}, t *rela
 			bindings = append(bindings[:0], sh.bindings...)
 			sh.mu.Unlock()
 			for _, b := range bindings {
-				h := rp.header
-				h.SSRC, h.PayloadType = uint32(b.ssrc), uint8(b.pt)
+				*b.header = rp.header
+				b.header.SSRC, b.header.PayloadType = uint32(b.ssrc), uint8(b.pt)
 				// A failed write is a subscriber going away; it is unbound
 				// when its connection closes.
-				_, _ = b.w.WriteRTP(&h, rp.payload)
+				_, _ = b.w.WriteRTP(b.header, rp.payload)
 				if t.delays != nil {
 					t.delays.addForward(time.Since(rp.arrived))
 				}
