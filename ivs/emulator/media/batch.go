@@ -14,17 +14,20 @@ import (
 )
 
 // Batching: forwarding one packet to N subscribers is N UDP sends in a row,
-// and one sendto(2) per packet is most of the forwarding cost. batchConn
-// queues the writes and sender goroutines (one per core) send what has
-// queued with one sendmmsg(2) per batch (Linux; elsewhere x/net sends one
-// at a time), while the forwarding goes on encrypting for the next
-// subscriber. A destination always goes through the same sender, so its
-// datagrams leave in order.
+// and one sendto(2) per datagram is most of the forwarding cost. batchConn
+// queues the datagrams and sends them with one sendmmsg(2) per batch (Linux;
+// elsewhere x/net sends one at a time). The forwarding workers flush the
+// queues themselves once they have written a packet to their subscribers,
+// so the send happens in their own time slice instead of waiting for
+// another goroutine to be scheduled; a flusher goroutine per queue sends
+// what other goroutines write (RTCP, ICE, DTLS). Datagrams are queued by
+// destination and a queue is sent by one goroutine at a time, so each
+// destination gets its datagrams in order.
 
 const (
 	// maxBatch is the most datagrams one sendmmsg carries.
 	maxBatch = 64
-	// queueLen bounds the datagrams waiting to be sent; past it datagrams
+	// queueLen bounds the datagrams waiting in one queue; past it datagrams
 	// are dropped, as a full socket buffer drops them.
 	queueLen = 2048
 	// maxDatagram is the largest datagram queued; SRTP over a 1,500-byte
@@ -39,6 +42,21 @@ type datagram struct {
 	queued time.Time // set only when delays are recorded
 }
 
+// sendQueue holds datagrams for some destinations.
+type sendQueue struct {
+	mu    sync.Mutex
+	items []datagram
+	spare []datagram
+	wake  chan struct{} // tells the flusher the queue is no longer empty
+
+	// send is held while a batch is out, so batches leave in order; the
+	// scratch space below belongs to its holder.
+	send     sync.Mutex
+	msgs     []ipv4.Message
+	addrs    []net.UDPAddr
+	payloads [][1][]byte
+}
+
 // batchConn is the UDP socket the ICE mux reads and writes, with batched
 // writes. It implements net.PacketConn and ice.AddrPortReaderWriter.
 type batchConn struct {
@@ -46,14 +64,14 @@ type batchConn struct {
 	batch interface {
 		WriteBatch(ms []ipv4.Message, flags int) (int, error)
 	}
-	queues  []chan datagram // by destination port, one per sender
-	delays  *Delays
-	dropped *atomic.Uint64
-	sent    atomic.Uint64
-	done    chan struct{}
-	senders sync.WaitGroup
-	bufs    sync.Pool
-	once    sync.Once
+	queues   []*sendQueue // by destination port
+	delays   *Delays
+	dropped  *atomic.Uint64
+	sent     atomic.Uint64
+	done     chan struct{}
+	flushers sync.WaitGroup
+	bufs     sync.Pool
+	once     sync.Once
 }
 
 func newBatchConn(conn *net.UDPConn, delays *Delays, dropped *atomic.Uint64) *batchConn {
@@ -65,10 +83,11 @@ func newBatchConn(conn *net.UDPConn, delays *Delays, dropped *atomic.Uint64) *ba
 		c.batch = ipv6Batch{ipv6.NewPacketConn(conn)}
 	}
 	for range max(1, runtime.GOMAXPROCS(0)) {
-		q := make(chan datagram, queueLen)
+		q := &sendQueue{wake: make(chan struct{}, 1), msgs: make([]ipv4.Message, maxBatch),
+			addrs: make([]net.UDPAddr, maxBatch), payloads: make([][1][]byte, maxBatch)}
 		c.queues = append(c.queues, q)
-		c.senders.Add(1)
-		go c.send(q)
+		c.flushers.Add(1)
+		go c.flusher(q)
 	}
 	return c
 }
@@ -86,10 +105,15 @@ func (c *batchConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 }
 
 // WriteToAddrPort queues a datagram; it reports success once queued, as a
-// UDP send would once in the kernel's buffer.
+// UDP send does once in the kernel's buffer. A full batch is sent at once.
 func (c *batchConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 	if len(b) > maxDatagram {
 		return c.UDPConn.WriteToUDPAddrPort(b, addr)
+	}
+	select {
+	case <-c.done:
+		return 0, net.ErrClosed
+	default:
 	}
 	buf := c.bufs.Get().(*[]byte)
 	*buf = append((*buf)[:0], b...)
@@ -97,17 +121,27 @@ func (c *batchConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) 
 	if c.delays != nil {
 		d.queued = time.Now()
 	}
-	select {
-	case c.queues[int(addr.Port())%len(c.queues)] <- d:
-		return len(b), nil
-	case <-c.done:
-		c.bufs.Put(buf)
-		return 0, net.ErrClosed
-	default:
+	q := c.queues[int(addr.Port())%len(c.queues)]
+	q.mu.Lock()
+	if len(q.items) >= queueLen {
+		q.mu.Unlock()
 		c.dropped.Add(1)
 		c.bufs.Put(buf)
 		return len(b), nil
 	}
+	q.items = append(q.items, d)
+	n := len(q.items)
+	q.mu.Unlock()
+	switch {
+	case n >= maxBatch:
+		c.flush(q)
+	case n == 1:
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
+	}
+	return len(b), nil
 }
 
 // WriteTo is WriteToAddrPort for net.PacketConn callers.
@@ -119,69 +153,93 @@ func (c *batchConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	return c.WriteToAddrPort(b, ua.AddrPort())
 }
 
-// Close stops the sender (what is still queued is dropped) and closes the
-// socket.
+// Flush sends everything queued.
+func (c *batchConn) Flush() {
+	for _, q := range c.queues {
+		c.flush(q)
+	}
+}
+
+// Close stops the flushers (what is still queued is dropped) and closes
+// the socket.
 func (c *batchConn) Close() error {
 	var err error
 	c.once.Do(func() {
 		close(c.done)
-		c.senders.Wait()
+		c.flushers.Wait()
 		err = c.UDPConn.Close()
 	})
 	return err
 }
 
-// send writes a queue out in batches until Close.
-func (c *batchConn) send(queue chan datagram) {
-	defer c.senders.Done()
-	msgs := make([]ipv4.Message, maxBatch)
-	addrs := make([]net.UDPAddr, maxBatch)
-	payloads := make([][1][]byte, maxBatch)
-	held := make([]*[]byte, 0, maxBatch)
-	queued := make([]time.Time, 0, maxBatch)
+// flusher sends what others queue until Close.
+func (c *batchConn) flusher(q *sendQueue) {
+	defer c.flushers.Done()
 	for {
-		var d datagram
 		select {
-		case d = <-queue:
+		case <-q.wake:
+			c.flush(q)
 		case <-c.done:
 			return
 		}
-		held, queued = held[:0], queued[:0]
-		for n := 0; ; n++ {
-			setUDPAddr(&addrs[n], d.addr)
-			payloads[n][0] = *d.buf
-			msgs[n] = ipv4.Message{Buffers: payloads[n][:], Addr: &addrs[n]}
-			held = append(held, d.buf)
-			queued = append(queued, d.queued)
-			if n+1 == maxBatch {
-				break
-			}
-			select {
-			case d = <-queue:
-				continue
-			default:
-			}
-			break
+	}
+}
+
+// flush sends a queue out, a batch at a time.
+func (c *batchConn) flush(q *sendQueue) {
+	q.send.Lock()
+	defer q.send.Unlock()
+	for {
+		q.mu.Lock()
+		batch := q.items
+		if len(batch) > maxBatch {
+			// Leave the rest queued; it goes in the next round.
+			q.items = append(q.spare[:0], batch[maxBatch:]...)
+			batch = batch[:maxBatch]
+		} else {
+			q.items = q.spare[:0]
 		}
-		for done := 0; done < len(held); {
-			n, err := c.batch.WriteBatch(msgs[done:len(held)], 0)
-			c.sent.Add(uint64(n))
-			if err != nil {
-				// A datagram the kernel refuses (no route, buffer full)
-				// is lost like any UDP datagram; skip it.
-				n = max(n, 1)
-			}
-			done += n
+		q.spare = nil
+		q.mu.Unlock()
+		if len(batch) == 0 {
+			q.mu.Lock()
+			q.spare = batch
+			q.mu.Unlock()
+			return
 		}
-		if c.delays != nil {
-			sent := time.Now()
-			for _, q := range queued {
-				c.delays.addSocket(sent.Sub(q))
-			}
+		c.sendBatch(q, batch)
+		q.mu.Lock()
+		q.spare = batch[:0]
+		q.mu.Unlock()
+	}
+}
+
+// sendBatch writes datagrams with as few sendmmsg calls as the kernel takes.
+// q.send is held.
+func (c *batchConn) sendBatch(q *sendQueue, batch []datagram) {
+	for i, d := range batch {
+		setUDPAddr(&q.addrs[i], d.addr)
+		q.payloads[i][0] = *d.buf
+		q.msgs[i] = ipv4.Message{Buffers: q.payloads[i][:], Addr: &q.addrs[i]}
+	}
+	for done := 0; done < len(batch); {
+		n, err := c.batch.WriteBatch(q.msgs[done:len(batch)], 0)
+		c.sent.Add(uint64(n))
+		if err != nil {
+			// A datagram the kernel refuses (no route, buffer full) is lost
+			// like any UDP datagram; skip it.
+			n = max(n, 1)
 		}
-		for _, b := range held {
-			c.bufs.Put(b)
+		done += n
+	}
+	if c.delays != nil {
+		now := time.Now()
+		for _, d := range batch {
+			c.delays.addSocket(now.Sub(d.queued))
 		}
+	}
+	for _, d := range batch {
+		c.bufs.Put(d.buf)
 	}
 }
 

@@ -27,6 +27,7 @@ const relayQueue = 64
 type relayTrack struct {
 	delays       *Delays
 	dropped      *atomic.Uint64 // the engine's count of packets dropped
+	flush        func()         // sends what the socket has queued
 	codec        webrtc.RTPCodecCapability
 	id, streamID string
 	kind         webrtc.RTPCodecType
@@ -64,8 +65,8 @@ type relayPacket struct {
 	arrived time.Time // set only when delays are recorded
 }
 
-func newRelayTrack(codec webrtc.RTPCodecCapability, kind webrtc.RTPCodecType, id, streamID string, delays *Delays, dropped *atomic.Uint64) *relayTrack {
-	t := &relayTrack{codec: codec, id: id, streamID: streamID, kind: kind, delays: delays, dropped: dropped}
+func newRelayTrack(codec webrtc.RTPCodecCapability, kind webrtc.RTPCodecType, id, streamID string, e *Engine) *relayTrack {
+	t := &relayTrack{codec: codec, id: id, streamID: streamID, kind: kind, delays: e.delays, dropped: e.dropped, flush: e.batch.Flush}
 	t.pool.New = func() any { b := make([]byte, 0, maxDatagram); return &b }
 	n := max(1, runtime.GOMAXPROCS(0))
 	for range n {
@@ -201,6 +202,8 @@ func (sh *shard) work(queue chan *relayPacket, stop, done chan struct{}, t *rela
 					t.delays.addForward(time.Since(rp.arrived))
 				}
 			}
+			// Send now, in this goroutine's time slice.
+			t.flush()
 			t.release(rp)
 		}
 	}

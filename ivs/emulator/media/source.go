@@ -74,7 +74,7 @@ func (s *Source) track(kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability
 	}
 	if *slot == nil {
 		codec.RTCPFeedback = nil
-		*slot = newRelayTrack(codec, kind, strings.ToLower(kind.String()), s.id, e.delays, e.dropped)
+		*slot = newRelayTrack(codec, kind, strings.ToLower(kind.String()), s.id, e)
 	}
 	return *slot
 }
