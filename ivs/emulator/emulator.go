@@ -340,8 +340,12 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	e.fail(w, r, op, reqID, slog.LevelDebug, err)
+}
+
+// fail answers err and logs it: at level, or as an error for a 5xx.
+func (e *Emulator) fail(w http.ResponseWriter, r *http.Request, op, reqID string, level slog.Level, err error) {
 	status := writeError(w, err)
-	level := slog.LevelDebug
 	if status >= http.StatusInternalServerError {
 		level = slog.LevelError
 	}

@@ -64,13 +64,8 @@ func (e *Emulator) serveWHIP(w http.ResponseWriter, r *http.Request, reqID strin
 		e.log.Debug("ivs emulator data plane request", "method", r.Method, "path", r.URL.Path, "requestId", reqID)
 		return
 	}
-	status := writeError(w, err)
-	level := slog.LevelInfo
-	if status >= http.StatusInternalServerError {
-		level = slog.LevelError
-	}
-	e.log.Log(r.Context(), level, "ivs emulator data plane request refused",
-		"method", r.Method, "path", r.URL.Path, "status", status, "requestId", reqID, "err", err)
+	// Refusals are logged at info: they explain why OBS or a page fails.
+	e.fail(w, r, "WHIP", reqID, slog.LevelInfo, err)
 }
 
 // readOffer reads an application/sdp request body.
