@@ -8,10 +8,10 @@ import (
 	ivshttp "github.com/ivslive/ivslive/http"
 )
 
-// The embedded emulator's control plane answers loopback clients only; its
-// data plane (/ivs/whip/) and JWKS answer anyone, and the data plane's CORS
-// is its own (any origin may publish with a token), not CORS_ORIGINS.
-func TestEmulatorExposure(t *testing.T) {
+// The embedded emulator's data plane (/ivs/whip/) answers anyone, and its
+// CORS is its own (any origin may publish with a token), not CORS_ORIGINS;
+// the control plane stays for local clients.
+func TestEmulatorDataPlaneCORS(t *testing.T) {
 	stub := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Emulator-Path", r.URL.Path)
 		w.WriteHeader(299)
@@ -33,6 +33,7 @@ func TestEmulatorExposure(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest(tt.method, tt.path, nil)
 			r.RemoteAddr = tt.remote
+			r.Host = "127.0.0.1:3000"
 			if tt.origin != "" {
 				r.Header.Set("Origin", tt.origin)
 				r.Header.Set("Access-Control-Request-Method", "POST")
