@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/ivslive/ivslive/internal/whiptest"
 )
 
@@ -81,4 +83,38 @@ func FuzzCheckPublishOffer(f *testing.F) {
 		CheckPublishOffer(offer)
 		CheckSubscribeOffer(offer)
 	})
+}
+
+// A subscriber gets the publisher's H.264 flavour when it offers it, any
+// H.264 otherwise.
+func TestMatchCodec(t *testing.T) {
+	h264 := func(pt webrtc.PayloadType, fmtp string) webrtc.RTPCodecParameters {
+		return webrtc.RTPCodecParameters{PayloadType: pt, RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: fmtp}}
+	}
+	opus := webrtc.RTPCodecParameters{PayloadType: 111, RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}}
+	browser := []webrtc.RTPCodecParameters{
+		h264(100, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=640c1f"),
+		h264(101, "level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f"),
+		h264(102, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"),
+		opus,
+	}
+	want := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: "packetization-mode=1;profile-level-id=42E01F"}
+	tests := []struct {
+		name string
+		want webrtc.RTPCodecCapability
+		have []webrtc.RTPCodecParameters
+		pt   webrtc.PayloadType
+		ok   bool
+	}{
+		{"same flavour", want, browser, 102, true},
+		{"any H.264", want, browser[:1], 100, true},
+		{"Opus", opus.RTPCodecCapability, browser, 111, true},
+		{"no VP8", webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, browser, 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := matchCodec(tt.want, tt.have)
+		if ok != tt.ok || got.PayloadType != tt.pt {
+			t.Errorf("%s: payload type %d, %v; want %d, %v", tt.name, got.PayloadType, ok, tt.pt, tt.ok)
+		}
+	}
 }
