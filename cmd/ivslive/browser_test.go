@@ -131,11 +131,8 @@ func TestDashboardShowsWebhookHealth(t *testing.T) {
 // The demo pages against the server as users run it (embedded mode):
 // /demo/publish loads, gets a publisher token with the admin key and POSTs
 // its offer to the stage's WHIP URL on the embedded emulator; /demo/watch,
-// in another tab, plays the publisher.
-//
-// Gate: until the emulator answers WHIP (issue 11), the offer gets a 404
-// and the test stops there with a skip, having exercised the page, the
-// token and the offer. Remove the gate once the emulator's side has landed.
+// in another tab, plays the publisher (a picture, and inbound bytes that
+// keep growing).
 func TestDemoPagesEmbedded(t *testing.T) {
 	t.Chdir(t.TempDir())
 	s := start(t, map[string]string{"API_PORT": "0", "API_SECRET_KEY": testKey})
@@ -148,9 +145,6 @@ func TestDemoPagesEmbedded(t *testing.T) {
 	whipURL := browser.Eval[string](t, pub, `document.querySelector("#whip-url").textContent`)
 	if len(participant) < 8 || !strings.HasPrefix(whipURL, s.url+"/ivs/whip/") {
 		t.Fatalf("the page shows participant %q and WHIP URL %q: no publisher token? (%s: %s)", participant, whipURL, state, text)
-	}
-	if state == "error" && strings.Contains(text, "POST "+whipURL+": 404") {
-		t.Skipf("GATE (issue 11): the embedded emulator does not answer WHIP yet (404 at %s); the page loaded, got a publisher token and sent its offer", whipURL)
 	}
 	browser.DemoLive(t, pub)
 	watch := browser.DemoStart(t, ctx, s.url, "watch", testKey)

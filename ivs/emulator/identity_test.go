@@ -45,10 +45,12 @@ func TestIdentityIsKeptWithTheState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	upgraded.Close()
 	reloaded, err := New(Options{StatePath: old})
 	if err != nil {
 		t.Fatal(err)
 	}
+	reloaded.Close()
 	if upgraded.ID() == "" || reloaded.ID() != upgraded.ID() {
 		t.Fatalf("an old state file got id %q, then %q after a reload", upgraded.ID(), reloaded.ID())
 	}
