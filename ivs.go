@@ -43,6 +43,9 @@ type IVS interface {
 	StopReplication(ctx context.Context, r Replication) error
 	// ListReplicas returns the active replications of one participant.
 	ListReplicas(ctx context.Context, sourceStageARN, participantID string) ([]Replication, error)
+	// ListParticipants returns every participant of one stage session that
+	// matches f, following every page.
+	ListParticipants(ctx context.Context, stageARN, sessionID string, f ParticipantFilter) ([]Participant, error)
 	ImportPublicKey(ctx context.Context, name, pem string, tags map[string]string) (PublicKey, error)
 	GetPublicKey(ctx context.Context, arn string) (PublicKey, error)
 }

@@ -1,0 +1,66 @@
+package ivslive
+
+import (
+	"context"
+	"time"
+)
+
+// Participant is one participant of a stage session as IVS reports it
+// (ListParticipants). Viewers' participant ids are their tokens' jti, so
+// IVS's view maps onto viewer sessions.
+type Participant struct {
+	ID            string
+	UserID        string
+	Connected     bool // state CONNECTED (else DISCONNECTED)
+	Published     bool // published at some time in this session
+	FirstJoinTime time.Time
+	// Replica is true for a replicated participant in its destination stage.
+	Replica bool
+}
+
+// ParticipantFilter narrows ListParticipants. IVS takes one filter per
+// call: Published, or State ("CONNECTED", "DISCONNECTED"), not both.
+type ParticipantFilter struct {
+	Published bool
+	State     string
+}
+
+// Participant states, as IVS spells them.
+const (
+	ParticipantConnected    = "CONNECTED"
+	ParticipantDisconnected = "DISCONNECTED"
+)
+
+// IVSEvent is one "IVS Stage Update" event from source aws.ivs, as
+// EventBridge delivers it. IVS delivers best effort: an event may be
+// missing, late, repeated or out of order, so whoever applies one must be
+// idempotent by ID and must not let an old event undo a newer state.
+type IVSEvent struct {
+	ID                   string // EventBridge event id, unique per event
+	Time                 time.Time
+	StageARN             string
+	SessionID            string
+	Name                 string // detail.event_name, one of the IVSEvent* names
+	ParticipantID        string
+	UserID               string
+	ErrorCode            string
+	DestinationStageARN  string // replication events
+	DestinationSessionID string
+}
+
+// The event names IVS sends to EventBridge for stages. There is no joined or
+// left event: those exist only in ListParticipantEvents.
+const (
+	IVSEventPublished          = "Participant Published"
+	IVSEventUnpublished        = "Participant Unpublished"
+	IVSEventPublishError       = "Participant Publish Error"
+	IVSEventReplicationStarted = "Participant Replication Started"
+	IVSEventReplicationStopped = "Participant Replication Stopped"
+)
+
+// IVSEventHandler applies IVS events to ivslive's state. Implemented by
+// live.Service; fed by the event consumer (sqs), which deletes a message
+// only after ApplyIVSEvent returned nil for it.
+type IVSEventHandler interface {
+	ApplyIVSEvent(ctx context.Context, ev IVSEvent) error
+}
