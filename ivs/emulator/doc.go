@@ -100,6 +100,25 @@
 // registered with [Emulator.SubscribeEvents], each on its own goroutine with
 // a bounded queue: best effort, like EventBridge.
 //
+// # SQS event queue
+//
+// The same events go to an SQS standard queue, as an EventBridge rule with
+// an SQS target delivers them (each message body is the event's JSON). It
+// speaks SQS's JSON protocol (awsJson1_0: POST, X-Amz-Target:
+// AmazonSQS.<Operation>) at /sqs, so aws-sdk-go-v2/service/sqs works with
+// BaseEndpoint {emulator}/sqs; its URL is {BaseURL}/sqs/{account}/ivslive-events
+// ([Emulator.QueueURL], GetQueueUrl). Served: GetQueueUrl, ReceiveMessage (1
+// to 10 messages; long polls of up to 20 s answer as soon as a message
+// arrives; VisibilityTimeout; the system attributes), DeleteMessage,
+// DeleteMessageBatch, ChangeMessageVisibility and SendMessage. Delivery is
+// at least once: a message not deleted with its latest receipt handle comes
+// back after its visibility timeout (on Options.Now), so two consumers may
+// see the same event. Errors have SQS's shape (QueueDoesNotExist,
+// InvalidParameterValue, ReceiptHandleIsInvalid, MessageNotInflight, ...).
+// The queue holds Options.EventQueueSize messages and drops its oldest past
+// that; [Emulator.DropEvents] loses events on purpose, and
+// [Emulator.EventQueueStats] counts what happened.
+//
 // # What the emulator does NOT model
 //
 //   - SigV4: requests are accepted without checking the signature or the
