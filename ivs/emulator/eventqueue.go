@@ -34,14 +34,14 @@ type eventQueue struct {
 	now      func() time.Time
 	capacity int
 
-	mu       sync.Mutex
-	msgs     []*queuedMessage // oldest first
-	byID     map[string]*queuedMessage
-	drop     int           // the next events to lose on purpose (DropEvents)
-	wake     chan struct{} // closed (and replaced) when a message may be receivable
-	closed   bool
-	stats    EventQueueStats
-	polls    int // long polls waiting now (tests wait for one)
+	mu     sync.Mutex
+	msgs   []*queuedMessage // oldest first
+	byID   map[string]*queuedMessage
+	drop   int           // the next events to lose on purpose (DropEvents)
+	wake   chan struct{} // closed (and replaced) when a message may be receivable
+	closed bool
+	stats  EventQueueStats
+	polls  int // long polls waiting now (tests wait for one)
 }
 
 // queuedMessage is one message of the event queue.
