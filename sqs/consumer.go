@@ -61,7 +61,8 @@ type Observer interface {
 // received more than MaxReceives times is deleted and counted as poison (in
 // AWS, a redrive policy with the same maxReceiveCount moves it to a
 // dead-letter queue first, keeping its body). A body that is not a usable
-// event is deleted and counted at once.
+// event, or an event the handler refuses with VALIDATION_ERROR, is deleted
+// and counted at once.
 type Consumer struct {
 	Client   *awssqs.Client
 	QueueURL string
@@ -230,6 +231,16 @@ func (c *Consumer) handle(ctx context.Context, m types.Message) bool {
 		return false
 	}
 	if err := c.Handler.ApplyIVSEvent(work, ev); err != nil {
+		if ivslive.ErrorCode(err) == ivslive.EVALIDATION {
+			// The handler refuses the event itself: every redelivery
+			// would be refused the same way.
+			c.Observer.IVSEventDropped(DropInvalid)
+			c.Log.Warn("ivs events: the handler refused an event; dropping it", "event", ev.ID, "name", ev.Name, "err", err)
+			if err := c.Events.ReleaseEvent(work, ev.ID, c.Owner); err != nil {
+				c.Log.Warn("ivs events: cannot release a claim (it expires on its own)", "event", ev.ID, "err", err)
+			}
+			return true
+		}
 		c.Observer.IVSEventError("apply")
 		c.Log.Warn("ivs events: applying an event failed; it will be redelivered", "event", ev.ID, "name", ev.Name, "err", err)
 		if err := c.Events.ReleaseEvent(work, ev.ID, c.Owner); err != nil {

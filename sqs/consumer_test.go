@@ -140,8 +140,15 @@ func TestConsumerDropsBadMessages(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// An event the handler refuses as invalid is not retried either.
+	e.em.SetPublishing(arn, "refused", true)
 	e.em.SetPublishing(arn, "good", true)
-	rec := &recorder{}
+	rec := &recorder{fail: func(_ int, ev ivslive.IVSEvent) error {
+		if ev.ParticipantID == "refused" {
+			return ivslive.Errorf(ivslive.EVALIDATION, "no such participant")
+		}
+		return nil
+	}}
 	obs := newObserver()
 	run(t, e.consumer(t, rec, nil, obs, nil))
 	testenv.Eventually(t, 20*time.Second, "the good event applied", func() bool { return len(rec.events()) == 1 })
@@ -149,10 +156,13 @@ func TestConsumerDropsBadMessages(t *testing.T) {
 	if got := rec.events()[0].ParticipantID; got != "good" {
 		t.Errorf("applied %s's event, want good's", got)
 	}
+	rec.mu.Lock()
+	calls := rec.calls
+	rec.mu.Unlock()
 	obs.mu.Lock()
 	defer obs.mu.Unlock()
-	if obs.dropped[sqs.DropInvalid] != 4 || obs.dropped[sqs.DropIgnored] != 2 || obs.received != 7 {
-		t.Errorf("received %d, dropped %v; want 7 received, 4 invalid and 2 ignored", obs.received, obs.dropped)
+	if obs.dropped[sqs.DropInvalid] != 5 || obs.dropped[sqs.DropIgnored] != 2 || obs.received != 8 || calls != 2 {
+		t.Errorf("received %d, dropped %v, handler calls %d; want 8 received, 5 invalid, 2 ignored, 2 calls", obs.received, obs.dropped, calls)
 	}
 }
 
