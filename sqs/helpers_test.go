@@ -31,7 +31,7 @@ type env struct {
 	log      *slog.Logger
 }
 
-func newEnv(t *testing.T, opts emulator.Options) *env {
+func newEnv(t testing.TB, opts emulator.Options) *env {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	if os.Getenv("IVSLIVE_TEST_LOG") != "" {
@@ -50,7 +50,7 @@ func newEnv(t *testing.T, opts emulator.Options) *env {
 }
 
 // stage creates a stage and returns its ARN.
-func (e *env) stage(t *testing.T, name string) string {
+func (e *env) stage(t testing.TB, name string) string {
 	t.Helper()
 	out, err := e.ivs.CreateStage(t.Context(), &ivsrealtime.CreateStageInput{Name: aws.String(name)})
 	if err != nil {
@@ -61,7 +61,7 @@ func (e *env) stage(t *testing.T, name string) string {
 
 // client returns the real SQS client, made as ivslive makes it from the
 // queue URL.
-func (e *env) client(t *testing.T) *awssqs.Client {
+func (e *env) client(t testing.TB) *awssqs.Client {
 	t.Helper()
 	c, err := sqs.NewClient(t.Context(), sqs.Options{QueueURL: e.queueURL, Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
 	if err != nil {
@@ -72,7 +72,7 @@ func (e *env) client(t *testing.T) *awssqs.Client {
 
 // consumer returns a consumer of the queue into h, tuned by tune; run
 // starts it until the test ends.
-func (e *env) consumer(t *testing.T, h ivslive.IVSEventHandler, events ivslive.EventLog, obs *observer, tune func(*sqs.Consumer)) *sqs.Consumer {
+func (e *env) consumer(t testing.TB, h ivslive.IVSEventHandler, events ivslive.EventLog, obs *observer, tune func(*sqs.Consumer)) *sqs.Consumer {
 	t.Helper()
 	if events == nil {
 		events = memory.NewEventLog(nil)
