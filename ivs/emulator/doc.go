@@ -130,8 +130,8 @@
 //     exchange, and API rate limits (use [Emulator.InjectError] to simulate
 //     throttling; "WHIP" injects into the data plane).
 //   - Persistence of the runtime: stages, public keys, replications and the
-//     signing key survive a restart; sessions, participants and events do
-//     not. A restart disconnects everyone, so a replication restored from the
+//     signing key survive a restart; sessions, participants, events and
+//     the event queue's messages do not. A restart disconnects everyone, so a replication restored from the
 //     state file waits for its source for its reconnect window.
 //
 // # Emulator-only extensions (not part of AWS)
