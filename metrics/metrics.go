@@ -40,6 +40,7 @@ type Metrics struct {
 	paceFallbacks  *prometheus.CounterVec
 	deadLetters    prometheus.Counter
 	webhooks       *webhookMetrics
+	ivsEvents      *ivsEventMetrics
 
 	// observers holds the request histogram's child for each (route,
 	// method, status) seen, copied on write: looking one up is a plain map
@@ -102,6 +103,8 @@ func New(reg *prometheus.Registry, state func(ctx context.Context) (live.Stats, 
 		}),
 	}
 	m.webhooks = newWebhookMetrics()
+	m.ivsEvents = newIVSEventMetrics()
+	reg.MustRegister(m.ivsEvents.collectors()...)
 	m.observers.Store(&map[requestLabels]prometheus.Observer{})
 	reg.MustRegister(m.webhooks.collectors()...)
 	reg.MustRegister(m.requests, m.tokens, m.sessionsOpened, m.sessionsClosed, m.heartbeats, m.ivsCalls,

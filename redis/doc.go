@@ -20,6 +20,9 @@
 //	<p>publisher               HASH   user, pid, stage, joined, expires; PEXPIREAT expires
 //	<p>secret:session          STRING the key of viewer session tokens (64 hex
 //	                                  characters), set once with SET NX
+//	<p>ivsevent:<id>           STRING "claim:<owner>" (PX claim ttl) or "applied"
+//	                                  (PX duplicates' window): an IVS event
+//	                                  being applied or applied (EventLog)
 //
 // Why this shape:
 //

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ivslive/ivslive"
 	ivshttp "github.com/ivslive/ivslive/http"
+	"github.com/ivslive/ivslive/sqs"
 	"github.com/ivslive/ivslive/webhook"
 )
 
@@ -61,6 +62,7 @@ type Config struct {
 	IVSPrivateKeyFile  string `env:"IVS_PRIVATE_KEY_FILE" default:"" group:"ivs" help:"File holding that PEM key (instead of IVS_PRIVATE_KEY)."`
 	IVSPublicKeyARN    string `env:"IVS_PUBLIC_KEY_ARN" default:"" group:"ivs" help:"ARN of the imported public key (ivslive keygen --import prints it). With a private key: key-pair tokens; without: CreateParticipantToken."`
 	MasterStageARN     string `env:"MASTER_STAGE_ARN" default:"" group:"ivs" help:"The publisher's stage. Unset: one is created on first start and remembered."`
+	IVSEventsQueueURL  string `env:"IVS_EVENTS_QUEUE_URL" default:"" group:"ivs" help:"URL of the SQS queue that an EventBridge rule (source aws.ivs, IVS Stage Update) fills with IVS's events; every instance consumes it (deploy/ivs-events.yaml). Unset: the emulator's own queue in emulator mode; none in AWS mode (IVS's events are not followed)."`
 	EmulatorMediaAddr  string `env:"EMULATOR_MEDIA_ADDR" default:"127.0.0.1:0" group:"ivs" help:"UDP IP:port of the emulator's WebRTC media (WHIP publish, playback): the IP is the one ICE candidate offered, so set a LAN address to publish from another machine; port 0 picks one."`
 
 	StageNamePrefix    string        `env:"STAGE_NAME_PREFIX" default:"ivslive-" group:"stages" help:"Prefix of the names of stages ivslive creates."`
@@ -294,6 +296,11 @@ func (c Config) Validate() error {
 		}
 		if u, err := url.Parse(raw); err != nil || u.Scheme == "" || u.Host == "" {
 			return fmt.Errorf("invalid configuration: %s: want an absolute URL like scheme://host:port", name)
+		}
+	}
+	if c.IVSEventsQueueURL != "" {
+		if _, _, err := sqs.Endpoint(c.IVSEventsQueueURL); err != nil {
+			return fmt.Errorf("invalid configuration: IVS_EVENTS_QUEUE_URL: %w", err)
 		}
 	}
 	if c.WebhookMaxAge < time.Minute || c.WebhookMaxAge > 30*24*time.Hour {

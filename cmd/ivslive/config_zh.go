@@ -50,6 +50,7 @@ func helpZH() map[string]string {
 		"IVS_PRIVATE_KEY_FILE":  "存放該 PEM 私鑰的檔案（用來取代 IVS_PRIVATE_KEY）。",
 		"IVS_PUBLIC_KEY_ARN":    "已匯入之公鑰的 ARN（ivslive keygen --import 會印出）。有私鑰時使用金鑰對 Token；沒有私鑰時改用 CreateParticipantToken。",
 		"MASTER_STAGE_ARN":      "主播所在的 Stage。未設定時，第一次啟動會自動建立一個並記住。",
+		"IVS_EVENTS_QUEUE_URL":  "EventBridge 規則（來源 aws.ivs、IVS Stage Update）將 IVS 事件送入的 SQS 佇列 URL；每個執行個體都會消費它（見 deploy/ivs-events.yaml）。未設定時：模擬器模式使用模擬器自己的佇列；AWS 模式則不接收 IVS 事件。",
 		"EMULATOR_MEDIA_ADDR":   "模擬器 WebRTC 媒體（WHIP 推流、播放）使用的 UDP IP:連接埠：此 IP 是唯一提供給用戶端的 ICE 候選位址，要從另一台機器推流時請設為區域網路（LAN）位址；連接埠 0 表示自動挑選。",
 
 		// stages

@@ -46,6 +46,7 @@ func (a *app) openIVS(ctx context.Context, shared ivslive.RateLimiter) (*ivs.Cli
 		// searching the default chain (and IMDS) for nothing.
 		opts.Credentials = credentials.NewStaticCredentialsProvider("emulator", "emulator", "")
 	}
+	a.ivsEndpoint = opts.Endpoint
 	client, err := ivs.New(ctx, opts)
 	if err != nil {
 		return nil, nil, check, err

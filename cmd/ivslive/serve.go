@@ -55,9 +55,12 @@ type app struct {
 	scaler  *live.Scaler
 	metrics *metrics.Metrics
 	// tokens is the token strategy's state, for /api/health.
-	tokens  tokenState
-	workers []func(ctx context.Context)
-	closers []func() error
+	tokens tokenState
+	// ivsEndpoint is the IVS endpoint in use: "" for AWS, else the
+	// emulator's (embedded or IVS_ENDPOINT).
+	ivsEndpoint string
+	workers     []func(ctx context.Context)
+	closers     []func() error
 }
 
 func (a *app) onClose(f func() error) { a.closers = append(a.closers, f) }
@@ -223,6 +226,9 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 		return nil, err
 	}
 	a.startJobs(leader)
+	if err := a.startIVSEvents(ctx, pres.eventLog); err != nil {
+		return nil, err
+	}
 	if err := a.startCloudWatch(ctx, leader, bus); err != nil {
 		return nil, err
 	}

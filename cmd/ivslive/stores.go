@@ -115,6 +115,9 @@ type presence struct {
 	// secret is where the instances share the session-token secret (Redis
 	// mode); nil keeps it in the data dir.
 	secret *redis.Secret
+	// eventLog remembers the IVS events applied, shared by the instances
+	// in Redis mode.
+	eventLog ivslive.EventLog
 }
 
 // openPresence opens Redis when configured, else the in-memory store. In
@@ -123,7 +126,7 @@ type presence struct {
 func (a *app) openPresence(ctx context.Context, sink ivslive.SessionSink) (presence, error) {
 	if a.cfg.PresenceMode() == "memory" {
 		p := memory.NewPresence(sink, nil, a.log)
-		return presence{store: p, leases: memory.NewLeases(nil), limiter: memory.NewRateLimiter(nil), check: ivshttp.HealthCheck{
+		return presence{store: p, leases: memory.NewLeases(nil), limiter: memory.NewRateLimiter(nil), eventLog: memory.NewEventLog(nil), check: ivshttp.HealthCheck{
 			Name: "presence", Mode: "memory", Critical: true,
 			Probe: func(ctx context.Context) (map[string]any, error) { return nil, p.Ping(ctx) }}}, nil
 	}
@@ -165,6 +168,7 @@ func (a *app) openPresence(ctx context.Context, sink ivslive.SessionSink) (prese
 	return presence{store: p, leases: redis.NewLeases(client, prefix), limiter: redis.NewRateLimiter(client, prefix, redis.WithBatcher(batcher)), queue: rec, events: events,
 		webhooks: redis.NewWebhooks(client, prefix, webhook.DefaultArchiveSize, webhook.DefaultLogSize),
 		secret:   redis.NewSecret(client, prefix, "session"),
+		eventLog: redis.NewEventLog(client, prefix),
 		check: ivshttp.HealthCheck{Name: "presence", Mode: "redis", Critical: true,
 			Probe: func(ctx context.Context) (map[string]any, error) { return nil, p.Ping(ctx) }}}, nil
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/ivslive/ivslive/live"
 	"github.com/ivslive/ivslive/memory"
 	"github.com/ivslive/ivslive/sqlite"
+	"github.com/ivslive/ivslive/sqs"
 	"github.com/ivslive/ivslive/token"
 	"github.com/ivslive/ivslive/webhook"
 )
@@ -96,6 +97,11 @@ type Options struct {
 	// Events, when set, builds the event publisher that feeds the bus
 	// (Redis pub/sub between instances); default the bus itself.
 	Events func(t testing.TB, bus *live.Bus) ivslive.EventPublisher
+	// IVSEvents, when set, tunes the consumer of the emulator's event queue
+	// (every server runs one, applying events to the core, as serve does);
+	// IVSEventLog replaces its event log (default memory).
+	IVSEvents   func(c *sqs.Consumer)
+	IVSEventLog ivslive.EventLog
 	// Webhooks, when set, runs the webhook service with this configuration
 	// on WebhookStore (default a SQLite queue in memory), on the clock.
 	Webhooks     *webhook.Config
@@ -118,6 +124,8 @@ type Env struct {
 	HTTP     *http.Client
 	// Webhooks is the webhook service when Options.Webhooks is set.
 	Webhooks *webhook.Service
+	// Consumer applies the emulator's IVS events to Live.
+	Consumer *sqs.Consumer
 }
 
 // New starts a server for the test; it stops at cleanup.
@@ -243,12 +251,40 @@ func New(t testing.TB, o Options) *Env {
 		OpenAPI: doc, Docs: apidoc.DocsHandler(), Dashboard: dashboard.Handler(), Webhooks: hooks, Demo: demo.Handler(),
 		Health: []ivshttp.HealthCheck{{Name: "presence", Mode: "memory", Critical: true,
 			Probe: func(ctx context.Context) (map[string]any, error) { return nil, presence.Ping(ctx) }}}}
+	consumer := startIVSEvents(t, o, emSrv.URL, svc, now, log)
 	srv := httptest.NewUnstartedServer(api.Handler())
 	srv.Listener = ivshttp.Listener(srv.Listener)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &Env{URL: srv.URL, Server: api, Live: svc, Emulator: em, IVS: client, Store: store,
-		Presence: presence, Sink: sink, Signer: signer, HTTP: srv.Client(), flush: flush, Hub: hub, Webhooks: hooks}
+		Presence: presence, Sink: sink, Signer: signer, HTTP: srv.Client(), flush: flush, Hub: hub, Webhooks: hooks, Consumer: consumer}
+}
+
+// startIVSEvents consumes the emulator's event queue (at endpoint) into the
+// core until the test ends, with the SQS client serve makes.
+func startIVSEvents(t testing.TB, o Options, endpoint string, svc *live.Service, now func() time.Time, log *slog.Logger) *sqs.Consumer {
+	account := o.Emulator.AccountID
+	if account == "" {
+		account = "123456789012"
+	}
+	queueURL := endpoint + "/sqs/" + account + "/" + emulator.EventQueueName
+	client, err := sqs.NewClient(context.Background(), sqs.Options{QueueURL: queueURL, Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := o.IVSEventLog
+	if events == nil {
+		events = memory.NewEventLog(now)
+	}
+	c := &sqs.Consumer{Client: client, QueueURL: queueURL, Handler: svc, Events: events, Log: log.With("part", "ivs-events")}
+	if o.IVSEvents != nil {
+		o.IVSEvents(c)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); c.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return c
 }
 
 // startWebhooks runs the webhook service until the test ends.

@@ -100,6 +100,25 @@
 // registered with [Emulator.SubscribeEvents], each on its own goroutine with
 // a bounded queue: best effort, like EventBridge.
 //
+// # SQS event queue
+//
+// The same events go to an SQS standard queue, as an EventBridge rule with
+// an SQS target delivers them (each message body is the event's JSON). It
+// speaks SQS's JSON protocol (awsJson1_0: POST, X-Amz-Target:
+// AmazonSQS.<Operation>) at /sqs, so aws-sdk-go-v2/service/sqs works with
+// BaseEndpoint {emulator}/sqs; its URL is {BaseURL}/sqs/{account}/ivslive-events
+// ([Emulator.QueueURL], GetQueueUrl). Served: GetQueueUrl, ReceiveMessage (1
+// to 10 messages; long polls of up to 20 s answer as soon as a message
+// arrives; VisibilityTimeout; the system attributes), DeleteMessage,
+// DeleteMessageBatch, ChangeMessageVisibility and SendMessage. Delivery is
+// at least once: a message not deleted with its latest receipt handle comes
+// back after its visibility timeout (on Options.Now), so two consumers may
+// see the same event. Errors have SQS's shape (QueueDoesNotExist,
+// InvalidParameterValue, ReceiptHandleIsInvalid, MessageNotInflight, ...).
+// The queue holds Options.EventQueueSize messages and drops its oldest past
+// that; [Emulator.DropEvents] loses events on purpose, and
+// [Emulator.EventQueueStats] counts what happened.
+//
 // # What the emulator does NOT model
 //
 //   - SigV4: requests are accepted without checking the signature or the
@@ -111,8 +130,8 @@
 //     exchange, and API rate limits (use [Emulator.InjectError] to simulate
 //     throttling; "WHIP" injects into the data plane).
 //   - Persistence of the runtime: stages, public keys, replications and the
-//     signing key survive a restart; sessions, participants and events do
-//     not. A restart disconnects everyone, so a replication restored from the
+//     signing key survive a restart; sessions, participants, events and
+//     the event queue's messages do not. A restart disconnects everyone, so a replication restored from the
 //     state file waits for its source for its reconnect window.
 //
 // # Emulator-only extensions (not part of AWS)

@@ -51,6 +51,10 @@ type Options struct {
 	// Now is the clock for every timestamp, token iat/exp and expiry.
 	// Default time.Now.
 	Now func() time.Time
+	// EventQueueSize bounds the event queue (the SQS queue the emulator's
+	// EventBridge events go to): when it is full the oldest message is
+	// dropped. Default 10,000.
+	EventQueueSize int
 	// Logger receives request and persistence logs. Default discards them.
 	Logger *slog.Logger
 }
@@ -87,6 +91,8 @@ type Emulator struct {
 	now       func() time.Time
 	re        patterns
 	ops       map[string]operation
+	sqsOps    map[string]sqsOperation
+	queue     *eventQueue // the SQS queue EventBridge delivers events to
 	statePath string
 
 	mu         sync.Mutex
@@ -159,6 +165,9 @@ func New(opts Options) (*Emulator, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.EventQueueSize <= 0 {
+		opts.EventQueueSize = defaultEventQueueSize
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -185,6 +194,8 @@ func New(opts Options) (*Emulator, error) {
 		stopSweep: make(chan struct{}),
 	}
 	e.ops = e.operations()
+	e.sqsOps = e.sqsOperations()
+	e.queue = newEventQueue(opts.Now, opts.EventQueueSize)
 	if err := e.load(); err != nil {
 		return nil, fmt.Errorf("load emulator state: %w", err)
 	}
@@ -237,6 +248,7 @@ func (e *Emulator) Close() error {
 		close(e.stopSweep)
 	}
 	e.unlockClosing()
+	e.queue.close()
 	e.mediaMu.Lock()
 	var mediaErr error
 	if e.engine != nil {
@@ -299,7 +311,8 @@ func (e *Emulator) serves(op string) bool {
 		return true
 	}
 	_, ok := e.ops[op]
-	return ok
+	_, sqs := e.sqsOps[op]
+	return ok || sqs
 }
 
 // takeFault consumes one pending injected error for op, if any.
@@ -324,6 +337,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amzn-RequestId", reqID)
 	if strings.HasPrefix(r.URL.Path, "/whip/") {
 		e.serveWHIP(w, r, reqID)
+		return
+	}
+	if isSQS(r) {
+		e.serveSQS(w, r, reqID)
 		return
 	}
 	op, handler, err := e.route(r)

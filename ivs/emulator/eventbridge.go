@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"encoding/json"
 	"time"
 )
 
@@ -99,11 +100,10 @@ func (e *Emulator) finishSinkLocked(s *sink) {
 	close(s.ch)
 }
 
-// emitLocked sends an IVS Stage Update to every sink without blocking.
+// emitLocked sends an IVS Stage Update to the event queue (as the
+// EventBridge rule that targets it would) and to every sink, without
+// blocking.
 func (e *Emulator) emitLocked(stageArn string, detail StageUpdate, at time.Time) {
-	if len(e.sinks) == 0 {
-		return
-	}
 	ev := EventBridgeEvent{
 		Version:    "0",
 		ID:         newRequestID(),
@@ -114,6 +114,11 @@ func (e *Emulator) emitLocked(stageArn string, detail StageUpdate, at time.Time)
 		Region:     e.opts.Region,
 		Resources:  []string{stageArn},
 		Detail:     detail,
+	}
+	if body, err := json.Marshal(ev); err == nil {
+		if n := e.queue.offerEvent(string(body)); n == 1 || n%1000 == 0 && n > 0 {
+			e.log.Warn("ivs emulator: the event queue is full; dropping its oldest messages", "dropped", n)
+		}
 	}
 	for s := range e.sinks {
 		select {

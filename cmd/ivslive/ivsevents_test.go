@@ -1,0 +1,40 @@
+package main
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/ivslive/ivslive/internal/testenv"
+)
+
+// The program consumes IVS's events in embedded mode with no setting: the
+// emulator's queue, the same SQS client and consumer as AWS mode. A host
+// that publishes on the master stage is applied once, and the counters say
+// so on /metrics.
+func TestServeConsumesIVSEvents(t *testing.T) {
+	t.Chdir(t.TempDir())
+	s := start(t, map[string]string{"API_PORT": "0", "API_SECRET_KEY": testKey})
+	defer s.stop()
+	s.key = testKey
+	_, e := call(t, s, "POST", "/api/token/publisher", `{"userId":"host"}`)
+	var tok struct {
+		StageARN      string `json:"stageArn"`
+		ParticipantID string `json:"participantId"`
+	}
+	if err := json.Unmarshal(e.Data, &tok); err != nil || tok.StageARN == "" {
+		t.Fatalf("publisher token %s: %v", e.Data, err)
+	}
+	body, _ := json.Marshal(map[string]any{"stageArn": tok.StageARN, "participantId": tok.ParticipantID, "publishing": true})
+	if status, _ := call(t, s, "POST", "/ivs/_emulator/publishing", string(body)); status != 200 {
+		t.Fatalf("publish through the emulator: %d", status)
+	}
+	testenv.Eventually(t, 20*time.Second, "the Published event applied", func() bool {
+		_, fams := scrape(t, s.url+"/metrics", testKey)
+		return value(fams, "ivslive_ivs_events_applied_total", "event", "Participant Published") == 1
+	})
+	_, fams := scrape(t, s.url+"/metrics", testKey)
+	if got := value(fams, "ivslive_ivs_events_received_total"); got != 1 {
+		t.Errorf("ivslive_ivs_events_received_total = %v, want 1", got)
+	}
+}

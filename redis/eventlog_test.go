@@ -1,0 +1,17 @@
+package redis_test
+
+import (
+	"testing"
+
+	"github.com/ivslive/ivslive"
+	"github.com/ivslive/ivslive/internal/contract"
+	"github.com/ivslive/ivslive/internal/testenv"
+	"github.com/ivslive/ivslive/redis"
+)
+
+func TestEventLogContract(t *testing.T) {
+	contract.EventLog(t, func(t *testing.T) ivslive.EventLog {
+		client, prefix := testenv.Redis(t)
+		return redis.NewEventLog(client, prefix)
+	})
+}
