@@ -29,6 +29,9 @@ const (
 	EndKicked       EndReason = "kicked"
 	EndShutdown     EndReason = "shutdown"
 	EndStageDeleted EndReason = "stage_deleted"
+	// EndDisconnected: IVS reported the viewer's participant gone (its
+	// peer connection closed or was lost), before any leave or timeout.
+	EndDisconnected EndReason = "disconnected"
 )
 
 // ClosedSession is a session that has ended. For a timeout, LeftAt is the last
