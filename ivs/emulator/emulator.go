@@ -98,6 +98,7 @@ type Emulator struct {
 	sources    map[string]*media.Source // sourceKey(stage, participant) -> relay tracks
 	seq        int64                    // order of runtime records (sessions, participants, events)
 	sinks      map[*sink]struct{}
+	watchers   map[chan struct{}]struct{} // WatchParticipants
 	closing    []*media.Peer // peers of connections ended under mu, closed once it is released
 	closed     bool
 
