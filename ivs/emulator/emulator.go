@@ -99,7 +99,7 @@ type Emulator struct {
 	seq        int64                    // order of runtime records (sessions, participants, events)
 	sinks      map[*sink]struct{}
 	watchers   map[chan struct{}]struct{} // WatchParticipants
-	closing    []*media.Peer // peers of connections ended under mu, closed once it is released
+	closing    []*media.Peer              // peers of connections ended under mu, closed once it is released
 	closed     bool
 
 	mediaMu     sync.Mutex // serializes starting the media engine
