@@ -176,6 +176,9 @@ type PresenceStore interface {
 	// MarkIntact records that presence has been rebuilt.
 	MarkIntact(ctx context.Context) error
 
+	// IVSCounts keeps IVS's view of each stage beside the heartbeat counts.
+	IVSCounts
+
 	// Ping checks the store is reachable.
 	Ping(ctx context.Context) error
 }

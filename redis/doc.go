@@ -20,6 +20,8 @@
 //	<p>publisher               HASH   user, pid, stage, joined, expires; PEXPIREAT expires
 //	<p>secret:session          STRING the key of viewer session tokens (64 hex
 //	                                  characters), set once with SET NX
+//	<p>ivs:counts              STRING JSON of IVS's connected viewers per stage,
+//	                                  replaced whole by the leader; PX ivsCountsTTL
 //
 // Why this shape:
 //
