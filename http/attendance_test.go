@@ -28,21 +28,21 @@ func (alwaysLeader) IsLeader() bool { return true }
 var participantSources = []struct {
 	name     string
 	interval time.Duration
-	open     func(t *testing.T, env *apitest.Env) ivslive.ParticipantSource
+	open     func(t testing.TB, env *apitest.Env) ivslive.ParticipantSource
 }{
-	{"embedded", time.Second, func(t *testing.T, env *apitest.Env) ivslive.ParticipantSource {
+	{"embedded", time.Second, func(t testing.TB, env *apitest.Env) ivslive.ParticipantSource {
 		src := ivs.NewEmulatorParticipants(env.Emulator)
 		t.Cleanup(src.Close)
 		return src
 	}},
-	{"polled", 500 * time.Millisecond, func(t *testing.T, env *apitest.Env) ivslive.ParticipantSource {
+	{"polled", 500 * time.Millisecond, func(t testing.TB, env *apitest.Env) ivslive.ParticipantSource {
 		return &live.ListedParticipants{IVS: env.IVS}
 	}},
 }
 
 // runAttendance runs the leader's attendance job, as serve does, until the
 // test ends.
-func runAttendance(t *testing.T, env *apitest.Env, src ivslive.ParticipantSource, interval time.Duration) {
+func runAttendance(t testing.TB, env *apitest.Env, src ivslive.ParticipantSource, interval time.Duration) {
 	t.Helper()
 	a := &live.Attendance{Service: env.Live, Leader: alwaysLeader{}, Source: src, Interval: interval}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -101,43 +101,60 @@ func TestDisconnectedViewerLeavesTheCount(t *testing.T) {
 	}
 }
 
-func disconnectedViewerLeaves(t *testing.T, env *apitest.Env) {
+// host is a publisher token's answer.
+type host struct{ Token, ParticipantID, WhipEndpoint string }
 
-	var host struct{ Token, ParticipantID, WhipEndpoint string }
-	env.Must(t, 200, "POST", "/api/token/publisher", map[string]string{"userId": "host"}).Decode(t, &host)
+// publishHost takes a publisher token and publishes over WHIP until the
+// test ends, once the emulator reports the host publishing.
+func publishHost(t testing.TB, env *apitest.Env) host {
+	t.Helper()
+	var h host
+	env.Must(t, 200, "POST", "/api/token/publisher", map[string]string{"userId": "host"}).Decode(t, &h)
 	pub, err := whiptest.NewPublisher(whiptest.PublishOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pub.Close()
-	if resp, err := pub.Connect(t.Context(), env.HTTP, reachable(env, host.WhipEndpoint), host.Token); err != nil || resp.Status != 201 {
+	t.Cleanup(func() { pub.Close() })
+	if resp, err := pub.Connect(context.Background(), env.HTTP, reachable(env, h.WhipEndpoint), h.Token); err != nil || resp.Status != 201 {
 		t.Fatalf("WHIP publish: %v %+v", err, resp)
 	}
 	master := env.Live.MasterARN()
 	whiptest.Eventually(t, 5*time.Second, "the host publishing", func() bool {
 		for _, p := range env.Emulator.StageParticipants(master) {
-			if p.ParticipantID == host.ParticipantID && p.Published && p.Connected {
+			if p.ParticipantID == h.ParticipantID && p.Published && p.Connected {
 				return true
 			}
 		}
 		return false
 	})
+	return h
+}
 
-	var alice, bob struct{ Token, SessionID string }
-	env.Must(t, 200, "POST", "/api/token/viewer", map[string]string{"userId": "alice"}).Decode(t, &alice)
-	env.Must(t, 200, "POST", "/api/token/viewer", map[string]string{"userId": "bob"}).Decode(t, &bob)
+// watch subscribes a viewer token to the host's media and waits for video.
+func watch(t testing.TB, env *apitest.Env, h host, token string) *whiptest.Subscriber {
+	t.Helper()
 	sub, err := whiptest.NewSubscriber(whiptest.Codecs{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sub.Close()
-	if resp, err := sub.Connect(t.Context(), env.HTTP, reachable(env, host.WhipEndpoint)+"/subscribe/"+host.ParticipantID, alice.Token); err != nil || resp.Status != 201 {
+	t.Cleanup(func() { sub.Close() })
+	if resp, err := sub.Connect(context.Background(), env.HTTP, reachable(env, h.WhipEndpoint)+"/subscribe/"+h.ParticipantID, token); err != nil || resp.Status != 201 {
 		t.Fatalf("subscribe: %v %+v", err, resp)
 	}
-	whiptest.Eventually(t, 5*time.Second, "the host's media at alice", func() bool {
+	whiptest.Eventually(t, 10*time.Second, "the host's media at a viewer", func() bool {
 		packets, _, video := sub.Received()
 		return packets > 0 && video > 0
 	})
+	return sub
+}
+
+func disconnectedViewerLeaves(t *testing.T, env *apitest.Env) {
+	h := publishHost(t, env)
+	master := env.Live.MasterARN()
+	var alice, bob struct{ Token, SessionID string }
+	env.Must(t, 200, "POST", "/api/token/viewer", map[string]string{"userId": "alice"}).Decode(t, &alice)
+	env.Must(t, 200, "POST", "/api/token/viewer", map[string]string{"userId": "bob"}).Decode(t, &bob)
+	sub := watch(t, env, h, alice.Token)
 
 	// Bob heartbeats but never connected: counted, and seen as drift.
 	testenv.Eventually(t, 5*time.Second, "IVS's count of alice beside two heartbeat viewers", func() bool {
