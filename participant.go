@@ -16,6 +16,9 @@ type Participant struct {
 	FirstJoinTime time.Time
 	// Replica is true for a replicated participant in its destination stage.
 	Replica bool
+	// LeftAt is when it last left, when the source knows it (zero from
+	// ListParticipants, which does not say).
+	LeftAt time.Time
 }
 
 // ParticipantFilter narrows ListParticipants. IVS takes one filter per

@@ -85,7 +85,7 @@ func (c ClosedSession) Check() error {
 		return err
 	}
 	if !c.Reason.Valid() {
-		return Errorf(EVALIDATION, "endReason %q is not one of leave, timeout, kicked, shutdown, stage_deleted", StoredText(string(c.Reason), 32))
+		return Errorf(EVALIDATION, "endReason %q is not one of leave, timeout, disconnected, kicked, shutdown, stage_deleted", StoredText(string(c.Reason), 32))
 	}
 	return nil
 }
@@ -93,7 +93,7 @@ func (c ClosedSession) Check() error {
 // Valid reports whether r is one of the end reasons history stores.
 func (r EndReason) Valid() bool {
 	switch r {
-	case EndLeave, EndTimeout, EndKicked, EndShutdown, EndStageDeleted:
+	case EndLeave, EndTimeout, EndDisconnected, EndKicked, EndShutdown, EndStageDeleted:
 		return true
 	}
 	return false

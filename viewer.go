@@ -29,6 +29,9 @@ const (
 	EndKicked       EndReason = "kicked"
 	EndShutdown     EndReason = "shutdown"
 	EndStageDeleted EndReason = "stage_deleted"
+	// EndDisconnected: IVS reported the viewer's participant gone (its
+	// peer connection closed or was lost), before any leave or timeout.
+	EndDisconnected EndReason = "disconnected"
 )
 
 // ClosedSession is a session that has ended. For a timeout, LeftAt is the last
@@ -172,6 +175,9 @@ type PresenceStore interface {
 	Intact(ctx context.Context) (bool, error)
 	// MarkIntact records that presence has been rebuilt.
 	MarkIntact(ctx context.Context) error
+
+	// IVSCounts keeps IVS's view of each stage beside the heartbeat counts.
+	IVSCounts
 
 	// Ping checks the store is reachable.
 	Ping(ctx context.Context) error

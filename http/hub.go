@@ -296,12 +296,17 @@ type stageState struct {
 	AutoScaled  bool   `json:"autoScaled"`
 	IsMaster    bool   `json:"isMaster"`
 	Replicating bool   `json:"replicating"`
-	Timestamp   string `json:"timestamp,omitempty"`
+	// IVS's view, where known (see live.StageView).
+	IVSConnected *int   `json:"ivsConnected,omitempty"`
+	Drift        *int   `json:"drift,omitempty"`
+	WithoutHost  *int   `json:"withoutHost,omitempty"`
+	Timestamp    string `json:"timestamp,omitempty"`
 }
 
 func toStageState(v live.StageView) stageState {
 	return stageState{StageARN: v.ARN, Name: v.Name, ViewerCount: v.Viewers, State: string(v.State),
-		AutoScaled: v.AutoScaled, IsMaster: v.Master, Replicating: v.Replication != nil}
+		AutoScaled: v.AutoScaled, IsMaster: v.Master, Replicating: v.Replication != nil,
+		IVSConnected: v.IVSConnected, Drift: v.Drift(), WithoutHost: v.WithoutHost}
 }
 
 func (h *Hub) statsUpdate(st live.Stats) map[string]any {

@@ -42,6 +42,10 @@ type stageSummary struct {
 	CreatedAt   any               `json:"createdAt,omitempty"`
 	Tags        map[string]string `json:"tags"`
 	Replicating bool              `json:"replicating"`
+	// IVS's view, where known (see live.StageView).
+	IVSConnected *int `json:"ivsConnected,omitempty"`
+	Drift        *int `json:"drift,omitempty"`
+	WithoutHost  *int `json:"withoutHost,omitempty"`
 }
 
 func toSummary(v live.StageView) stageSummary {
@@ -56,7 +60,7 @@ func toSummary(v live.StageView) stageSummary {
 	return stageSummary{
 		StageARN: v.ARN, Name: v.Name, StageName: name, ViewerCount: v.Viewers, AutoScaled: v.AutoScaled,
 		IsMaster: v.Master, State: string(v.State), CreatedAt: optionalTime(v.CreatedAt), Tags: tags,
-		Replicating: v.Replication != nil,
+		Replicating: v.Replication != nil, IVSConnected: v.IVSConnected, Drift: v.Drift(), WithoutHost: v.WithoutHost,
 	}
 }
 

@@ -16,7 +16,7 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 	for i, v := range st.Stages {
 		stages[i] = toSummary(v)
 	}
-	s.respond(w, http.StatusOK, map[string]any{
+	data := map[string]any{
 		"totalViewers":    st.TotalViewers,
 		"activeStages":    len(st.Stages) - st.DrainingStages,
 		"drainingStages":  st.DrainingStages,
@@ -30,7 +30,13 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 			"canGrow":             st.ScalingBlocker == "",
 			"blocker":             st.ScalingBlocker,
 		},
-	}, "")
+	}
+	for k, v := range map[string]*int{"ivsConnected": st.IVSConnected, "drift": st.Drift, "withoutHost": st.WithoutHost} {
+		if v != nil {
+			data[k] = *v
+		}
+	}
+	s.respond(w, http.StatusOK, data, "")
 }
 
 func (s *Server) handleStatsViewers(w http.ResponseWriter, r *http.Request) {

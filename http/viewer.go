@@ -38,7 +38,7 @@ func (s *Server) handleViewerRejoin(w http.ResponseWriter, r *http.Request) {
 		"currentViewers": res.Viewers, "isNewViewer": res.New, "sessionId": res.Session.ID,
 		"joinedAt": isoTime(res.Session.JoinedAt),
 	}
-	if tok := s.sessionToken(res.Session, s.now().Add(s.Live.Config.ViewerTokenTTL)); tok != "" {
+	if tok := s.sessionToken(res.Session, time.Time{}); tok != "" {
 		data["sessionToken"] = tok
 	}
 	s.respond(w, http.StatusOK, data, "重新加入成功")
@@ -161,11 +161,23 @@ func (s *Server) handleViewerDuration(w http.ResponseWriter, r *http.Request) {
 	}, "")
 }
 
-// sessionToken signs a session token for a seated viewer, valid until exp
-// (the IVS token's expiry); "" when session tokens are off.
-func (s *Server) sessionToken(v ivslive.ViewerSession, exp time.Time) string {
+// SessionTokenLifetime is how long a viewer session token lasts from its
+// issue: IVS's limit on one participant's subscribe duration (24 h, not
+// adjustable). IVS checks a participant token's exp only at join, so a
+// viewer stays connected past its 1 h IVS token; its presence must too,
+// or a long show loses every viewer from the count after an hour.
+const SessionTokenLifetime = 24 * time.Hour
+
+// sessionToken signs a session token for a seated viewer, valid for
+// SessionTokenLifetime, or until ivsExp (the IVS token's expiry) when that
+// is later; "" when session tokens are off.
+func (s *Server) sessionToken(v ivslive.ViewerSession, ivsExp time.Time) string {
 	if s.Sessions == nil {
 		return ""
+	}
+	exp := s.now().Add(SessionTokenLifetime)
+	if ivsExp.After(exp) {
+		exp = ivsExp
 	}
 	return s.Sessions.Sign(token.SessionClaims{SessionID: v.ID, UserID: v.UserID, StageARN: v.StageARN, Expires: exp.Unix()})
 }

@@ -88,7 +88,7 @@ func (s *Service) emitClosed(ctx context.Context, closed []ivslive.ClosedSession
 	s.observer().SessionsClosed(reason, len(closed))
 	s.emitLeft(ctx, closed, reason)
 	switch {
-	case reason == ivslive.EndLeave:
+	case reason == ivslive.EndLeave || reason == ivslive.EndDisconnected:
 		for _, c := range closed {
 			s.emitBus(ivslive.Event{Type: ivslive.EventViewerLeft, StageARN: c.StageARN, UserID: c.UserID, SessionID: c.ID, Reason: string(reason)})
 		}

@@ -47,6 +47,10 @@ type Config struct {
 	// MaxReplicas is how many stages the publisher can be replicated into:
 	// IVS allows 5 concurrent replications per participant.
 	MaxReplicas int
+	// AttendanceInterval is how often the leader compares presence with
+	// IVS's participants (PRESENCE_RECONCILE_INTERVAL); embedded mode also
+	// acts on every join and leave the emulator reports.
+	AttendanceInterval time.Duration
 
 	// IVSIdentity names the IVS this instance talks to (ivs.Client's
 	// Identity); "" skips the check. The stage store records the first
@@ -103,6 +107,13 @@ type Service struct {
 	// takes the lease before it replaces a master stage that is gone. Nil:
 	// the instance is alone.
 	Leader *Leader
+
+	// HostMedia, when set, says whether a stage carries the host's media
+	// (the master while the host publishes, a replica stage while its
+	// replication is ACTIVE), and whether that is known; Stats shows the
+	// viewers of a stage without it as withoutHost. Issue 12's seating
+	// provides it; nil leaves withoutHost out.
+	HostMedia func(stageARN string) (has, known bool)
 
 	// Nudge, when set, is called (never blocking) when a join sees a stage
 	// cross the scale-up threshold or the publisher changes, so the scaler

@@ -165,10 +165,28 @@ func (s *Service) ListStages(ctx context.Context, after string, limit int) ([]St
 	return views, next, total, nil
 }
 
-// StageView is a managed stage with its live viewer count.
+// StageView is a managed stage with its live viewer count (heartbeats).
+// Stats adds IVS's view; the pointers are nil where it is unknown.
 type StageView struct {
 	ivslive.Stage
 	Viewers int
+	// IVSConnected is how many viewers IVS reports connected (Attendance's
+	// latest fresh round).
+	IVSConnected *int
+	// WithoutHost is how many viewers are seated while the stage lacks the
+	// host's media (Service.HostMedia).
+	WithoutHost *int
+}
+
+// Drift is Viewers minus IVSConnected: positive for viewers who heartbeat
+// without being connected (no WebRTC, or a page that died and has not
+// timed out), negative for connected viewers who do not heartbeat.
+func (v StageView) Drift() *int {
+	if v.IVSConnected == nil {
+		return nil
+	}
+	d := v.Viewers - *v.IVSConnected
+	return &d
 }
 
 // MasterStage returns the master stage as IVS has it and its viewer count.

@@ -19,11 +19,21 @@ type Stats struct {
 	CapacityLeft   int
 	// ScalingBlocker says why the pool could not grow now, or "".
 	ScalingBlocker string
+	// IVSConnected sums the stages' IVSConnected (nil when none is
+	// known); Drift is TotalViewers minus it, over those stages.
+	IVSConnected *int
+	Drift        *int
+	// WithoutHost sums the stages' WithoutHost (nil when none is known).
+	WithoutHost *int
 }
 
 // Stats returns the live counts of every managed stage.
 func (s *Service) Stats(ctx context.Context) (Stats, error) {
 	loads, err := s.Presence.Loads(ctx)
+	if err != nil {
+		return Stats{}, err
+	}
+	ivs, err := s.freshIVSCounts(ctx)
 	if err != nil {
 		return Stats{}, err
 	}
@@ -37,7 +47,9 @@ func (s *Service) Stats(ctx context.Context) (Stats, error) {
 			return Stats{}, err
 		}
 		stage.State = l.State
-		st.Stages = append(st.Stages, StageView{Stage: stage, Viewers: l.Viewers})
+		v := StageView{Stage: stage, Viewers: l.Viewers}
+		s.addAttendance(&st, &v, ivs)
+		st.Stages = append(st.Stages, v)
 		if stage.AutoScaled {
 			st.AutoScaled++
 		}

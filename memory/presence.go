@@ -20,6 +20,7 @@ type Presence struct {
 	order     []*stage // registration order: assignment ties go to the older stage
 	publisher *ivslive.Publisher
 	intact    bool
+	ivsCounts []ivslive.IVSCount
 
 	sink ivslive.SessionSink
 	now  func() time.Time

@@ -71,7 +71,7 @@ func New(reg *prometheus.Registry, state func(ctx context.Context) (live.Stats, 
 			Name: "ivslive_sessions_opened_total", Help: "Viewer sessions opened.",
 		}),
 		sessionsClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ivslive_sessions_closed_total", Help: "Viewer sessions closed, by reason (leave, timeout, stage_deleted, ...).",
+			Name: "ivslive_sessions_closed_total", Help: "Viewer sessions closed, by reason (leave, timeout, disconnected, stage_deleted, ...).",
 		}, []string{"reason"}),
 		heartbeats: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ivslive_heartbeats_total", Help: "Viewer heartbeats, by result (ok, unknown).",

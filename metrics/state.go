@@ -22,13 +22,16 @@ var (
 	viewersDesc       = prometheus.NewDesc("ivslive_viewers", "Live viewers on every managed stage.", nil, nil)
 	stagesDesc        = prometheus.NewDesc("ivslive_stages", "Managed stages, by state (active, draining) and kind (master, manual, auto).", []string{"state", "kind"}, nil)
 	publisherLiveDesc = prometheus.NewDesc("ivslive_publisher_live", "1 while the publisher is live.", nil, nil)
+	stageIVSDesc      = prometheus.NewDesc("ivslive_stage_ivs_connected", "Viewers IVS reports connected to a managed stage (absent when unknown).", []string{"stage_arn", "stage_name"}, nil)
+	stageDriftDesc    = prometheus.NewDesc("ivslive_stage_viewer_drift", "Heartbeat viewers minus IVS's connected viewers on a managed stage (absent when unknown).", []string{"stage_arn", "stage_name"}, nil)
+	stageNoHostDesc   = prometheus.NewDesc("ivslive_stage_viewers_without_host", "Viewers seated on a stage that lacks the host's media (absent when unknown).", []string{"stage_arn", "stage_name"}, nil)
 	capacityLeftDesc  = prometheus.NewDesc("ivslive_capacity_left", "Seats left on active stages.", nil, nil)
 	backlogDesc       = prometheus.NewDesc("ivslive_history_backlog", "Closed sessions waiting to be written to the history store.", nil, nil)
 	scrapeErrorDesc   = prometheus.NewDesc("ivslive_state_scrape_error", "1 when the live state could not be read at this scrape.", []string{"part"}, nil)
 )
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{stageViewersDesc, viewersDesc, stagesDesc, publisherLiveDesc, capacityLeftDesc, backlogDesc, scrapeErrorDesc} {
+	for _, d := range []*prometheus.Desc{stageViewersDesc, stageIVSDesc, stageDriftDesc, stageNoHostDesc, viewersDesc, stagesDesc, publisherLiveDesc, capacityLeftDesc, backlogDesc, scrapeErrorDesc} {
 		ch <- d
 	}
 }
@@ -43,6 +46,11 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			kinds := map[[2]string]int{}
 			for _, v := range st.Stages {
 				ch <- prometheus.MustNewConstMetric(stageViewersDesc, prometheus.GaugeValue, float64(v.Viewers), v.ARN, v.Name, string(v.State))
+				for desc, n := range map[*prometheus.Desc]*int{stageIVSDesc: v.IVSConnected, stageDriftDesc: v.Drift(), stageNoHostDesc: v.WithoutHost} {
+					if n != nil {
+						ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, float64(*n), v.ARN, v.Name)
+					}
+				}
 				kind := "manual"
 				switch {
 				case v.Master:

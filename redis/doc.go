@@ -23,6 +23,8 @@
 //	<p>ivsevent:<id>           STRING "claim:<owner>" (PX claim ttl) or "applied"
 //	                                  (PX duplicates' window): an IVS event
 //	                                  being applied or applied (EventLog)
+//	<p>ivs:counts              STRING JSON of IVS's connected viewers per stage,
+//	                                  replaced whole by the leader; PX ivsCountsTTL
 //
 // Why this shape:
 //

@@ -75,6 +75,7 @@ type Config struct {
 	ScaleWarmUp        time.Duration `env:"SCALE_WARMUP" default:"300" unit:"s" group:"stages" help:"A new auto-scaled stage is never scaled down before this age (seconds)."`
 	DrainTimeout       time.Duration `env:"STAGE_DRAIN_TIMEOUT" default:"600" unit:"s" group:"stages" help:"A draining stage is deleted when empty, or after this long even with viewers (seconds)."`
 	ViewerTimeout      time.Duration `env:"VIEWER_TIMEOUT" default:"60" unit:"s" group:"stages" help:"A viewer without a heartbeat for this long is removed (seconds); clients send one every 30 s."`
+	PresenceInterval   time.Duration `env:"PRESENCE_RECONCILE_INTERVAL" default:"2" unit:"s" group:"stages" help:"How often the leader compares viewers with IVS's participants (seconds): a viewer IVS saw leave is closed as disconnected, and IVS's connected count is shown beside the heartbeat count. On AWS each round costs a GetStage and a ListParticipants per stage (5 TPS each); the embedded emulator also reports every join and leave at once."`
 	PublisherTokenTTL  time.Duration `env:"PUBLISHER_TOKEN_DURATION" default:"14400" unit:"s" group:"tokens" help:"Publisher token lifetime (seconds, or a Go duration like 4h)."`
 	ViewerTokenTTL     time.Duration `env:"VIEWER_TOKEN_DURATION" default:"3600" unit:"s" group:"tokens" help:"Viewer token lifetime (seconds)."`
 	MediaTokenTTL      time.Duration `env:"MEDIASERVER_TOKEN_DURATION" default:"14400" unit:"s" group:"tokens" help:"Media-server token lifetime (seconds)."`
@@ -251,6 +252,7 @@ func (c Config) Validate() error {
 		{!tokenTTL(c.ViewerTokenTTL), fmt.Sprintf("VIEWER_TOKEN_DURATION=%s: want 60 s to 14 days (IVS limit)", c.ViewerTokenTTL)},
 		{!tokenTTL(c.MediaTokenTTL), fmt.Sprintf("MEDIASERVER_TOKEN_DURATION=%s: want 60 s to 14 days (IVS limit)", c.MediaTokenTTL)},
 		{c.ScaleInterval < time.Second || c.ScaleInterval > time.Hour, fmt.Sprintf("HEALTH_CHECK_INTERVAL=%s: want 1 s to 1 h", c.ScaleInterval)},
+		{c.PresenceInterval < time.Second || c.PresenceInterval > time.Hour, fmt.Sprintf("PRESENCE_RECONCILE_INTERVAL=%s: want 1 s to 1 h", c.PresenceInterval)},
 		{c.ScaleWarmUp < 0 || c.ScaleWarmUp > 24*time.Hour, fmt.Sprintf("SCALE_WARMUP=%s: want 0 to 24 h", c.ScaleWarmUp)},
 		{c.DrainTimeout < 0 || c.DrainTimeout > 24*time.Hour, fmt.Sprintf("STAGE_DRAIN_TIMEOUT=%s: want 0 to 24 h", c.DrainTimeout)},
 		{c.ViewerTimeout < 5*time.Second || c.ViewerTimeout > time.Hour, fmt.Sprintf("VIEWER_TIMEOUT=%s: want 5 s to 1 h", c.ViewerTimeout)},

@@ -54,16 +54,17 @@ func helpZH() map[string]string {
 		"EMULATOR_MEDIA_ADDR":   "模擬器 WebRTC 媒體（WHIP 推流、播放）使用的 UDP IP:連接埠：此 IP 是唯一提供給用戶端的 ICE 候選位址，要從另一台機器推流時請設為區域網路（LAN）位址；連接埠 0 表示自動挑選。",
 
 		// stages
-		"STAGE_NAME_PREFIX":     "ivslive 所建立之 Stage 的名稱前綴。",
-		"MAX_STAGES":            "受管理 Stage 的數量上限，包含手動建立與自動擴展的 Stage；任何執行個體上同時進行的建立都不會超過此上限。",
-		"MAX_VIEWERS_PER_STAGE": "單一 Stage 可容納的觀眾上限。IVS 每個 Stage 允許 10,000 名訂閱者：請優先調高這個值。",
-		"SCALE_UP_THRESHOLD":    "新觀眾優先分配到人數低於此值的 Stage；整個 Stage 池達到此容量的 80% 時，擴展器會新增一個 Stage。",
-		"SCALE_DOWN_THRESHOLD":  "自動擴展的 Stage 在暖機期過後，觀眾數小於或等於此值時會先排空再刪除。",
-		"AUTO_SCALE_ENABLED":    "false 會關閉 Stage 自動擴展。",
-		"HEALTH_CHECK_INTERVAL": "擴展器檢查 Stage 池的間隔（秒）；有觀眾加入而越過門檻時也會立即觸發檢查。",
-		"SCALE_WARMUP":          "新建立的自動擴展 Stage 在存在滿這段時間之前，絕不會被縮減（秒）。",
-		"STAGE_DRAIN_TIMEOUT":   "排空中的 Stage 在清空後刪除；即使仍有觀眾，經過這段時間後也會刪除（秒）。",
-		"VIEWER_TIMEOUT":        "觀眾超過這段時間沒有送出心跳就會被移除（秒）；用戶端每 30 秒送一次心跳。",
+		"STAGE_NAME_PREFIX":           "ivslive 所建立之 Stage 的名稱前綴。",
+		"MAX_STAGES":                  "受管理 Stage 的數量上限，包含手動建立與自動擴展的 Stage；任何執行個體上同時進行的建立都不會超過此上限。",
+		"MAX_VIEWERS_PER_STAGE":       "單一 Stage 可容納的觀眾上限。IVS 每個 Stage 允許 10,000 名訂閱者：請優先調高這個值。",
+		"SCALE_UP_THRESHOLD":          "新觀眾優先分配到人數低於此值的 Stage；整個 Stage 池達到此容量的 80% 時，擴展器會新增一個 Stage。",
+		"SCALE_DOWN_THRESHOLD":        "自動擴展的 Stage 在暖機期過後，觀眾數小於或等於此值時會先排空再刪除。",
+		"AUTO_SCALE_ENABLED":          "false 會關閉 Stage 自動擴展。",
+		"HEALTH_CHECK_INTERVAL":       "擴展器檢查 Stage 池的間隔（秒）；有觀眾加入而越過門檻時也會立即觸發檢查。",
+		"SCALE_WARMUP":                "新建立的自動擴展 Stage 在存在滿這段時間之前，絕不會被縮減（秒）。",
+		"STAGE_DRAIN_TIMEOUT":         "排空中的 Stage 在清空後刪除；即使仍有觀眾，經過這段時間後也會刪除（秒）。",
+		"VIEWER_TIMEOUT":              "觀眾超過這段時間沒有送出心跳就會被移除（秒）；用戶端每 30 秒送一次心跳。",
+		"PRESENCE_RECONCILE_INTERVAL": "主節點比對觀眾與 IVS 參與者的間隔（秒）：IVS 看到已離開的觀眾會以 disconnected 結束，IVS 的連線人數會與心跳人數並列顯示。在 AWS 上每一輪對每個 Stage 各呼叫一次 GetStage 與 ListParticipants（各 5 TPS）；內嵌模擬器另會即時回報每次加入與離開。",
 
 		// tokens
 		"PUBLISHER_TOKEN_DURATION":   "主播 Token 的有效期（秒，或 4h 這類 Go duration 格式）。",

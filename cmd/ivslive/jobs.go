@@ -35,7 +35,8 @@ func (a *app) startJobs(leader *live.Leader) {
 	a.live.Nudge = a.scaler.Nudge
 	snapshots := &live.Snapshotter{Service: a.live, Leader: leader, Interval: a.cfg.SnapshotInterval,
 		SnapshotRetention: days(a.cfg.SnapshotRetentionDays), SessionRetention: days(a.cfg.SessionRetentionDays)}
-	a.workers = append(a.workers, leader.Run, sweeper.Run, a.scaler.Run, snapshots.Run)
+	attendance := &live.Attendance{Service: a.live, Leader: leader, Source: a.participants, Interval: a.cfg.PresenceInterval}
+	a.workers = append(a.workers, leader.Run, sweeper.Run, a.scaler.Run, snapshots.Run, attendance.Run)
 }
 
 func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }

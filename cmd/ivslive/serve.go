@@ -53,7 +53,9 @@ type app struct {
 	servers []*http.Server
 	live    *live.Service
 	scaler  *live.Scaler
-	metrics *metrics.Metrics
+	// participants is where the leader reads IVS's participants.
+	participants ivslive.ParticipantSource
+	metrics      *metrics.Metrics
 	// tokens is the token strategy's state, for /api/health.
 	tokens tokenState
 	// ivsEndpoint is the IVS endpoint in use: "" for AWS, else the
@@ -156,6 +158,7 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 	if err != nil {
 		return nil, err
 	}
+	a.participants = a.participantSource(ivsClient, emu)
 	identity, err := ivsClient.Identity(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("identify the IVS (%s): %w", ivsDescription(cfg), err)
@@ -189,6 +192,7 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 		WarmUp:              cfg.ScaleWarmUp,
 		DrainTimeout:        cfg.DrainTimeout,
 		MaxReplicas:         maxReplicas,
+		AttendanceInterval:  cfg.PresenceInterval,
 		IVSIdentity:         identity,
 		StoreLocal:          cfg.HistoryMode() == "sqlite",
 	}, ivsClient, nil, stages, pres.store, a.log)

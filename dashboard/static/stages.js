@@ -76,6 +76,7 @@ export class StageTable {
     const cell = row.cells[2];
     cell.dataset.viewers = String(n);
     setText(cell.firstChild, fmtInt(n));
+    showIVS(cell.children[1], s);
     this.bar(cell.lastChild, n);
     const state = row.cells[3].firstChild;
     state.className = "badge state-" + (s.state || "active");
@@ -123,13 +124,31 @@ function newRow(arn) {
   const viewers = el("td", "stage-viewers right");
   const bar = el("span", "bar");
   bar.append(el("span", "fill"));
-  viewers.append(el("span", "count", "0"), bar);
+  const ivs = el("span", "ivs");
+  ivs.hidden = true;
+  viewers.append(el("span", "count", "0"), ivs, bar);
   const state = el("td", "stage-state");
   state.append(el("span", "badge"));
   const roles = el("td", "stage-roles");
   roles.append(el("span", "badges"));
   row.append(el("td", "stage-name"), id, viewers, state, roles);
   return row;
+}
+
+// showIVS puts IVS's own count beside the heartbeat count when the server
+// knows it: connected viewers, the drift between the two, and viewers
+// seated where the host's media is missing.
+function showIVS(box, s) {
+  const parts = [];
+  if (s.ivsConnected != null) {
+    const d = Number(s.drift) || 0;
+    parts.push("IVS " + fmtInt(s.ivsConnected) + (d ? " (drift " + (d > 0 ? "+" : "") + fmtInt(d) + ")" : ""));
+  }
+  if (s.withoutHost) parts.push(fmtInt(s.withoutHost) + " without host");
+  box.hidden = parts.length === 0;
+  box.dataset.drift = String(Number(s.drift) || 0);
+  setText(box, parts.join(" · "));
+  box.title = "Heartbeat viewers vs viewers IVS reports connected";
 }
 
 function setRoles(box, s) {

@@ -43,6 +43,31 @@ func HistoryStore(t *testing.T, open func(t *testing.T) ivslive.HistoryStore, re
 		}
 	})
 
+	t.Run("every end reason is stored", func(t *testing.T) {
+		h := open(t)
+		reasons := []ivslive.EndReason{ivslive.EndLeave, ivslive.EndTimeout, ivslive.EndDisconnected,
+			ivslive.EndKicked, ivslive.EndShutdown, ivslive.EndStageDeleted}
+		var want []ivslive.ClosedSession
+		for i, r := range reasons {
+			want = append(want, closed(fmt.Sprintf("r%d", i), "dora", stageA, t0.Add(time.Duration(i)*time.Minute), time.Minute, r))
+		}
+		if err := h.RecordSessions(ctx, want); err != nil {
+			t.Fatal(err)
+		}
+		got, _, _, err := h.FindSessions(ctx, ivslive.SessionFilter{UserID: "dora", Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(reasons) {
+			t.Fatalf("stored %d of %d sessions (a reason refused?): %+v", len(got), len(reasons), got)
+		}
+		for _, g := range got {
+			if g.Reason != want[int(g.ID[1]-'0')].Reason {
+				t.Fatalf("session %s has reason %q, want %q", g.ID, g.Reason, want[int(g.ID[1]-'0')].Reason)
+			}
+		}
+	})
+
 	t.Run("history pages newest first", func(t *testing.T) {
 		h := open(t)
 		var batch []ivslive.ClosedSession

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/ivslive/ivslive"
 )
@@ -348,6 +349,58 @@ func PresenceStore(t *testing.T, open func(t *testing.T) Presence) {
 		p.Store.SetPublisher(ctx, pub)
 		_, err = p.Store.Publisher(ctx)
 		wantCode(t, err, ivslive.ENOTFOUND)
+	})
+
+	t.Run("ivs counts are replaced whole", func(t *testing.T) {
+		p := open(t)
+		got, err := p.Store.IVSCounts(ctx)
+		if err != nil || len(got) != 0 {
+			t.Fatalf("counts of a new store = %v, %v; want none", got, err)
+		}
+		first := []ivslive.IVSCount{{StageARN: stageA, Connected: 3, At: t0}, {StageARN: stageB, Connected: 0, At: t0}}
+		second := []ivslive.IVSCount{{StageARN: stageB, Connected: 7, At: t0.Add(2 * time.Second)}}
+		for _, want := range [][]ivslive.IVSCount{first, second} {
+			if err := p.Store.SetIVSCounts(ctx, want); err != nil {
+				t.Fatal(err)
+			}
+			got, err := p.Store.IVSCounts(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			byARN := func(a, b ivslive.IVSCount) bool { return a.StageARN < b.StageARN }
+			if diff := cmp.Diff(want, got, cmpopts.SortSlices(byARN)); diff != "" {
+				t.Fatalf("counts (-want +got):\n%s", diff)
+			}
+		}
+	})
+
+	t.Run("a disconnect closes the session once, at the time given", func(t *testing.T) {
+		p := open(t)
+		putStages(t, p.Store, stageA)
+		res := join(t, p.Store, "u1", stageA, t0)
+		left := t0.Add(42 * time.Second)
+		req := ivslive.LeaveRequest{StageARN: stageA, UserID: "u1", SessionID: res.Session.ID, Now: left, Reason: ivslive.EndDisconnected}
+		c, err := p.Store.Leave(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Reason != ivslive.EndDisconnected || !c.LeftAt.Equal(left) || c.WatchDuration() != 42*time.Second {
+			t.Fatalf("closed = %+v, want disconnected at %v", c, left)
+		}
+		_, err = p.Store.Leave(ctx, req)
+		wantCode(t, err, ivslive.ENOTFOUND)
+		// The user came back meanwhile: the old session's close must not
+		// end the new one.
+		join(t, p.Store, "u1", stageA, t0.Add(time.Minute))
+		_, err = p.Store.Leave(ctx, req)
+		wantCode(t, err, ivslive.ENOTFOUND)
+		if n := loads(t, p.Store)[stageA]; n != 1 {
+			t.Fatalf("count = %d, want the new session", n)
+		}
+		rec := p.Recorded(t)
+		if len(rec) != 1 || rec[0].Reason != ivslive.EndDisconnected || !rec[0].LeftAt.Equal(left) {
+			t.Fatalf("recorded %+v, want one disconnected session left at %v", rec, left)
+		}
 	})
 
 	t.Run("restore from a checkpoint", func(t *testing.T) {

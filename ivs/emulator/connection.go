@@ -148,6 +148,7 @@ func (e *Emulator) hooks(id string) media.Hooks {
 	return media.Hooks{
 		Connected: func() { e.connected(id) },
 		Lost:      func() { e.lost(id) },
+		Closed:    func() { e.remoteClosed(id) },
 		Media:     func() { e.mediaStarted(id) },
 		Refused:   func(code string) { e.refused(id, code) },
 	}
@@ -182,6 +183,18 @@ func (e *Emulator) lost(id string) {
 	defer e.mu.Unlock()
 	if c := e.conns[id]; c != nil && c.lostAt.IsZero() {
 		c.lostAt = e.now().UTC()
+	}
+}
+
+// remoteClosed ends a connection its client closed (DTLS close_notify) at
+// once: unlike a loss, it cannot come back, so its participant LEFT now,
+// not ConnectionTimeout later.
+func (e *Emulator) remoteClosed(id string) {
+	e.mu.Lock()
+	defer e.unlockClosingLater()
+	if c := e.conns[id]; c != nil {
+		e.log.Info("ivs emulator: connection closed by the client", "stage", c.st.Arn, "participant", c.p.ID)
+		e.endConnLocked(c)
 	}
 }
 

@@ -104,7 +104,8 @@ type Emulator struct {
 	sources    map[string]*media.Source // sourceKey(stage, participant) -> relay tracks
 	seq        int64                    // order of runtime records (sessions, participants, events)
 	sinks      map[*sink]struct{}
-	closing    []*media.Peer // peers of connections ended under mu, closed once it is released
+	watchers   map[chan struct{}]struct{} // WatchParticipants
+	closing    []*media.Peer              // peers of connections ended under mu, closed once it is released
 	closed     bool
 
 	mediaMu     sync.Mutex // serializes starting the media engine

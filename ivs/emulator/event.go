@@ -61,6 +61,9 @@ func (e *Emulator) recordLocked(st *stage, s *stageSession, p *participant, ev p
 		p.events = append(p.events[:0], p.events[1:]...)
 	}
 	p.events = append(p.events, ev)
+	if ev.Name == "JOINED" || ev.Name == "LEFT" {
+		e.participantsChangedLocked()
+	}
 	e.log.Debug("ivs emulator: participant event", "stage", st.Arn, "session", s.ID, "participant", p.ID, "event", ev.Name, "errorCode", ev.ErrorCode)
 	if name := eventBridgeName(ev.Name); name != "" {
 		e.emitLocked(st.Arn, StageUpdate{

@@ -24,9 +24,13 @@ const gatherTimeout = 5 * time.Second
 type Hooks struct {
 	// Connected: ICE and DTLS are up (again), media can flow.
 	Connected func()
-	// Lost: ICE is disconnected or failed, or the remote closed DTLS. The
-	// peer may still recover (Connected again) until it is closed.
+	// Lost: ICE is disconnected or failed. The peer may still recover
+	// (Connected again) until it is closed.
 	Lost func()
+	// Closed: the remote ended the connection (a DTLS close_notify, which
+	// pion answers by closing the peer connection): it cannot recover.
+	// When nil, Lost is called instead.
+	Closed func()
 	// Media: the publisher's first RTP packet arrived.
 	Media func()
 	// Refused: the publisher broke an ingest rule (code is the IVS error
@@ -195,7 +199,14 @@ func (p *Peer) onState(s webrtc.PeerConnectionState) {
 		if p.hooks.Connected != nil {
 			p.hooks.Connected()
 		}
-	case webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+	case webrtc.PeerConnectionStateClosed:
+		// Our own Close never gets here (begin refuses once it began).
+		if p.hooks.Closed != nil {
+			p.hooks.Closed()
+		} else if p.hooks.Lost != nil {
+			p.hooks.Lost()
+		}
+	case webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateFailed:
 		if p.hooks.Lost != nil {
 			p.hooks.Lost()
 		}
