@@ -29,6 +29,13 @@ type Config struct {
 	// Threshold is the load under which a stage is preferred for new
 	// viewers (SCALE_UP_THRESHOLD).
 	Threshold int
+	// PublisherGrace is how long the broadcast stays live after IVS reports
+	// the host stopped publishing (PUBLISHER_GRACE_PERIOD): an encoder
+	// restart within it does not end the show.
+	PublisherGrace time.Duration
+	// MaxSubscriptions is the account's concurrent-subscriptions quota in
+	// IVS (MAX_CONCURRENT_SUBSCRIPTIONS): no viewer is seated past it.
+	MaxSubscriptions int
 	// PublisherTokenTTL, ViewerTokenTTL and MediaServerTokenTTL are token lifetimes.
 	PublisherTokenTTL   time.Duration
 	ViewerTokenTTL      time.Duration
@@ -112,6 +119,10 @@ type Service struct {
 	// restoreMu serialises rebuilding a lost presence store with the jobs
 	// that must not see it half rebuilt (checkpoints).
 	restoreMu sync.Mutex
+
+	// hostMu serialises this instance's changes to the publisher record
+	// (tokens, IVS events, the reconciler), each a read then a write.
+	hostMu sync.Mutex
 
 	mu      sync.RWMutex
 	catalog map[string]ivslive.Stage // managed stages by ARN

@@ -46,7 +46,7 @@ func (s *Service) CreateStage(ctx context.Context, name string, userTags map[str
 		}
 		return ivslive.Stage{}, err
 	}
-	if err := s.Presence.PutStage(ctx, created.ARN, ivslive.StageActive); err != nil {
+	if err := s.Presence.PutStage(ctx, created.ARN, seating(created, false)); err != nil {
 		return ivslive.Stage{}, err
 	}
 	s.remember(created)
@@ -208,7 +208,9 @@ func (s *Service) setState(ctx context.Context, st ivslive.Stage, state ivslive.
 	if err := s.saveStage(ctx, st); err != nil {
 		return err
 	}
-	if err := s.Presence.PutStage(ctx, st.ARN, state); err != nil {
+	// A reactivated auto-scaled stage takes viewers again once the scaler
+	// sees its replication ACTIVE.
+	if err := s.Presence.PutStage(ctx, st.ARN, seating(st, false)); err != nil {
 		return err
 	}
 	typ := ivslive.EventStageActive
@@ -230,13 +232,16 @@ func (s *Service) saveStage(ctx context.Context, st ivslive.Stage) error {
 }
 
 // growBlocker says why the pool cannot get another auto-scaled stage, or "".
-func (s *Service) growBlocker(stages []ivslive.Stage, autoScaled int, publisherLive bool) string {
+// otherReplicas counts the host's replications into stages that are not
+// auto-scaled (started through the API): IVS's quota of concurrent
+// replications per participant counts them too.
+func (s *Service) growBlocker(stages []ivslive.Stage, autoScaled int, publisherLive bool, otherReplicas int) string {
 	switch {
 	case !s.Config.AutoScale:
 		return "auto-scaling is disabled (AUTO_SCALE_ENABLED=false)"
 	case len(stages) >= s.Config.MaxStages:
 		return fmt.Sprintf("MAX_STAGES (%d) reached", s.Config.MaxStages)
-	case autoScaled >= s.Config.MaxReplicas:
+	case autoScaled+otherReplicas >= s.Config.MaxReplicas:
 		return fmt.Sprintf("the publisher can be replicated into at most %d stages (IVS quota); raise MAX_VIEWERS_PER_STAGE instead", s.Config.MaxReplicas)
 	case !publisherLive:
 		return "no live publisher to replicate into a new stage"

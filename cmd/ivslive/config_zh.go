@@ -53,19 +53,21 @@ func helpZH() map[string]string {
 		"EMULATOR_MEDIA_ADDR":   "模擬器 WebRTC 媒體（WHIP 推流、播放）使用的 UDP IP:連接埠：此 IP 是唯一提供給用戶端的 ICE 候選位址，要從另一台機器推流時請設為區域網路（LAN）位址；連接埠 0 表示自動挑選。",
 
 		// stages
-		"STAGE_NAME_PREFIX":     "ivslive 所建立之 Stage 的名稱前綴。",
-		"MAX_STAGES":            "受管理 Stage 的數量上限，包含手動建立與自動擴展的 Stage；任何執行個體上同時進行的建立都不會超過此上限。",
-		"MAX_VIEWERS_PER_STAGE": "單一 Stage 可容納的觀眾上限。IVS 每個 Stage 允許 10,000 名訂閱者：請優先調高這個值。",
-		"SCALE_UP_THRESHOLD":    "新觀眾優先分配到人數低於此值的 Stage；整個 Stage 池達到此容量的 80% 時，擴展器會新增一個 Stage。",
-		"SCALE_DOWN_THRESHOLD":  "自動擴展的 Stage 在暖機期過後，觀眾數小於或等於此值時會先排空再刪除。",
-		"AUTO_SCALE_ENABLED":    "false 會關閉 Stage 自動擴展。",
-		"HEALTH_CHECK_INTERVAL": "擴展器檢查 Stage 池的間隔（秒）；有觀眾加入而越過門檻時也會立即觸發檢查。",
-		"SCALE_WARMUP":          "新建立的自動擴展 Stage 在存在滿這段時間之前，絕不會被縮減（秒）。",
-		"STAGE_DRAIN_TIMEOUT":   "排空中的 Stage 在清空後刪除；即使仍有觀眾，經過這段時間後也會刪除（秒）。",
-		"VIEWER_TIMEOUT":        "觀眾超過這段時間沒有送出心跳就會被移除（秒）；用戶端每 30 秒送一次心跳。",
+		"STAGE_NAME_PREFIX":            "ivslive 所建立之 Stage 的名稱前綴。",
+		"MAX_STAGES":                   "受管理 Stage 的數量上限，包含手動建立與自動擴展的 Stage；任何執行個體上同時進行的建立都不會超過此上限。",
+		"MAX_VIEWERS_PER_STAGE":        "單一 Stage 可容納的觀眾上限：即 IVS 每個 Stage 的訂閱者配額（10,000；若 AWS 已為你提高，請設為你的值）。複製出來的 Stage 是單一 Stage 滿了之後的下一層。",
+		"SCALE_UP_THRESHOLD":           "新觀眾優先分配到人數低於此值的 Stage；整個 Stage 池達到此容量的 80% 時，擴展器會新增一個 Stage。0 表示 MAX_VIEWERS_PER_STAGE 的 90%。",
+		"MAX_CONCURRENT_SUBSCRIPTIONS": "AWS 帳號在該區域的同時訂閱配額（預設 20,000；若 AWS 已為你提高，請設為你的值）：超過後不再分配觀眾，回應會說明原因。",
+		"SCALE_DOWN_THRESHOLD":         "自動擴展的 Stage 在暖機期過後，觀眾數小於或等於此值時會先排空再刪除。",
+		"AUTO_SCALE_ENABLED":           "false 會關閉 Stage 自動擴展。",
+		"HEALTH_CHECK_INTERVAL":        "擴展器檢查 Stage 池的間隔（秒）；有觀眾加入而越過門檻時也會立即觸發檢查。",
+		"SCALE_WARMUP":                 "新建立的自動擴展 Stage 在存在滿這段時間之前，絕不會被縮減（秒）。",
+		"STAGE_DRAIN_TIMEOUT":          "排空中的 Stage 在清空後刪除；即使仍有觀眾，經過這段時間後也會刪除（秒）。",
+		"VIEWER_TIMEOUT":               "觀眾超過這段時間沒有送出心跳就會被移除（秒）；用戶端每 30 秒送一次心跳。",
 
 		// tokens
-		"PUBLISHER_TOKEN_DURATION":   "主播 Token 的有效期（秒，或 4h 這類 Go duration 格式）。",
+		"PUBLISHER_TOKEN_DURATION":   "主播 Token 的有效期（秒，或 4h 這類 Go duration 格式）。IVS 只在加入時檢查它：主播開始推流後，只要仍在推流，直播就持續。",
+		"PUBLISHER_GRACE_PERIOD":     "IVS 回報主播停止推流後，直播仍維持的時間（秒），讓編碼器重新啟動不會結束直播。",
 		"VIEWER_TOKEN_DURATION":      "觀眾 Token 的有效期（秒）。",
 		"MEDIASERVER_TOKEN_DURATION": "媒體伺服器 Token 的有效期（秒）。",
 

@@ -1,0 +1,37 @@
+package live
+
+import "github.com/ivslive/ivslive"
+
+// seating returns the state a managed stage has in the presence store, which
+// is what decides where viewers sit: viewers are seated automatically only
+// where the host's media is. The master always takes viewers (before the
+// host publishes they wait there, as with the Node server); a stage made by
+// hand only when a request names it; an auto-scaled stage only while IVS
+// reports its replication ACTIVE (hostMedia). Draining and deleted stages
+// keep their state.
+func seating(st ivslive.Stage, hostMedia bool) ivslive.StageState {
+	switch {
+	case st.State != ivslive.StageActive:
+		return st.State
+	case st.Master:
+		return ivslive.StageActive
+	case !st.AutoScaled:
+		return ivslive.StageNamed
+	case hostMedia:
+		return ivslive.StageActive
+	}
+	return ivslive.StageNoHost
+}
+
+// takesViewers reports whether a presence state seats new viewers without
+// a request naming the stage.
+func takesViewers(state ivslive.StageState) bool { return state == ivslive.StageActive }
+
+// storedState is the stage store's state for a presence state: the seating
+// states are an active stage's.
+func storedState(state ivslive.StageState) ivslive.StageState {
+	if state == ivslive.StageNamed || state == ivslive.StageNoHost {
+		return ivslive.StageActive
+	}
+	return state
+}
