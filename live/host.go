@@ -28,7 +28,7 @@ type hostObservation struct {
 	// participants count.
 	HostToken  bool
 	Publishing bool
-	Source        string // "event" or "reconciler", for the log
+	Source     string // "event" or "reconciler", for the log
 }
 
 // observeHost applies one observation to the recorded publisher. It only
