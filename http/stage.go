@@ -42,6 +42,10 @@ type stageSummary struct {
 	CreatedAt   any               `json:"createdAt,omitempty"`
 	Tags        map[string]string `json:"tags"`
 	Replicating bool              `json:"replicating"`
+	// HostMedia: the host's media reaches the stage (the master while the
+	// host publishes, a replica stage while IVS reports its replication
+	// ACTIVE); only such stages are seated without being named.
+	HostMedia bool `json:"hostMedia"`
 }
 
 func toSummary(v live.StageView) stageSummary {
@@ -56,7 +60,7 @@ func toSummary(v live.StageView) stageSummary {
 	return stageSummary{
 		StageARN: v.ARN, Name: v.Name, StageName: name, ViewerCount: v.Viewers, AutoScaled: v.AutoScaled,
 		IsMaster: v.Master, State: string(v.State), CreatedAt: optionalTime(v.CreatedAt), Tags: tags,
-		Replicating: v.Replication != nil,
+		Replicating: v.Replication != nil, HostMedia: v.HostMedia,
 	}
 }
 

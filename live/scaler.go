@@ -74,8 +74,8 @@ type pool struct {
 	stages     []ivslive.Stage
 	counts     map[string]int
 	seating    map[string]ivslive.StageState // presence states
-	total      int                           // viewers on every managed stage
-	active     int                           // stages taking new viewers
+	total      int                           // viewers on the master and auto-scaled stages
+	active     int                           // of those, the ones that are active
 	autoScaled int                           // auto-scaled stages that are not deleted
 	publisher  *ivslive.Publisher
 	// replicas are the host's replications IVS reports ACTIVE, by
@@ -101,6 +101,9 @@ func (sc *Scaler) pool(ctx context.Context) (pool, error) {
 	}
 	p.stages = stages
 	for _, st := range stages {
+		if !st.Master && !st.AutoScaled {
+			continue // made by hand: seated only by name, not the pool's capacity
+		}
 		p.total += p.counts[st.ARN]
 		if st.State == ivslive.StageActive {
 			p.active++

@@ -1,6 +1,10 @@
 package live
 
-import "github.com/ivslive/ivslive"
+import (
+	"context"
+
+	"github.com/ivslive/ivslive"
+)
 
 // seating returns the state a managed stage has in the presence store, which
 // is what decides where viewers sit: viewers are seated automatically only
@@ -34,4 +38,23 @@ func storedState(state ivslive.StageState) ivslive.StageState {
 		return ivslive.StageActive
 	}
 	return state
+}
+
+// hostMedia reports whether the host's media reaches a stage: the master
+// while IVS reports the host publishing, an auto-scaled stage while it is
+// seated (its replication ACTIVE).
+func hostMedia(st ivslive.Stage, state ivslive.StageState, hostPublishing bool) bool {
+	if st.Master {
+		return hostPublishing
+	}
+	return st.AutoScaled && state == ivslive.StageActive
+}
+
+// hostPublishing reports whether IVS has reported the live host publishing.
+func (s *Service) hostPublishing(ctx context.Context) (bool, error) {
+	pub, err := s.Presence.Publisher(ctx)
+	if ivslive.ErrorCode(err) == ivslive.ENOTFOUND {
+		return false, nil
+	}
+	return err == nil && pub.Publishing, err
 }

@@ -154,13 +154,23 @@ func (s *Service) ListStages(ctx context.Context, after string, limit int) ([]St
 	if err != nil {
 		return nil, "", 0, err
 	}
-	counts, err := s.counts(ctx)
+	loads, err := s.Presence.Loads(ctx)
 	if err != nil {
 		return nil, "", 0, err
 	}
+	publishing, err := s.hostPublishing(ctx)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	byARN := make(map[string]ivslive.StageLoad, len(loads))
+	for _, l := range loads {
+		byARN[l.ARN] = l
+	}
 	views := make([]StageView, len(page))
 	for i, st := range page {
-		views[i] = StageView{Stage: st, Viewers: counts[st.ARN]}
+		l := byARN[st.ARN]
+		st.HostMedia = hostMedia(st, l.State, publishing)
+		views[i] = StageView{Stage: st, Viewers: l.Viewers}
 	}
 	return views, next, total, nil
 }

@@ -37,7 +37,7 @@ func (s *Service) Stats(ctx context.Context) (Stats, error) {
 			return Stats{}, err
 		}
 		stage.State = storedState(l.State)
-		stage.HostMedia = takesViewers(l.State) && stage.AutoScaled
+		stage.HostMedia = hostMedia(stage, l.State, false)
 		st.Stages = append(st.Stages, StageView{Stage: stage, Viewers: l.Viewers})
 		if stage.AutoScaled {
 			st.AutoScaled++
