@@ -30,8 +30,13 @@ type Scaler struct {
 
 	once   sync.Once
 	nudges chan struct{}
-	mu     sync.Mutex
-	status ScalerStatus
+	// lastDrift is when checkDrift last ran; orphans are the stages it saw
+	// tagged as ours but unknown to the store.
+	driftMu   sync.Mutex
+	lastDrift time.Time
+	orphans   map[string]bool
+	mu        sync.Mutex
+	status    ScalerStatus
 }
 
 // ScalerStatus is what the scaler last did and why it could not do more.
@@ -143,6 +148,7 @@ func (sc *Scaler) Check(ctx context.Context) (err error) {
 	if err := s.EnsurePresence(ctx); err != nil {
 		return err
 	}
+	sc.drift(ctx)
 	if err := s.reconcileHost(ctx); err != nil {
 		sc.Service.Log.Warn("could not look at the host in IVS; will retry", "err", err)
 	}
