@@ -2,11 +2,13 @@ package live_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/internal/apitest"
+	"github.com/ivslive/ivslive/live"
 )
 
 // IVS delivers events late, repeated and out of order: applying one only
@@ -108,5 +110,63 @@ func TestApplyIVSEventOrderAndGrace(t *testing.T) {
 	apply(ivslive.IVSEventPublished, tok.ParticipantID, "broadcaster-host", clock.Now())
 	if pub, ok := state(); !ok || !pub.Publishing || pub.PublishingID != tok.ParticipantID {
 		t.Fatalf("a new token's host: %+v %v", pub, ok)
+	}
+}
+
+// actions counts the calls that change something in IVS.
+type actions struct {
+	ivslive.IVS
+	n int
+}
+
+func (a *actions) StartReplication(ctx context.Context, r ivslive.Replication) error {
+	a.n++
+	return a.IVS.StartReplication(ctx, r)
+}
+
+func (a *actions) StopReplication(ctx context.Context, r ivslive.Replication) error {
+	a.n++
+	return a.IVS.StopReplication(ctx, r)
+}
+
+func (a *actions) CreateStage(ctx context.Context, in ivslive.CreateStageInput) (ivslive.Stage, error) {
+	a.n++
+	return a.IVS.CreateStage(ctx, in)
+}
+
+func (a *actions) DeleteStage(ctx context.Context, arn string) error {
+	a.n++
+	return a.IVS.DeleteStage(ctx, arn)
+}
+
+// Applying events never acts in IVS: every instance consumes the queue, and
+// only the leader's scaler restarts replications, so no event is acted on
+// twice.
+func TestApplyIVSEventNeverActs(t *testing.T) {
+	ctx := context.Background()
+	e := newScaleEnv(t, func(c *live.Config) { c.Threshold, c.Capacity = 2, 3 })
+	pid := e.publisher(t, true)
+	e.join(t, "a")
+	e.join(t, "b")
+	e.check(t)
+	auto := e.autoStages(t)
+	if len(auto) != 1 || auto[0].Replication == nil {
+		t.Fatalf("auto-scaled stages %+v", auto)
+	}
+	spy := &actions{IVS: e.Live.IVS}
+	e.Live.IVS = spy
+	master, now := e.Live.MasterARN(), e.clock.Now()
+	for i, name := range []string{ivslive.IVSEventReplicationStopped, ivslive.IVSEventUnpublished, ivslive.IVSEventPublished,
+		ivslive.IVSEventReplicationStarted, ivslive.IVSEventPublishError, ivslive.IVSEventReplicationStopped} {
+		ev := ivslive.IVSEvent{ID: fmt.Sprint(i), Time: now.Add(time.Duration(i) * time.Second), StageARN: master, Name: name,
+			ParticipantID: pid, DestinationStageARN: auto[0].ARN}
+		for range 2 { // two instances got it
+			if err := e.Live.ApplyIVSEvent(ctx, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if spy.n != 0 {
+		t.Fatalf("applying events made %d calls that act in IVS", spy.n)
 	}
 }
