@@ -18,6 +18,19 @@ const (
 	StageDeleted  StageState = "deleted"
 )
 
+// Seating states, which exist only in the presence store (the stage store
+// keeps active): a stage is seated automatically only where the host's
+// media is, the master and auto-scaled stages whose replication IVS reports
+// ACTIVE.
+const (
+	// StageNamed is a stage made by hand: seated only when a request names
+	// it, since nothing replicates the host into it.
+	StageNamed StageState = "named"
+	// StageNoHost is an auto-scaled stage whose replication IVS does not
+	// report ACTIVE: it takes no new viewers and keeps the ones it has.
+	StageNoHost StageState = "nohost"
+)
+
 // StageEndpoints are the per-stage URLs IVS returns at CreateStage/GetStage.
 // They go into self-signed tokens (events_url, whip_url) and may be cached.
 type StageEndpoints struct {
@@ -53,6 +66,10 @@ type Stage struct {
 	UpdatedAt     time.Time
 	DrainingSince time.Time
 	Replication   *Replication
+	// HostMedia is true when the host's media reaches the stage: the master
+	// while IVS reports the host publishing, an auto-scaled stage while its
+	// replication is ACTIVE. Not stored: read from the seating state.
+	HostMedia bool
 }
 
 // ID returns the stage's resource id, the last segment of its ARN.
@@ -111,6 +128,10 @@ const (
 	// (JSON), so a presence store that lost its state gets the broadcast
 	// back with its viewers.
 	SettingPublisher = "checkpoint_publisher"
+	// SettingEndedParticipants holds the participants of the broadcast the
+	// publisher end route ended, so neither a late event nor the reconciler
+	// brings it back while that encoder still sends.
+	SettingEndedParticipants = "ended_participants"
 )
 
 var stageNameRE = regexp.MustCompile(`^[a-zA-Z0-9-_]*$`)

@@ -108,14 +108,38 @@ type StageLoad struct {
 	Viewers int
 }
 
-// Publisher is the live broadcaster: from a publisher token until it ends or
-// its token expires.
+// Publisher is the live broadcaster. Before IVS reports the host's media it
+// is live from a publisher token until the token expires (the Node server's
+// rule); once IVS reports it published (an event or the reconciler), it is
+// live while it publishes, and until a grace period after it stops: the
+// token's expiry alone never ends a broadcast.
 type Publisher struct {
-	UserID        string
+	UserID string
+	// ParticipantID is the participant of the last publisher token.
 	ParticipantID string
 	StageARN      string
 	JoinedAt      time.Time
-	ExpiresAt     time.Time
+	// ExpiresAt is when the broadcast ends unless something extends it.
+	ExpiresAt time.Time
+	// Publishing is IVS's word, as of StateAt, that the host's media is
+	// published on the master stage.
+	Publishing bool
+	// PublishingID is the participant IVS last reported publishing as the
+	// host. It differs from ParticipantID while an encoder still sends with
+	// an older token; replications follow it.
+	PublishingID string
+	// StateAt is the time of the IVS event or observation that set
+	// Publishing; an older one never undoes it.
+	StateAt time.Time
+}
+
+// Source returns the participant whose media the broadcast carries: the one
+// IVS reports publishing, else the last token's.
+func (p Publisher) Source() string {
+	if p.PublishingID != "" {
+		return p.PublishingID
+	}
+	return p.ParticipantID
 }
 
 // PresenceStore tracks live viewers, per-stage counts and the live publisher.

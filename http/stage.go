@@ -46,6 +46,10 @@ type stageSummary struct {
 	IVSConnected *int `json:"ivsConnected,omitempty"`
 	Drift        *int `json:"drift,omitempty"`
 	WithoutHost  *int `json:"withoutHost,omitempty"`
+	// HostMedia: the host's media reaches the stage (the master while the
+	// host publishes, a replica stage while IVS reports its replication
+	// ACTIVE); only such stages are seated without being named.
+	HostMedia bool `json:"hostMedia"`
 }
 
 func toSummary(v live.StageView) stageSummary {
@@ -60,7 +64,7 @@ func toSummary(v live.StageView) stageSummary {
 	return stageSummary{
 		StageARN: v.ARN, Name: v.Name, StageName: name, ViewerCount: v.Viewers, AutoScaled: v.AutoScaled,
 		IsMaster: v.Master, State: string(v.State), CreatedAt: optionalTime(v.CreatedAt), Tags: tags,
-		Replicating: v.Replication != nil, IVSConnected: v.IVSConnected, Drift: v.Drift(), WithoutHost: v.WithoutHost,
+		Replicating: v.Replication != nil, IVSConnected: v.IVSConnected, Drift: v.Drift(), WithoutHost: v.WithoutHost, HostMedia: v.HostMedia,
 	}
 }
 

@@ -163,15 +163,20 @@ func (s *Service) addAttendance(st *Stats, v *StageView, ivs map[string]int) {
 		st.IVSConnected = addTo(st.IVSConnected, n)
 		st.Drift = addTo(st.Drift, *v.Drift())
 	}
-	if s.HostMedia != nil {
-		if has, known := s.HostMedia(v.ARN); known {
-			n := 0
-			if !has {
-				n = v.Viewers
-			}
-			v.WithoutHost = &n
-			st.WithoutHost = addTo(st.WithoutHost, n)
+}
+
+// countWithoutHost counts the viewers seated on stages the host's media
+// does not reach (a replica stage that lost its replication, a hand-made
+// stage, the master while the host is not publishing).
+func countWithoutHost(st *Stats) {
+	for i := range st.Stages {
+		v := &st.Stages[i]
+		n := 0
+		if !v.HostMedia {
+			n = v.Viewers
 		}
+		v.WithoutHost = &n
+		st.WithoutHost = addTo(st.WithoutHost, n)
 	}
 }
 

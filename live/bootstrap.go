@@ -46,8 +46,17 @@ func (s *Service) Bootstrap(ctx context.Context) error {
 }
 
 // registerStages loads the managed stages into the catalog and the presence
-// store.
+// store. A stage the presence store already seats on (another instance's
+// scaler saw its replication ACTIVE) keeps seating.
 func (s *Service) registerStages(ctx context.Context) error {
+	loads, err := s.Presence.Loads(ctx)
+	if err != nil {
+		return fmt.Errorf("load stages: %w", err)
+	}
+	seated := map[string]bool{}
+	for _, l := range loads {
+		seated[l.ARN] = takesViewers(l.State)
+	}
 	cursor := ""
 	for {
 		page, next, _, err := s.Stages.FindStages(ctx, ivslive.StageFilter{After: cursor, Limit: 500})
@@ -56,7 +65,7 @@ func (s *Service) registerStages(ctx context.Context) error {
 		}
 		for _, st := range page {
 			s.remember(st)
-			if err := s.Presence.PutStage(ctx, st.ARN, st.State); err != nil {
+			if err := s.Presence.PutStage(ctx, st.ARN, seating(st, seated[st.ARN])); err != nil {
 				return fmt.Errorf("register stage %s: %w", st.ARN, err)
 			}
 		}

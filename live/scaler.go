@@ -29,8 +29,13 @@ type Scaler struct {
 
 	once   sync.Once
 	nudges chan struct{}
-	mu     sync.Mutex
-	status ScalerStatus
+	// lastDrift is when checkDrift last ran; orphans are the stages it saw
+	// tagged as ours but unknown to the store.
+	driftMu   sync.Mutex
+	lastDrift time.Time
+	orphans   map[string]bool
+	mu        sync.Mutex
+	status    ScalerStatus
 }
 
 // ScalerStatus is what the scaler last did and why it could not do more.
@@ -72,10 +77,15 @@ func (sc *Scaler) Run(ctx context.Context) {
 type pool struct {
 	stages     []ivslive.Stage
 	counts     map[string]int
-	total      int // viewers on every managed stage
-	active     int // stages taking new viewers
-	autoScaled int // auto-scaled stages that are not deleted
+	seating    map[string]ivslive.StageState // presence states
+	total      int                           // viewers on the master and auto-scaled stages
+	active     int                           // of those, the ones that are active
+	autoScaled int                           // auto-scaled stages that are not deleted
 	publisher  *ivslive.Publisher
+	// replicas are the host's replications IVS reports ACTIVE, by
+	// destination, whoever started them (nil when there is no publisher or
+	// IVS could not be asked).
+	replicas map[string]ivslive.Replication
 }
 
 func (sc *Scaler) pool(ctx context.Context) (pool, error) {
@@ -85,11 +95,19 @@ func (sc *Scaler) pool(ctx context.Context) (pool, error) {
 	if err != nil {
 		return p, err
 	}
-	if p.counts, err = s.counts(ctx); err != nil {
+	loads, err := s.Presence.Loads(ctx)
+	if err != nil {
 		return p, err
+	}
+	p.counts, p.seating = make(map[string]int, len(loads)), make(map[string]ivslive.StageState, len(loads))
+	for _, l := range loads {
+		p.counts[l.ARN], p.seating[l.ARN] = l.Viewers, l.State
 	}
 	p.stages = stages
 	for _, st := range stages {
+		if !st.Master && !st.AutoScaled {
+			continue // made by hand: seated only by name, not the pool's capacity
+		}
 		p.total += p.counts[st.ARN]
 		if st.State == ivslive.StageActive {
 			p.active++
@@ -106,11 +124,13 @@ func (sc *Scaler) pool(ctx context.Context) (pool, error) {
 	default:
 		return p, err
 	}
+	p.replicas = s.hostReplicas(ctx, p.publisher)
 	return p, nil
 }
 
-// Check runs one round: keep replications right, finish draining stages,
-// then add or drain at most one stage.
+// Check runs one round: look at the host in IVS (the reconciler), finish
+// draining stages, add or drain at most one stage, then keep replications
+// and seating right.
 func (sc *Scaler) Check(ctx context.Context) (err error) {
 	s := sc.Service
 	var action string
@@ -127,11 +147,29 @@ func (sc *Scaler) Check(ctx context.Context) (err error) {
 	if err := s.EnsurePresence(ctx); err != nil {
 		return err
 	}
+	sc.drift(ctx)
+	if err := s.reconcileHost(ctx); err != nil {
+		sc.Service.Log.Warn("could not look at the host in IVS; will retry", "err", err)
+	}
 	p, err := sc.pool(ctx)
 	if err != nil {
 		return err
 	}
+	action, err = sc.resize(ctx, p)
+	if action != "" { // a stage came or went: look again
+		if p, err = sc.pool(ctx); err != nil {
+			return err
+		}
+	}
+	// Replications and seating last, so a stage made or reactivated now is
+	// fed and seated in this same round.
 	sc.replicate(ctx, p)
+	return err
+}
+
+// resize finishes draining stages, then adds or drains at most one stage.
+func (sc *Scaler) resize(ctx context.Context, p pool) (action string, err error) {
+	s := sc.Service
 	for _, st := range p.stages {
 		if st.State != ivslive.StageDraining {
 			continue
@@ -139,13 +177,13 @@ func (sc *Scaler) Check(ctx context.Context) (err error) {
 		n := p.counts[st.ARN]
 		if n == 0 || s.now().Sub(st.DrainingSince) >= s.Config.DrainTimeout {
 			if err := s.removeStage(ctx, st, fmt.Sprintf("drained (%d viewers left)", n)); err != nil {
-				return err
+				return action, err
 			}
 			action = "deleted " + st.ARN
 		}
 	}
 	if !s.Config.AutoScale {
-		return nil
+		return action, nil
 	}
 	capacity := float64(s.Config.Threshold * p.active)
 	switch {
@@ -154,7 +192,7 @@ func (sc *Scaler) Check(ctx context.Context) (err error) {
 	case float64(p.total) < downFactor*float64(s.Config.Threshold*(p.active-1)):
 		action, err = sc.shrink(ctx, p)
 	}
-	return err
+	return action, err
 }
 
 // grow adds capacity: it reactivates a draining stage if there is one, else
@@ -170,7 +208,7 @@ func (sc *Scaler) grow(ctx context.Context, p pool) (string, error) {
 			return "reactivated " + st.ARN, nil
 		}
 	}
-	if reason := sc.Service.growBlocker(p.stages, p.autoScaled, p.publisher != nil); reason != "" {
+	if reason := sc.Service.growBlocker(p.stages, p.autoScaled, p.publisher != nil, p.otherReplicas()); reason != "" {
 		s.Log.Warn("scale up needed but blocked", "reason", reason, "viewers", p.total, "activeStages", p.active)
 		return "", nil
 	}
@@ -181,7 +219,6 @@ func (sc *Scaler) grow(ctx context.Context, p pool) (string, error) {
 	}
 	s.Log.Info("scale up: created a stage", "arn", st.ARN, "name", name, "viewers", p.total,
 		"activeStages", p.active, "rule", fmt.Sprintf("%d > %.1f", p.total, upFactor*float64(s.Config.Threshold*p.active)))
-	sc.startReplication(ctx, st, p.publisher)
 	return "created " + st.ARN, nil
 }
 
@@ -210,48 +247,4 @@ func (sc *Scaler) shrink(ctx context.Context, p pool) (string, error) {
 	}
 	s.Log.Info("scale down: draining a stage", "arn", pick.ARN, "viewers", p.counts[pick.ARN], "poolViewers", p.total, "activeStages", p.active)
 	return "draining " + pick.ARN, nil
-}
-
-// replicate keeps every auto-scaled stage fed with the live publisher: it
-// starts missing replications, restarts those of an older participant (the
-// publisher reconnected with a new token) and stops them when the broadcast
-// ended. Failures are retried at the next check.
-func (sc *Scaler) replicate(ctx context.Context, p pool) {
-	s := sc.Service
-	for _, st := range p.stages {
-		if !st.AutoScaled || st.State == ivslive.StageDeleted {
-			continue
-		}
-		want := ""
-		if p.publisher != nil {
-			want = p.publisher.ParticipantID
-		}
-		if r := st.Replication; r != nil && r.ParticipantID != want {
-			if err := s.IVS.StopReplication(ctx, *r); err != nil && ivslive.ErrorCode(err) != ivslive.ENOTFOUND {
-				s.Log.Warn("could not stop a stale replication", "arn", st.ARN, "err", err)
-				continue
-			}
-			st.Replication = nil
-			if err := s.saveStage(ctx, st); err != nil {
-				s.Log.Warn("could not record a stopped replication", "arn", st.ARN, "err", err)
-				continue
-			}
-			s.Log.Info("replication stopped", "destination", st.ARN, "participant", r.ParticipantID)
-			s.emit(ctx, ivslive.Event{Type: ivslive.EventReplicationStopped, StageARN: st.ARN, ParticipantID: r.ParticipantID})
-		}
-		if want != "" && st.Replication == nil {
-			sc.startReplication(ctx, st, p.publisher)
-		}
-	}
-}
-
-func (sc *Scaler) startReplication(ctx context.Context, st ivslive.Stage, pub *ivslive.Publisher) {
-	if pub == nil {
-		return
-	}
-	s := sc.Service
-	r := ivslive.Replication{SourceStageARN: pub.StageARN, DestinationStageARN: st.ARN, ParticipantID: pub.ParticipantID}
-	if _, err := s.StartReplication(ctx, r); err != nil {
-		s.Log.Warn("replication into an auto-scaled stage failed; will retry", "destination", st.ARN, "participant", pub.ParticipantID, "err", err)
-	}
 }

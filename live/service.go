@@ -29,6 +29,13 @@ type Config struct {
 	// Threshold is the load under which a stage is preferred for new
 	// viewers (SCALE_UP_THRESHOLD).
 	Threshold int
+	// PublisherGrace is how long the broadcast stays live after IVS reports
+	// the host stopped publishing (PUBLISHER_GRACE_PERIOD): an encoder
+	// restart within it does not end the show.
+	PublisherGrace time.Duration
+	// MaxSubscriptions is the account's concurrent-subscriptions quota in
+	// IVS (MAX_CONCURRENT_SUBSCRIPTIONS): no viewer is seated past it.
+	MaxSubscriptions int
 	// PublisherTokenTTL, ViewerTokenTTL and MediaServerTokenTTL are token lifetimes.
 	PublisherTokenTTL   time.Duration
 	ViewerTokenTTL      time.Duration
@@ -108,13 +115,6 @@ type Service struct {
 	// the instance is alone.
 	Leader *Leader
 
-	// HostMedia, when set, says whether a stage carries the host's media
-	// (the master while the host publishes, a replica stage while its
-	// replication is ACTIVE), and whether that is known; Stats shows the
-	// viewers of a stage without it as withoutHost. Issue 12's seating
-	// provides it; nil leaves withoutHost out.
-	HostMedia func(stageARN string) (has, known bool)
-
 	// Nudge, when set, is called (never blocking) when a join sees a stage
 	// cross the scale-up threshold or the publisher changes, so the scaler
 	// acts before its next tick.
@@ -123,6 +123,10 @@ type Service struct {
 	// restoreMu serialises rebuilding a lost presence store with the jobs
 	// that must not see it half rebuilt (checkpoints).
 	restoreMu sync.Mutex
+
+	// hostMu serialises this instance's changes to the publisher record
+	// (tokens, IVS events, the reconciler), each a read then a write.
+	hostMu sync.Mutex
 
 	mu      sync.RWMutex
 	catalog map[string]ivslive.Stage // managed stages by ARN

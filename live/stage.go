@@ -46,7 +46,7 @@ func (s *Service) CreateStage(ctx context.Context, name string, userTags map[str
 		}
 		return ivslive.Stage{}, err
 	}
-	if err := s.Presence.PutStage(ctx, created.ARN, ivslive.StageActive); err != nil {
+	if err := s.Presence.PutStage(ctx, created.ARN, seating(created, false)); err != nil {
 		return ivslive.Stage{}, err
 	}
 	s.remember(created)
@@ -154,13 +154,23 @@ func (s *Service) ListStages(ctx context.Context, after string, limit int) ([]St
 	if err != nil {
 		return nil, "", 0, err
 	}
-	counts, err := s.counts(ctx)
+	loads, err := s.Presence.Loads(ctx)
 	if err != nil {
 		return nil, "", 0, err
 	}
+	publishing, err := s.hostPublishing(ctx)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	byARN := make(map[string]ivslive.StageLoad, len(loads))
+	for _, l := range loads {
+		byARN[l.ARN] = l
+	}
 	views := make([]StageView, len(page))
 	for i, st := range page {
-		views[i] = StageView{Stage: st, Viewers: counts[st.ARN]}
+		l := byARN[st.ARN]
+		st.HostMedia = hostMedia(st, l.State, publishing)
+		views[i] = StageView{Stage: st, Viewers: l.Viewers}
 	}
 	return views, next, total, nil
 }
@@ -174,7 +184,7 @@ type StageView struct {
 	// latest fresh round).
 	IVSConnected *int
 	// WithoutHost is how many viewers are seated while the stage lacks the
-	// host's media (Service.HostMedia).
+	// host's media (Stage.HostMedia).
 	WithoutHost *int
 }
 
@@ -226,7 +236,9 @@ func (s *Service) setState(ctx context.Context, st ivslive.Stage, state ivslive.
 	if err := s.saveStage(ctx, st); err != nil {
 		return err
 	}
-	if err := s.Presence.PutStage(ctx, st.ARN, state); err != nil {
+	// A reactivated auto-scaled stage takes viewers again once the scaler
+	// sees its replication ACTIVE.
+	if err := s.Presence.PutStage(ctx, st.ARN, seating(st, false)); err != nil {
 		return err
 	}
 	typ := ivslive.EventStageActive
@@ -248,13 +260,16 @@ func (s *Service) saveStage(ctx context.Context, st ivslive.Stage) error {
 }
 
 // growBlocker says why the pool cannot get another auto-scaled stage, or "".
-func (s *Service) growBlocker(stages []ivslive.Stage, autoScaled int, publisherLive bool) string {
+// otherReplicas counts the host's replications into stages that are not
+// auto-scaled (started through the API): IVS's quota of concurrent
+// replications per participant counts them too.
+func (s *Service) growBlocker(stages []ivslive.Stage, autoScaled int, publisherLive bool, otherReplicas int) string {
 	switch {
 	case !s.Config.AutoScale:
 		return "auto-scaling is disabled (AUTO_SCALE_ENABLED=false)"
 	case len(stages) >= s.Config.MaxStages:
 		return fmt.Sprintf("MAX_STAGES (%d) reached", s.Config.MaxStages)
-	case autoScaled >= s.Config.MaxReplicas:
+	case autoScaled+otherReplicas >= s.Config.MaxReplicas:
 		return fmt.Sprintf("the publisher can be replicated into at most %d stages (IVS quota); raise MAX_VIEWERS_PER_STAGE instead", s.Config.MaxReplicas)
 	case !publisherLive:
 		return "no live publisher to replicate into a new stage"

@@ -46,7 +46,8 @@ func (s *Service) Stats(ctx context.Context) (Stats, error) {
 		if err != nil {
 			return Stats{}, err
 		}
-		stage.State = l.State
+		stage.State = storedState(l.State)
+		stage.HostMedia = hostMedia(stage, l.State, false)
 		v := StageView{Stage: stage, Viewers: l.Viewers}
 		s.addAttendance(&st, &v, ivs)
 		st.Stages = append(st.Stages, v)
@@ -56,7 +57,7 @@ func (s *Service) Stats(ctx context.Context) (Stats, error) {
 		st.TotalViewers += l.Viewers
 		if l.State == ivslive.StageDraining {
 			st.DrainingStages++
-		} else if room := s.Config.Capacity - l.Viewers; room > 0 {
+		} else if room := s.Config.Capacity - l.Viewers; room > 0 && takesViewers(l.State) {
 			st.CapacityLeft += room
 		}
 	}
@@ -68,11 +69,17 @@ func (s *Service) Stats(ctx context.Context) (Stats, error) {
 	default:
 		return Stats{}, err
 	}
+	for i := range st.Stages {
+		if st.Stages[i].Master {
+			st.Stages[i].HostMedia = st.PublisherLive && pub.Publishing
+		}
+	}
+	countWithoutHost(&st)
 	all := make([]ivslive.Stage, len(st.Stages))
 	for i, v := range st.Stages {
 		all[i] = v.Stage
 	}
-	st.ScalingBlocker = s.growBlocker(all, st.AutoScaled, st.PublisherLive)
+	st.ScalingBlocker = s.growBlocker(all, st.AutoScaled, st.PublisherLive, 0)
 	return st, nil
 }
 

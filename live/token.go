@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/ivslive/ivslive"
@@ -17,7 +18,8 @@ const (
 )
 
 // PublisherToken issues a PUBLISH token on the master stage and marks the
-// publisher live until the token expires or the broadcast ends.
+// publisher live: until the token expires while IVS has not reported the
+// host's media, then for as long as the host publishes (see Publisher).
 func (s *Service) PublisherToken(ctx context.Context, userID string) (ivslive.Token, ivslive.Stage, error) {
 	if err := validateID("userId", userID); err != nil {
 		return ivslive.Token{}, ivslive.Stage{}, err
@@ -38,7 +40,7 @@ func (s *Service) PublisherToken(ctx context.Context, userID string) (ivslive.To
 		return ivslive.Token{}, ivslive.Stage{}, err
 	}
 	pub := ivslive.Publisher{UserID: userID, ParticipantID: tok.ParticipantID, StageARN: master.ARN, JoinedAt: now, ExpiresAt: tok.ExpiresAt}
-	if err := s.Presence.SetPublisher(ctx, pub); err != nil {
+	if err := s.setPublisherToken(ctx, pub); err != nil {
 		return ivslive.Token{}, ivslive.Stage{}, err
 	}
 	s.Log.Info("publisher live", "user", userID, "participant", tok.ParticipantID, "until", tok.ExpiresAt)
@@ -48,22 +50,38 @@ func (s *Service) PublisherToken(ctx context.Context, userID string) (ivslive.To
 	return tok, master, nil
 }
 
+// setPublisherToken records the publisher of a new token. What IVS reported
+// about the host stays: an encoder still sending with an older token keeps
+// the broadcast live, and its replications, until the new one publishes.
+func (s *Service) setPublisherToken(ctx context.Context, pub ivslive.Publisher) error {
+	s.hostMu.Lock()
+	defer s.hostMu.Unlock()
+	old, err := s.Presence.Publisher(ctx)
+	switch ivslive.ErrorCode(err) {
+	case "":
+		pub.Publishing, pub.PublishingID, pub.StateAt = old.Publishing, old.PublishingID, old.StateAt
+		if old.Publishing {
+			pub.ExpiresAt = later(pub.ExpiresAt, old.ExpiresAt)
+		}
+	case ivslive.ENOTFOUND:
+	default:
+		return err
+	}
+	return s.Presence.SetPublisher(ctx, pub)
+}
+
 // EndPublisher ends the broadcast: viewers can no longer get tokens. When
 // participantID is set, it must be the live publisher's. With disconnect, the
-// publisher is also disconnected from the stage in IVS.
+// publisher is also disconnected from the stage in IVS. The ended
+// participants are remembered, so an encoder that keeps sending does not
+// bring the broadcast back; a new publisher token does.
 func (s *Service) EndPublisher(ctx context.Context, participantID string, disconnect bool) (ivslive.Publisher, error) {
-	pub, err := s.Presence.Publisher(ctx)
+	pub, err := s.endPublisher(ctx, participantID)
 	if err != nil {
 		return ivslive.Publisher{}, err
 	}
-	if participantID != "" && participantID != pub.ParticipantID {
-		return ivslive.Publisher{}, ivslive.Errorf(ivslive.ENOTFOUND, "主播直播不存在")
-	}
-	if err := s.Presence.ClearPublisher(ctx, pub.ParticipantID); err != nil {
-		return ivslive.Publisher{}, err
-	}
 	if disconnect {
-		if err := s.IVS.DisconnectParticipant(ctx, pub.StageARN, pub.ParticipantID, "broadcast ended"); err != nil && ivslive.ErrorCode(err) != ivslive.ENOTFOUND {
+		if err := s.IVS.DisconnectParticipant(ctx, pub.StageARN, pub.Source(), "broadcast ended"); err != nil && ivslive.ErrorCode(err) != ivslive.ENOTFOUND {
 			return pub, err
 		}
 	}
@@ -71,6 +89,22 @@ func (s *Service) EndPublisher(ctx context.Context, participantID string, discon
 	s.emit(ctx, ivslive.Event{Type: ivslive.EventPublisherEnded, StageARN: pub.StageARN, UserID: pub.UserID, ParticipantID: pub.ParticipantID})
 	s.nudge()
 	return pub, nil
+}
+
+func (s *Service) endPublisher(ctx context.Context, participantID string) (ivslive.Publisher, error) {
+	s.hostMu.Lock()
+	defer s.hostMu.Unlock()
+	pub, err := s.Presence.Publisher(ctx)
+	if err != nil {
+		return ivslive.Publisher{}, err
+	}
+	if participantID != "" && participantID != pub.ParticipantID && participantID != pub.PublishingID {
+		return ivslive.Publisher{}, ivslive.Errorf(ivslive.ENOTFOUND, "主播直播不存在")
+	}
+	if err := s.Stages.SetSetting(ctx, ivslive.SettingEndedParticipants, strings.TrimSpace(pub.ParticipantID+" "+pub.PublishingID)); err != nil {
+		return ivslive.Publisher{}, err
+	}
+	return pub, s.Presence.ClearPublisher(ctx, pub.ParticipantID)
 }
 
 // MediaServerToken issues a PUBLISH+SUBSCRIBE token for a relay or

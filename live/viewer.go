@@ -47,16 +47,28 @@ func (s *Service) ViewerToken(ctx context.Context, r ViewerRequest) (ViewerGrant
 		ParticipantID: ivslive.NewParticipantID(), UserAgent: userAgent(r.UserAgent), IP: ipText(r.IP),
 		Now: s.now(), Threshold: s.Config.Threshold, Capacity: s.Config.Capacity,
 	})
+	if ivslive.ErrorCode(err) == ivslive.ESTAGEFULL && r.StageARN == "" {
+		return ViewerGrant{}, s.poolFull(ctx, err)
+	}
 	if err != nil {
 		return ViewerGrant{}, err
 	}
-	tok, err := s.issueViewerToken(ctx, res.Session)
-	if err != nil {
+	release := func() {
 		if res.New {
 			if rerr := s.Presence.Release(context.WithoutCancel(ctx), res.Session.StageARN, r.UserID, res.Session.ID); rerr != nil {
 				s.Log.Error("could not give back a seat", "session", res.Session.ID, "err", rerr)
 			}
 		}
+	}
+	if res.New {
+		if err := s.checkSubscriptions(ctx); err != nil {
+			release()
+			return ViewerGrant{}, err
+		}
+	}
+	tok, err := s.issueViewerToken(ctx, res.Session)
+	if err != nil {
+		release()
 		return ViewerGrant{}, err
 	}
 	s.observer().TokenIssued("viewer", s.Tokens.Strategy())

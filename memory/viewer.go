@@ -51,7 +51,7 @@ func (p *Presence) choose(r ivslive.JoinRequest) (*stage, error) {
 		if st.viewers[r.UserID] != nil {
 			return st, nil
 		}
-		if st.state != ivslive.StageActive {
+		if st.state != ivslive.StageActive && st.state != ivslive.StageNamed {
 			return nil, ivslive.Errorf(ivslive.ESTAGEFULL, "Stage 正在關閉，請稍後再試")
 		}
 		if len(st.viewers) >= r.Capacity {

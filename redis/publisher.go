@@ -25,7 +25,8 @@ func (p *Presence) SetPublisher(ctx context.Context, pub ivslive.Publisher) erro
 		}
 		pipe.HSet(ctx, key,
 			"user", pub.UserID, "pid", pub.ParticipantID, "stage", pub.StageARN,
-			"joined", pub.JoinedAt.UnixMilli(), "expires", pub.ExpiresAt.UnixMilli())
+			"joined", pub.JoinedAt.UnixMilli(), "expires", pub.ExpiresAt.UnixMilli(),
+			"publishing", boolField(pub.Publishing), "spid", pub.PublishingID, "state", pub.StateAt.UnixMilli())
 		pipe.Do(ctx, "pexpireat", key, pub.ExpiresAt.UnixMilli())
 		return nil
 	})
@@ -57,10 +58,24 @@ func (p *Presence) Publisher(ctx context.Context) (ivslive.Publisher, error) {
 	if !time.Now().Before(expires) {
 		return ivslive.Publisher{}, errNoPublisher()
 	}
+	var state time.Time
+	if v, ok := h["state"]; ok { // absent in a hash written before host state existed
+		if state, err = parseMillis(v); err != nil {
+			return ivslive.Publisher{}, malformed("publisher", fmt.Errorf("state: %w", err))
+		}
+	}
 	return ivslive.Publisher{
 		UserID: h["user"], ParticipantID: h["pid"], StageARN: h["stage"],
 		JoinedAt: joined, ExpiresAt: expires,
+		Publishing: h["publishing"] == "1", PublishingID: h["spid"], StateAt: state,
 	}, nil
+}
+
+func boolField(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
 }
 
 // ClearPublisher implements ivslive.PresenceStore with a compare-and-delete

@@ -85,7 +85,9 @@ return out
 // joinScript chooses the stage and takes the seat in one step: the
 // requested stage, else the stage the user is on, else the least-loaded
 // active stage under threshold, else under capacity (ties to the older
-// stage). A user already on the stage keeps session id and joined-at.
+// stage). A named stage takes new viewers only when requested; a stage in
+// any other state than active or named takes none. A user already on the
+// stage keeps session id and joined-at.
 // ARGV: prefix, user, requested arn, session id, pid, ua, ip, now,
 // threshold, capacity. Returns {'ok', arn, id, pid, joined, ua, ip, last,
 // count, new (0|1)} or {'nostage'}, {'draining'}, {'full'}.
@@ -97,7 +99,8 @@ local arn
 if want ~= '' then
   if not redis.call('ZSCORE', stages, want) then return {'nostage'} end
   if not redis.call('ZSCORE', livekey(want), user) then
-    if redis.call('HGET', states, want) ~= 'active' then return {'draining'} end
+    local state = redis.call('HGET', states, want)
+    if state ~= 'active' and state ~= 'named' then return {'draining'} end
     if redis.call('ZCARD', livekey(want)) >= capacity then return {'full'} end
   end
   arn = want

@@ -67,8 +67,9 @@ type Config struct {
 
 	StageNamePrefix    string        `env:"STAGE_NAME_PREFIX" default:"ivslive-" group:"stages" help:"Prefix of the names of stages ivslive creates."`
 	MaxStages          int           `env:"MAX_STAGES" default:"20" group:"stages" help:"Most managed stages, manual and auto-scaled; concurrent creates on any instance never pass it."`
-	MaxViewersPerStage int           `env:"MAX_VIEWERS_PER_STAGE" default:"50" group:"stages" help:"Most viewers seated on one stage. IVS allows 10,000 subscribers per stage: raise this first."`
-	ScaleUpThreshold   int           `env:"SCALE_UP_THRESHOLD" default:"45" group:"stages" help:"New viewers prefer stages below this; the scaler adds a stage when the pool is 80% of it."`
+	MaxViewersPerStage int           `env:"MAX_VIEWERS_PER_STAGE" default:"10000" group:"stages" help:"Most viewers seated on one stage: IVS's subscribers-per-stage quota (10,000; set yours if AWS raised it). Replicated stages are the tier above one full stage."`
+	ScaleUpThreshold   int           `env:"SCALE_UP_THRESHOLD" default:"0" group:"stages" help:"New viewers prefer stages below this; the scaler adds a stage when the pool is 80% of it. 0: 90% of MAX_VIEWERS_PER_STAGE."`
+	MaxSubscriptions   int           `env:"MAX_CONCURRENT_SUBSCRIPTIONS" default:"20000" group:"stages" help:"The AWS account's quota of concurrent subscriptions in the region (20,000 by default; set yours if AWS raised it): no viewer is seated past it, and the answer says so."`
 	ScaleDownThreshold int           `env:"SCALE_DOWN_THRESHOLD" default:"5" group:"stages" help:"An auto-scaled stage at or below this many viewers after warm-up is drained and deleted."`
 	AutoScaleEnabled   bool          `env:"AUTO_SCALE_ENABLED" default:"true" group:"stages" help:"false turns stage auto-scaling off."`
 	ScaleInterval      time.Duration `env:"HEALTH_CHECK_INTERVAL" default:"30" unit:"s" group:"stages" help:"How often the scaler checks the pool (seconds); a join crossing the threshold also triggers a check."`
@@ -76,7 +77,8 @@ type Config struct {
 	DrainTimeout       time.Duration `env:"STAGE_DRAIN_TIMEOUT" default:"600" unit:"s" group:"stages" help:"A draining stage is deleted when empty, or after this long even with viewers (seconds)."`
 	ViewerTimeout      time.Duration `env:"VIEWER_TIMEOUT" default:"60" unit:"s" group:"stages" help:"A viewer without a heartbeat for this long is removed (seconds); clients send one every 30 s."`
 	PresenceInterval   time.Duration `env:"PRESENCE_RECONCILE_INTERVAL" default:"2" unit:"s" group:"stages" help:"How often the leader compares viewers with IVS's participants (seconds): a viewer IVS saw leave is closed as disconnected, and IVS's connected count is shown beside the heartbeat count. On AWS each round costs a GetStage and a ListParticipants per stage (5 TPS each); the embedded emulator also reports every join and leave at once."`
-	PublisherTokenTTL  time.Duration `env:"PUBLISHER_TOKEN_DURATION" default:"14400" unit:"s" group:"tokens" help:"Publisher token lifetime (seconds, or a Go duration like 4h)."`
+	PublisherTokenTTL  time.Duration `env:"PUBLISHER_TOKEN_DURATION" default:"14400" unit:"s" group:"tokens" help:"Publisher token lifetime (seconds, or a Go duration like 4h). IVS checks it only at join: once the host publishes, the broadcast lasts while it publishes."`
+	PublisherGrace     time.Duration `env:"PUBLISHER_GRACE_PERIOD" default:"120" unit:"s" group:"tokens" help:"How long the broadcast stays live after IVS reports the host stopped publishing (seconds), so an encoder restart does not end it."`
 	ViewerTokenTTL     time.Duration `env:"VIEWER_TOKEN_DURATION" default:"3600" unit:"s" group:"tokens" help:"Viewer token lifetime (seconds)."`
 	MediaTokenTTL      time.Duration `env:"MEDIASERVER_TOKEN_DURATION" default:"14400" unit:"s" group:"tokens" help:"Media-server token lifetime (seconds)."`
 
@@ -166,6 +168,9 @@ func LoadConfig(lookup func(string) (string, bool), dotenv map[string]string) (C
 			return c, err
 		}
 	}
+	if c.ScaleUpThreshold == 0 {
+		c.ScaleUpThreshold = max(1, c.MaxViewersPerStage*9/10)
+	}
 	return c, c.Validate()
 }
 
@@ -248,6 +253,8 @@ func (c Config) Validate() error {
 		{c.MaxViewersPerStage < 1 || c.MaxViewersPerStage > 25000, fmt.Sprintf("MAX_VIEWERS_PER_STAGE=%d: want 1–25000 (IVS: 10,000 subscribers per stage by default)", c.MaxViewersPerStage)},
 		{c.ScaleUpThreshold < 1 || c.ScaleUpThreshold > c.MaxViewersPerStage, fmt.Sprintf("SCALE_UP_THRESHOLD=%d: want 1–MAX_VIEWERS_PER_STAGE (%d)", c.ScaleUpThreshold, c.MaxViewersPerStage)},
 		{c.ScaleDownThreshold < 0 || c.ScaleDownThreshold >= c.ScaleUpThreshold, fmt.Sprintf("SCALE_DOWN_THRESHOLD=%d: want 0 to below SCALE_UP_THRESHOLD (%d)", c.ScaleDownThreshold, c.ScaleUpThreshold)},
+		{c.MaxSubscriptions < 1 || c.MaxSubscriptions > 10_000_000, fmt.Sprintf("MAX_CONCURRENT_SUBSCRIPTIONS=%d: want 1–10000000 (IVS: 20,000 per account and region by default)", c.MaxSubscriptions)},
+		{c.PublisherGrace < 0 || c.PublisherGrace > time.Hour, fmt.Sprintf("PUBLISHER_GRACE_PERIOD=%s: want 0 to 1 h", c.PublisherGrace)},
 		{!tokenTTL(c.PublisherTokenTTL), fmt.Sprintf("PUBLISHER_TOKEN_DURATION=%s: want 60 s to 14 days (IVS limit)", c.PublisherTokenTTL)},
 		{!tokenTTL(c.ViewerTokenTTL), fmt.Sprintf("VIEWER_TOKEN_DURATION=%s: want 60 s to 14 days (IVS limit)", c.ViewerTokenTTL)},
 		{!tokenTTL(c.MediaTokenTTL), fmt.Sprintf("MEDIASERVER_TOKEN_DURATION=%s: want 60 s to 14 days (IVS limit)", c.MediaTokenTTL)},

@@ -22,7 +22,9 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Port != 3000 || c.MaxViewersPerStage != 50 || c.ScaleUpThreshold != 45 || c.ScaleDownThreshold != 5 ||
+	// IVS's quotas, not the Node server's example values (issue 12).
+	if c.Port != 3000 || c.MaxViewersPerStage != 10000 || c.ScaleUpThreshold != 9000 || c.ScaleDownThreshold != 5 ||
+		c.MaxSubscriptions != 20000 || c.PublisherGrace != 2*time.Minute ||
 		c.PublisherTokenTTL != 4*time.Hour || c.ViewerTokenTTL != time.Hour || c.DataDir != "./data" || c.RedisKeyPrefix != "ivs:prod:" {
 		t.Fatalf("defaults = %+v", c)
 	}
@@ -69,24 +71,26 @@ MASTER_STAGE_ARN=arn:aws:ivs:us-east-1:123456789012:stage/abcdEFGH1234
 
 func TestInvalidConfigNamesTheVariable(t *testing.T) {
 	cases := map[string]string{
-		"API_PORT":                 "http",
-		"SKIP_AUTH":                "sure",
-		"VIEWER_TOKEN_DURATION":    "15d",
-		"PUBLISHER_TOKEN_DURATION": "20",
-		"LOG_LEVEL":                "loud",
-		"IVS_BACKEND":              "gcp",
-		"MAX_VIEWERS_PER_STAGE":    "0",
-		"SCALE_DOWN_THRESHOLD":     "45",
-		"MASTER_STAGE_ARN":         "arn:aws:ivs:us-east-1:1:channel/x",
-		"REDIS_URL":                "localhost",
-		"METRICS_INTERVAL":         "7200",
-		"STAGE_NAME_PREFIX":        "has space",
-		"WEBHOOK_URLS":             "https://hooks.example.com/x", // no WEBHOOK_SECRET
-		"WEBHOOK_SECRET":           "whsec_c2hvcnQ=",              // without URLs
-		"WEBHOOK_TARGETS":          `[{"name":"x"}]`,
-		"WEBHOOK_MAX_AGE":          "10",
-		"WEBHOOK_TIMEOUT":          "0",
-		"WEBHOOK_MAX_CONNECTIONS":  "0",
+		"API_PORT":                     "http",
+		"SKIP_AUTH":                    "sure",
+		"VIEWER_TOKEN_DURATION":        "15d",
+		"PUBLISHER_TOKEN_DURATION":     "20",
+		"LOG_LEVEL":                    "loud",
+		"IVS_BACKEND":                  "gcp",
+		"MAX_VIEWERS_PER_STAGE":        "0",
+		"SCALE_DOWN_THRESHOLD":         "9000",
+		"MAX_CONCURRENT_SUBSCRIPTIONS": "0",
+		"PUBLISHER_GRACE_PERIOD":       "2h",
+		"MASTER_STAGE_ARN":             "arn:aws:ivs:us-east-1:1:channel/x",
+		"REDIS_URL":                    "localhost",
+		"METRICS_INTERVAL":             "7200",
+		"STAGE_NAME_PREFIX":            "has space",
+		"WEBHOOK_URLS":                 "https://hooks.example.com/x", // no WEBHOOK_SECRET
+		"WEBHOOK_SECRET":               "whsec_c2hvcnQ=",              // without URLs
+		"WEBHOOK_TARGETS":              `[{"name":"x"}]`,
+		"WEBHOOK_MAX_AGE":              "10",
+		"WEBHOOK_TIMEOUT":              "0",
+		"WEBHOOK_MAX_CONNECTIONS":      "0",
 	}
 	for name, value := range cases {
 		_, err := LoadConfig(lookupFrom(map[string]string{name: value}), nil)

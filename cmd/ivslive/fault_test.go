@@ -276,9 +276,18 @@ func TestFaultsAcrossInstances(t *testing.T) {
 		"MAX_VIEWERS_PER_STAGE": "20", "SCALE_UP_THRESHOLD": "10", "SCALE_DOWN_THRESHOLD": "2",
 	}
 	c := startCluster(t, 3, env)
-	if status, _, err := c.do("POST", "/api/token/publisher", map[string]string{"userId": "host"}); err != nil || status != 200 {
+	status, data, err := c.do("POST", "/api/token/publisher", map[string]string{"userId": "host"})
+	if err != nil || status != 200 {
 		t.Fatalf("publisher: %d %v", status, err)
 	}
+	// The host publishes, so the scaler can replicate it into the stages it
+	// adds: viewers are seated only where the host's media is.
+	var pub struct {
+		ParticipantID string `json:"participantId"`
+		StageARN      string `json:"stageArn"`
+	}
+	json.Unmarshal(data, &pub)
+	em.SetPublishing(pub.StageARN, pub.ParticipantID, true)
 	pop := &population{stage: map[string]string{}}
 
 	t.Run("leader killed", func(t *testing.T) {

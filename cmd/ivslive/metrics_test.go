@@ -112,7 +112,7 @@ func TestMetricsAfterAScriptedScenario(t *testing.T) {
 		{"ivslive_stage_viewers", []string{"stage_arn", stage, "state", "active"}, 2},
 		{"ivslive_stages", []string{"state", "active", "kind", "master"}, 1},
 		{"ivslive_publisher_live", nil, 1},
-		{"ivslive_capacity_left", nil, 48},
+		{"ivslive_capacity_left", nil, 9998}, // MAX_VIEWERS_PER_STAGE defaults to IVS's 10,000
 		{"ivslive_history_backlog", nil, 0},
 		{"ivslive_http_request_duration_seconds", []string{"route", "POST /api/token/viewer", "status", "200"}, 3},
 		{"ivslive_http_request_duration_seconds", []string{"route", "POST /api/viewer/heartbeat", "status", "404"}, 1},

@@ -202,6 +202,7 @@ func New(t testing.TB, o Options) *Env {
 	cfg := live.Config{StageNamePrefix: "test-", Environment: "test", MaxStages: 20, Capacity: 50, Threshold: 45,
 		PublisherTokenTTL: 4 * time.Hour, ViewerTokenTTL: time.Hour, MediaServerTokenTTL: 4 * time.Hour,
 		AutoScale: false, ScaleDownThreshold: 5, WarmUp: 5 * time.Minute, DrainTimeout: 10 * time.Minute, MaxReplicas: 5,
+		PublisherGrace: time.Minute, MaxSubscriptions: 20000,
 		IVSIdentity: identity}
 	if o.Live != nil {
 		o.Live(&cfg)

@@ -154,6 +154,49 @@ func PresenceStore(t *testing.T, open func(t *testing.T) Presence) {
 		}
 	})
 
+	t.Run("named stages only when named, stages without the host never", func(t *testing.T) {
+		p := open(t)
+		putStages(t, p.Store, stageA, stageB, stageC)
+		if err := p.Store.PutStage(ctx, stageB, ivslive.StageNamed); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Store.PutStage(ctx, stageC, ivslive.StageNoHost); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 3; i++ {
+			if res := join(t, p.Store, fmt.Sprint("u", i), "", t0); res.Session.StageARN != stageA {
+				t.Fatalf("join %d went to %s, want only the active stage", i, res.Session.StageARN)
+			}
+		}
+		if res := join(t, p.Store, "asked", stageB, t0); res.Session.StageARN != stageB {
+			t.Fatalf("a join naming the named stage went to %s", res.Session.StageARN)
+		}
+		_, err := p.Store.Join(ctx, ivslive.JoinRequest{UserID: "asked2", StageARN: stageC, SessionID: "s", Now: t0, Threshold: 45, Capacity: 50})
+		wantCode(t, err, ivslive.ESTAGEFULL)
+		// Its viewers stay: one seated before the host's media went keeps the seat.
+		if err := p.Store.PutStage(ctx, stageC, ivslive.StageActive); err != nil {
+			t.Fatal(err)
+		}
+		join(t, p.Store, "before", stageC, t0)
+		if err := p.Store.PutStage(ctx, stageC, ivslive.StageNoHost); err != nil {
+			t.Fatal(err)
+		}
+		if res := join(t, p.Store, "before", "", t0.Add(time.Second)); res.Session.StageARN != stageC || res.New {
+			t.Fatalf("a viewer of a stage without the host lost the seat: %+v", res)
+		}
+		ls, err := p.Store.Loads(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		states := map[string]ivslive.StageState{}
+		for _, l := range ls {
+			states[l.ARN] = l.State
+		}
+		if diff := cmp.Diff(map[string]ivslive.StageState{stageA: ivslive.StageActive, stageB: ivslive.StageNamed, stageC: ivslive.StageNoHost}, states); diff != "" {
+			t.Fatalf("states (-want +got):\n%s", diff)
+		}
+	})
+
 	t.Run("heartbeat never recreates and never undoes a leave", func(t *testing.T) {
 		p := open(t)
 		putStages(t, p.Store, stageA)
@@ -325,7 +368,8 @@ func PresenceStore(t *testing.T, open func(t *testing.T) Presence) {
 		_, err := p.Store.Publisher(ctx)
 		wantCode(t, err, ivslive.ENOTFOUND)
 		pub := ivslive.Publisher{UserID: "host", ParticipantID: "pp", StageARN: stageA,
-			JoinedAt: time.Now().UTC().Truncate(time.Millisecond), ExpiresAt: time.Now().Add(time.Hour).UTC().Truncate(time.Millisecond)}
+			JoinedAt: time.Now().UTC().Truncate(time.Millisecond), ExpiresAt: time.Now().Add(time.Hour).UTC().Truncate(time.Millisecond),
+			Publishing: true, PublishingID: "pq", StateAt: time.Now().UTC().Truncate(time.Millisecond)}
 		if err := p.Store.SetPublisher(ctx, pub); err != nil {
 			t.Fatal(err)
 		}
