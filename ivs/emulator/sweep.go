@@ -30,8 +30,14 @@ func (e *Emulator) sweepLoop() {
 // participant left ends. It runs on its own every SweepInterval.
 func (e *Emulator) Sweep() {
 	e.mu.Lock()
-	defer e.unlockClosing()
 	now := e.now()
+	var feeding []keyframer
+	defer func() {
+		e.unlockClosing()
+		for _, src := range feeding {
+			src.RequestKeyframe()
+		}
+	}()
 	for _, c := range e.conns {
 		switch {
 		case !c.lostAt.IsZero() && now.Sub(c.lostAt) >= e.opts.ConnectionTimeout:
@@ -55,4 +61,5 @@ func (e *Emulator) Sweep() {
 			e.endSessionLocked(arn)
 		}
 	}
+	feeding = e.sweepCompositionsLocked(now)
 }
