@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -112,4 +113,27 @@ func TestPlaybackKeyPairs(t *testing.T) {
 	}
 	_, err = c.GetPlaybackKeyPair(t.Context(), &ivs.GetPlaybackKeyPairInput{Arn: kp.Arn})
 	wantAPIError[*ivstypes.ResourceNotFoundException](t, err)
+}
+
+// Channels and playback keys are durable, like stages: a restarted
+// emulator with the same state file still has them.
+func TestChannelsPersist(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	h := newHarness(t, Options{StatePath: path})
+	ch := h.createChannel(t, "kept", true)
+	kp, err := h.lowLatency().ImportPlaybackKeyPair(t.Context(), &ivs.ImportPlaybackKeyPairInput{PublicKeyMaterial: aws.String(newP384PEM(t))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.em.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again := newHarness(t, Options{StatePath: path})
+	got, err := again.lowLatency().GetChannel(t.Context(), &ivs.GetChannelInput{Arn: ch.Arn})
+	if err != nil || !got.Channel.Authorized || aws.ToString(got.Channel.PlaybackUrl) != aws.ToString(ch.PlaybackUrl) {
+		t.Fatalf("channel after restart: %+v, %v", got, err)
+	}
+	if _, err := again.lowLatency().GetPlaybackKeyPair(t.Context(), &ivs.GetPlaybackKeyPairInput{Arn: kp.KeyPair.Arn}); err != nil {
+		t.Fatalf("playback key after restart: %v", err)
+	}
 }

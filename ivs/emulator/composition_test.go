@@ -3,6 +3,7 @@ package emulator
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -321,5 +322,82 @@ func TestPrivatePlayback(t *testing.T) {
 		if status, _ := h.get(t, playURL+q); status != http.StatusForbidden {
 			t.Errorf("%s: %d, want 403", name, status)
 		}
+	}
+}
+
+// When the host stops publishing the composition waits a minute for a
+// publisher (IVS's timeout), then stops and its playlist ends; a stage
+// deleted under a composition fails it.
+func TestCompositionEndsWithoutHost(t *testing.T) {
+	h := newHarness(t, Options{})
+	bridge := h.eventLog(t)
+	st := h.createStage(t, "brief")
+	arn := aws.ToString(st.Arn)
+	hostID, hostToken := h.token(t, arn, "host", publishCaps...)
+	pub := h.publish(t, st, hostToken, whiptest.PublishOptions{})
+	h.waitPublishing(t, arn, hostID)
+	ch := h.createChannel(t, "brief-audience", false)
+	playURL := strings.Replace(aws.ToString(ch.PlaybackUrl), "http://localhost:3000/ivs", h.srv.URL, 1)
+	comp, err := h.startComposition(arn, aws.ToString(ch.Arn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	compArn := aws.ToString(comp.Arn)
+	eventually(t, 15*time.Second, "a segment", func() bool { status, _ := h.get(t, playURL); return status == http.StatusOK })
+
+	if resp, err := pub.Delete(t.Context(), h.srv.Client()); err != nil || resp.Status != http.StatusOK {
+		t.Fatalf("host DELETE: %v %+v", err, resp)
+	}
+	h.clock.Advance(compositionIdleTimeout - time.Second)
+	h.em.Sweep()
+	if s := h.compositionState(t, compArn); s != types.CompositionStateActive {
+		t.Fatalf("state within the minute = %s, want ACTIVE", s)
+	}
+	h.clock.Advance(time.Second)
+	h.em.Sweep()
+	if s := h.compositionState(t, compArn); s != types.CompositionStateStopped {
+		t.Fatalf("state after the minute = %s, want STOPPED", s)
+	}
+	if _, body := h.get(t, playURL); !strings.Contains(string(body), "#EXT-X-ENDLIST") {
+		t.Errorf("the playlist did not end:\n%s", body)
+	}
+
+	other := h.createChannel(t, "doomed", false)
+	doomed, err := h.startComposition(arn, aws.ToString(other.Arn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.client.DeleteStage(t.Context(), &ivsrealtime.DeleteStageInput{Arn: st.Arn}); err != nil {
+		t.Fatal(err)
+	}
+	if s := h.compositionState(t, aws.ToString(doomed.Arn)); s != types.CompositionStateFailed {
+		t.Errorf("composition of a deleted stage = %s, want FAILED", s)
+	}
+	eventually(t, 5*time.Second, "Session Failure", func() bool {
+		bridge.mu.Lock()
+		defer bridge.mu.Unlock()
+		return slices.ContainsFunc(bridge.events, func(ev EventBridgeEvent) bool {
+			return ev.Composition != nil && ev.Composition.EventName == "Session Failure" && ev.Resources[0] == aws.ToString(doomed.Arn)
+		})
+	})
+}
+
+// A composition event encodes its own detail under "detail", as
+// EventBridge delivers it; a stage event keeps its detail.
+func TestCompositionEventJSON(t *testing.T) {
+	ev := EventBridgeEvent{DetailType: "IVS Composition State Change", Resources: []string{"arn:c"},
+		Composition: &CompositionStateChange{EventName: "Session Start", StageArn: "arn:s", CompositionArn: "arn:c"}}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := decodeJSON(t, b)
+	detail, _ := m["detail"].(map[string]any)
+	if detail["event_name"] != "Session Start" || detail["stage_arn"] != "arn:s" || m["detail-type"] != "IVS Composition State Change" {
+		t.Errorf("encoded %s", b)
+	}
+	b, _ = json.Marshal(EventBridgeEvent{DetailType: "IVS Stage Update", Detail: StageUpdate{EventName: "Participant Published"}})
+	if detail, _ := decodeJSON(t, b)["detail"].(map[string]any); detail["event_name"] != "Participant Published" {
+		t.Errorf("stage event encoded %s", b)
 	}
 }
