@@ -235,6 +235,7 @@ func (e *Emulator) deleteChannel(r *http.Request) (any, error) {
 			return nil, conflictErr("channel %s is live: a composition broadcasts to it", arn)
 		}
 	}
+	delete(e.playback, e.state.Channels[arn].ID)
 	delete(e.state.Channels, arn)
 	if err := e.commitLocked(); err != nil {
 		return nil, err

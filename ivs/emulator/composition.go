@@ -17,6 +17,10 @@ import (
 const (
 	compositionIdleTimeout = time.Minute
 	compositionMaxDuration = 24 * time.Hour
+	// compositionRetention is how long an ended composition still answers
+	// Get and List before it is forgotten (IVS deletes ended compositions;
+	// how soon is not documented). Its channel keeps the ended playlist.
+	compositionRetention = time.Hour
 )
 
 // composition is a running or finished composition (runtime state only).
@@ -291,14 +295,17 @@ func (e *Emulator) endCompositionLocked(c *composition, failed bool) {
 }
 
 // sweepCompositionsLocked ends compositions without a publisher for a
-// minute or past 24 hours, and returns the sources feeding the others,
-// which the caller asks for a keyframe (outside the lock): a browser
-// publisher sends keyframes rarely unless asked, and segments are cut on
-// keyframes.
+// minute or past 24 hours, forgets those ended an hour ago, and returns the
+// sources feeding streams that wait for a keyframe, which the caller asks
+// for one (outside the lock): segments are cut on keyframes, and a browser
+// publisher sends them rarely unless asked.
 func (e *Emulator) sweepCompositionsLocked(now time.Time) []keyframer {
 	var feeding []keyframer
-	for _, c := range e.compositions {
+	for arn, c := range e.compositions {
 		if !c.running() {
+			if now.Sub(c.end) >= compositionRetention {
+				delete(e.compositions, arn)
+			}
 			continue
 		}
 		switch {
@@ -306,7 +313,7 @@ func (e *Emulator) sweepCompositionsLocked(now time.Time) []keyframer {
 			e.endCompositionLocked(c, false)
 		case !c.idleSince.IsZero() && now.Sub(c.idleSince) >= compositionIdleTimeout:
 			e.endCompositionLocked(c, false)
-		case c.fedBy != "":
+		case c.fedBy != "" && c.stream.NeedsKeyframe():
 			if src := e.sources[sourceKey(c.stageArn, c.fedBy)]; src != nil {
 				feeding = append(feeding, src)
 			}

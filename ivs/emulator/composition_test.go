@@ -254,6 +254,10 @@ func TestCompositionIdleStops(t *testing.T) {
 	if s := h.compositionState(t, aws.ToString(c.Arn)); s != types.CompositionStateStopped {
 		t.Errorf("state after a minute alone = %s, want STOPPED", s)
 	}
+	h.clock.Advance(compositionRetention)
+	h.em.Sweep()
+	_, err = h.client.GetComposition(t.Context(), &ivsrealtime.GetCompositionInput{Arn: c.Arn})
+	wantAPIError[*types.ResourceNotFoundException](t, err)
 }
 
 // A private channel plays only with a playback token signed by an imported

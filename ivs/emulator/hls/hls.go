@@ -77,6 +77,8 @@ type Stream struct {
 	nextSeq  int
 	maxDur   time.Duration
 	ended    bool
+	lastPTS  int64 // of the last access unit
+	lastKey  int64 // of the last keyframe
 }
 
 // building is the segment being written.
@@ -155,6 +157,10 @@ func (s *Stream) flushLocked() {
 		s.cur = newBuilding(pts)
 	}
 	s.cur.write(au, pts, key)
+	s.lastPTS = pts
+	if key {
+		s.lastKey = pts
+	}
 }
 
 // unwrapLocked extends a 32-bit RTP timestamp to 64 bits across wraps.
@@ -222,6 +228,18 @@ func (s *Stream) closeSegmentLocked(nextPTS int64) {
 	if keep := s.opts.Window + 2; len(s.segments) > keep {
 		s.segments = append(s.segments[:0], s.segments[len(s.segments)-keep:]...)
 	}
+}
+
+// NeedsKeyframe reports whether the stream waits for a keyframe: none came
+// yet, or none for twice the segment duration (IVS asks WHIP publishers for
+// one every 1 or 2 s, but a browser left alone sends them rarely).
+func (s *Stream) NeedsKeyframe() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended {
+		return false
+	}
+	return !s.started || time.Duration(s.lastPTS-s.lastKey)*time.Second/clockRate >= 2*s.opts.SegmentDuration
 }
 
 // End closes the last segment and marks the playlist ended (ENDLIST).

@@ -117,3 +117,25 @@ func BenchmarkWriteRTP(b *testing.B) {
 		f.frames(30, 30) // one second of video per iteration
 	}
 }
+
+// The stream asks for a keyframe before its first one and after two
+// segment durations without one, not while they come every second.
+func TestNeedsKeyframe(t *testing.T) {
+	s := New(Options{})
+	f := &feeder{s: s}
+	if !s.NeedsKeyframe() {
+		t.Error("a stream without a keyframe does not ask for one")
+	}
+	f.frames(90, 30)
+	if s.NeedsKeyframe() {
+		t.Error("a stream with a keyframe a second asks for more")
+	}
+	f.frames(61, 1000) // one keyframe, then two seconds without
+	if !s.NeedsKeyframe() {
+		t.Error("two seconds without a keyframe and no request")
+	}
+	s.End()
+	if s.NeedsKeyframe() {
+		t.Error("an ended stream asks for a keyframe")
+	}
+}
