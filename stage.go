@@ -140,7 +140,10 @@ var stageNameRE = regexp.MustCompile(`^[a-zA-Z0-9-_]*$`)
 // ^arn:aws:ivs:[a-z0-9-]+:[0-9]+:stage/[a-zA-Z0-9-]+$, and length (1–128).
 // It is written out rather than a regexp because every heartbeat checks it;
 // FuzzStageARN holds it to the pattern.
-func ValidStageARN(arn string) bool {
+func ValidStageARN(arn string) bool { return validARN(arn, "stage/") }
+
+// validARN checks an IVS ARN of one resource type ("stage/", "channel/").
+func validARN(arn, kind string) bool {
 	rest, ok := strings.CutPrefix(arn, "arn:aws:ivs:")
 	if !ok || len(arn) > 128 {
 		return false
@@ -153,7 +156,7 @@ func ValidStageARN(arn string) bool {
 	if !ok || !allBytes(account, isDigit) {
 		return false
 	}
-	id, ok := strings.CutPrefix(rest, "stage/")
+	id, ok := strings.CutPrefix(rest, kind)
 	return ok && allBytes(id, isIDByte)
 }
 

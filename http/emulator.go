@@ -33,9 +33,10 @@ const (
 var forwardingHeaders = []string{"Forwarded", "X-Real-Ip", "Via", "True-Client-Ip", "X-Client-Ip",
 	"Cf-Connecting-Ip", "Fastly-Client-Ip", "X-Cluster-Client-Ip", "X-Original-Forwarded-For"}
 
-// guardEmulator lets the emulator's data plane through untouched (its JWKS
-// and everything under /ivs/whip/, which browsers reach with participant
-// tokens, as on IVS) and guards its control plane by Config.EmulatorControl.
+// guardEmulator lets the emulator's data plane through untouched (its JWKS,
+// everything under /ivs/whip/, which browsers reach with participant
+// tokens, and channels' HLS under /ivs/playback/, which players reach with
+// at most a playback token, as on IVS) and guards its control plane by Config.EmulatorControl.
 func (s *Server) guardEmulator(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if emulatorDataPlane(r) {
@@ -68,13 +69,15 @@ func (s *Server) guardEmulator(next http.Handler) http.Handler {
 // emulatorDataPlane reports whether r is for the emulator's public data
 // plane. A dot segment, as sent or percent-encoded (%2e%2e, or hidden
 // behind an encoded %2F), must not carry a control-plane request through
-// the whip prefix.
+// the whip or playback prefix.
 func emulatorDataPlane(r *http.Request) bool {
 	p, raw := r.URL.Path, r.URL.EscapedPath()
 	if p == "/ivs/.well-known/jwks.json" {
 		return raw == p
 	}
-	if !strings.HasPrefix(p, "/ivs/whip/") || !strings.HasPrefix(raw, "/ivs/whip/") {
+	whip := strings.HasPrefix(p, "/ivs/whip/") && strings.HasPrefix(raw, "/ivs/whip/")
+	playback := strings.HasPrefix(p, "/ivs/playback/") && strings.HasPrefix(raw, "/ivs/playback/")
+	if !whip && !playback {
 		return false
 	}
 	for _, seg := range strings.Split(p, "/") {

@@ -110,7 +110,8 @@ func TestEmulatorControlPlaneRefusesProxiedRequests(t *testing.T) {
 	}
 }
 
-// The data plane (JWKS, WHIP under /ivs/whip/) is reachable from anywhere,
+// The data plane (JWKS, WHIP under /ivs/whip/, HLS playback under
+// /ivs/playback/) is reachable from anywhere,
 // through proxies too; dot segments cannot smuggle a control-plane call
 // through its prefix.
 func TestEmulatorDataPlaneStaysOpen(t *testing.T) {
@@ -121,7 +122,11 @@ func TestEmulatorDataPlaneStaysOpen(t *testing.T) {
 	if w := f.do("POST", "/ivs/whip/abc", remote, "live.example.com", "X-Forwarded-For", "198.51.100.1"); w.Code == 403 {
 		t.Fatalf("WHIP through a proxy was refused by the guard: %s", w.Body)
 	}
-	for _, path := range []string{"/ivs/whip/..%2FCreateStage", "/ivs/whip/%2e%2e/CreateStage", "/ivs/whip/x%2F..%2F..%2FCreateStage", "/ivs/whip/../CreateStage"} {
+	// An unknown channel: the emulator's plain 404, not the guard's 403.
+	if w := f.do("GET", "/ivs/playback/abc.m3u8", remote, "live.example.com", "X-Forwarded-For", "198.51.100.1"); w.Code != 404 {
+		t.Fatalf("playback through a proxy: %d %s, want the emulator's 404", w.Code, w.Body)
+	}
+	for _, path := range []string{"/ivs/playback/..%2FCreateStage", "/ivs/playback/../CreateStage", "/ivs/whip/..%2FCreateStage", "/ivs/whip/%2e%2e/CreateStage", "/ivs/whip/x%2F..%2F..%2FCreateStage", "/ivs/whip/../CreateStage"} {
 		f.do("POST", path, remote, "live.example.com")
 	}
 	if n := f.stages(t); n != 0 {

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 
-	"github.com/aws/aws-sdk-go-v2/service/ivsrealtime/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/ivslive/ivslive"
@@ -21,37 +21,50 @@ func translate(op string, err error) error {
 		return own
 	}
 	cause := fmt.Errorf("ivs %s: %w", op, err)
-	var (
-		notFound   *types.ResourceNotFoundException
-		validation *types.ValidationException
-		conflict   *types.ConflictException
-		quota      *types.ServiceQuotaExceededException
-		denied     *types.AccessDeniedException
-		pending    *types.PendingVerification
-		api        smithy.APIError
-	)
+	// Both services' typed errors (ivsrealtime's and the low-latency ivs
+	// service's) are smithy API errors named by the model's shape.
+	var api smithy.APIError
 	switch {
-	case errors.As(err, &notFound):
-		return ivslive.WrapError(ivslive.ENOTFOUND, notFoundMessage(op, str(notFound.ExceptionMessage)), cause)
-	case errors.As(err, &validation):
-		return ivslive.WrapError(ivslive.EVALIDATION, "IVS rejected the request: "+str(validation.ExceptionMessage), cause)
-	case errors.As(err, &conflict):
-		return ivslive.WrapError(ivslive.ECONFLICT, "IVS reports a conflict: "+str(conflict.ExceptionMessage), cause)
-	case errors.As(err, &quota):
-		if op == "CreateStage" {
-			return ivslive.WrapError(ivslive.ESTAGELIMIT, "IVS stage quota reached", cause)
-		}
-		return ivslive.WrapError(ivslive.EQUOTA, "IVS quota exceeded: "+str(quota.ExceptionMessage), cause)
-	case errors.As(err, &denied), errors.As(err, &pending):
-		return ivslive.WrapError(ivslive.EINTERNAL, "IVS denied access; check the server's AWS credentials", cause)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return ivslive.WrapError(ivslive.EUNAVAILABLE, "IVS did not answer in time", cause)
-	case errors.As(err, &api):
-		return ivslive.WrapError(ivslive.EUNAVAILABLE, "IVS is unavailable", cause)
-	default:
+	case !errors.As(err, &api):
 		// Transport errors: connection refused, DNS, TLS, exhausted retries.
 		return ivslive.WrapError(ivslive.EUNAVAILABLE, "IVS is unreachable", cause)
 	}
+	msg := exceptionMessage(api)
+	switch api.ErrorCode() {
+	case "ResourceNotFoundException":
+		return ivslive.WrapError(ivslive.ENOTFOUND, notFoundMessage(op, msg), cause)
+	case "ValidationException":
+		return ivslive.WrapError(ivslive.EVALIDATION, "IVS rejected the request: "+msg, cause)
+	case "ConflictException":
+		return ivslive.WrapError(ivslive.ECONFLICT, "IVS reports a conflict: "+msg, cause)
+	case "ServiceQuotaExceededException":
+		if op == "CreateStage" {
+			return ivslive.WrapError(ivslive.ESTAGELIMIT, "IVS stage quota reached", cause)
+		}
+		return ivslive.WrapError(ivslive.EQUOTA, "IVS quota exceeded: "+msg, cause)
+	case "AccessDeniedException", "PendingVerification":
+		return ivslive.WrapError(ivslive.EINTERNAL, "IVS denied access; check the server's AWS credentials", cause)
+	}
+	return ivslive.WrapError(ivslive.EUNAVAILABLE, "IVS is unavailable", cause)
+}
+
+// exceptionMessage is IVS's message. Both SDKs decode it into the typed
+// error's ExceptionMessage member (the model's name), not ErrorMessage,
+// which only generic errors fill.
+func exceptionMessage(api smithy.APIError) string {
+	if m := api.ErrorMessage(); m != "" {
+		return m
+	}
+	v := reflect.ValueOf(api)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return ""
+	}
+	if f := v.Elem().FieldByName("ExceptionMessage"); f.IsValid() && f.Kind() == reflect.Pointer && !f.IsNil() {
+		return f.Elem().String()
+	}
+	return ""
 }
 
 // notFoundMessage keeps the seed's "<resource>不存在" wording where the
@@ -61,16 +74,19 @@ func notFoundMessage(op, awsMessage string) string {
 	switch op {
 	case "GetPublicKey", "DeletePublicKey":
 		return "Public key不存在"
+	case "GetChannel", "DeleteChannel":
+		return "Channel不存在"
+	case "GetPlaybackKeyPair":
+		return "Playback key pair不存在"
+	case "GetComposition", "StopComposition":
+		return "Composition不存在"
+	case "GetEncoderConfiguration", "DeleteEncoderConfiguration":
+		return "Encoder configuration不存在"
+	case "StartComposition":
+		return "IVS: " + awsMessage
 	case "StartParticipantReplication", "StopParticipantReplication", "ListParticipantReplicas":
 		return "IVS: " + awsMessage
 	default:
 		return "Stage不存在"
 	}
-}
-
-func str(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

@@ -1,6 +1,7 @@
-// Package ivs is the IVS Real-Time adapter: the aws-sdk-go-v2 ivsrealtime
-// client, the only IVS client ivslive has. In production it talks to AWS with
-// the default credential chain (environment, shared config, IAM role); in
+// Package ivs is the IVS adapter: the aws-sdk-go-v2 ivsrealtime client, and
+// the ivs (low-latency) client for the channels compositions broadcast to.
+// In production it talks to AWS with the default credential chain
+// (environment, shared config, IAM role); in
 // embedded mode and in tests its BaseEndpoint points at the emulator over
 // loopback, so the AWS code path is exercised by every run. It translates AWS
 // errors into ivslive error codes and paces calls to AWS's fixed rate quotas
@@ -12,11 +13,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
+	ivssdk "github.com/aws/aws-sdk-go-v2/service/ivs"
 	"github.com/aws/aws-sdk-go-v2/service/ivsrealtime"
 
 	"github.com/ivslive/ivslive"
@@ -28,6 +31,11 @@ type Options struct {
 	Region string
 	// Endpoint overrides the service endpoint (the emulator's URL); "" is AWS.
 	Endpoint string
+	// ChannelEndpoint overrides the low-latency (ivs) service's endpoint,
+	// for channels and playback keys. "" is AWS when Endpoint is "", and
+	// Endpoint + "/lowlatency" (where the emulator serves that service,
+	// whose signing name is the real-time service's) when it is set.
+	ChannelEndpoint string
 	// Credentials, when set, replace the SDK's default chain, which reads
 	// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from
 	// the environment, then shared config and SSO, web identity, container
@@ -59,14 +67,18 @@ type Options struct {
 // Client is the IVS Real-Time adapter. It implements ivslive.IVS.
 type Client struct {
 	api      *ivsrealtime.Client
-	cfg      aws.Config // for STS (Identity)
+	ll       *ivssdk.Client // the low-latency service: channels, playback keys
+	cfg      aws.Config     // for STS (Identity)
 	endpoint string
 	pacer    *pacer
 	observe  func(op, code string, d time.Duration)
 	log      *slog.Logger
 }
 
-var _ ivslive.IVS = (*Client)(nil)
+var (
+	_ ivslive.IVS       = (*Client)(nil)
+	_ ivslive.Broadcast = (*Client)(nil)
+)
 
 // New returns a Client. It resolves credentials lazily, so it does not fail
 // when none are configured until the first call.
@@ -101,8 +113,21 @@ func New(ctx context.Context, o Options) (*Client, error) {
 			opts.Retryer = retry.AddWithMaxBackoffDelay(retry.NewStandard(), o.RetryMaxBackoff)
 		}
 	})
+	if o.ChannelEndpoint == "" && o.Endpoint != "" {
+		o.ChannelEndpoint = strings.TrimRight(o.Endpoint, "/") + "/lowlatency"
+	}
+	ll := ivssdk.NewFromConfig(cfg, func(opts *ivssdk.Options) {
+		if o.ChannelEndpoint != "" {
+			opts.BaseEndpoint = aws.String(o.ChannelEndpoint)
+		}
+		opts.APIOptions = append(opts.APIOptions, p.middleware)
+		if o.RetryMaxBackoff > 0 {
+			opts.Retryer = retry.AddWithMaxBackoffDelay(retry.NewStandard(), o.RetryMaxBackoff)
+		}
+	})
 	return &Client{
 		api:      api,
+		ll:       ll,
 		cfg:      cfg,
 		endpoint: o.Endpoint,
 		pacer:    p,

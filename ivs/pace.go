@@ -14,10 +14,30 @@ import (
 	"github.com/ivslive/ivslive"
 )
 
-// defaultQuotas are IVS Real-Time's API rate quotas per account and region
-// (calls per second, not adjustable). The replication operations are not in
-// the published table; 5 TPS, like the other stage operations, is assumed.
+// defaultQuotas are IVS's API rate quotas per account and region (calls per
+// second, not adjustable), keyed by operation name. One table serves both
+// clients: the low-latency service's operations (channels, playback keys)
+// are named apart from the real-time service's, except the tag operations,
+// which ivslive calls on stages only. The replication operations and the
+// playback key pair operations are not in the tables read; 5 TPS, like
+// their neighbours, is assumed.
 var defaultQuotas = map[string]float64{
+	// Real-Time: compositions and encoder configurations, 5 TPS each.
+	"StartComposition":           5,
+	"GetComposition":             5,
+	"StopComposition":            5,
+	"ListCompositions":           5,
+	"CreateEncoderConfiguration": 5,
+	"GetEncoderConfiguration":    5,
+	"DeleteEncoderConfiguration": 5,
+	// Low-latency: channels 5 TPS each (playback keys assumed alike).
+	"CreateChannel":         5,
+	"GetChannel":            5,
+	"ListChannels":          5,
+	"DeleteChannel":         5,
+	"ImportPlaybackKeyPair": 5,
+	"GetPlaybackKeyPair":    5,
+
 	"CreateParticipantToken":      50,
 	"CreateStage":                 5,
 	"DeleteStage":                 5,

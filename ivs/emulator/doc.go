@@ -17,11 +17,59 @@
 // ListParticipants, ListParticipantEvents, GetStageSession,
 // ListStageSessions, ImportPublicKey, GetPublicKey, ListPublicKeys,
 // DeletePublicKey, StartParticipantReplication, StopParticipantReplication,
-// ListParticipantReplicas, TagResource, UntagResource and
+// ListParticipantReplicas, StartComposition, GetComposition,
+// StopComposition, ListCompositions, CreateEncoderConfiguration,
+// GetEncoderConfiguration, DeleteEncoderConfiguration,
+// ListEncoderConfigurations, TagResource, UntagResource and
 // ListTagsForResource. Inputs are validated as the Smithy model says
 // (required members, lengths, patterns, ranges, enums, list and map sizes,
 // ListParticipants' one filter) and violations answer ValidationException.
 // Any other path answers 404 with UnknownOperationException.
+//
+// The low-latency IVS service ("ivs", whose channels compositions broadcast
+// to) is served under /lowlatency: point the aws-sdk-go-v2 service/ivs
+// client's BaseEndpoint at {emulator}/lowlatency. Both services sign as
+// "ivs" and both have /tags/{arn}, so a prefix, not the signature, tells
+// them apart. Supported there: CreateChannel, GetChannel, ListChannels (by
+// name), DeleteChannel (ConflictException while a composition broadcasts to
+// it), ImportPlaybackKeyPair (P-384 only, 3 per Region), GetPlaybackKeyPair,
+// ListPlaybackKeyPairs and DeletePlaybackKeyPair. Channels are low-latency
+// or normal, of any type; a channel's playbackUrl is
+// {BaseURL}/playback/{channelId}.m3u8.
+//
+// # Compositions and channel playback
+//
+// StartComposition takes one destination, a channel (S3 and a second
+// destination answer ValidationException), an optional layout (kept and
+// answered, not applied), an idempotency token (a repeated token returns the
+// same composition) and tags. At most Quotas.CompositionsPerStage (5) run
+// per stage and Quotas.Compositions (20) per Region, else
+// ServiceQuotaExceededException; a channel takes one composition at a time
+// (ConflictException). A composition is STARTING until a publisher of the
+// stage has media, then ACTIVE; StopComposition makes it STOPPED; a minute
+// without a publisher or 24 hours stop it too, and deleting its stage makes
+// it FAILED. Compositions are runtime state: a restart forgets them. Each
+// transition is also an "IVS Composition State Change" EventBridge event
+// (Session Start, Destination Start, Destination End, Session End, Session
+// Failure) carrying a [CompositionStateChange].
+//
+// While a composition is ACTIVE, GET {BaseURL}/playback/{channelId}.m3u8
+// serves real low-latency HLS: the publisher's H.264 RTP, depacketized and
+// remuxed without transcoding into MPEG-TS segments cut at keyframes (the
+// emulator asks the publisher for one every sweep, as browsers send few),
+// in a rolling playlist of six with EXT-X-TARGETDURATION, which ends with
+// EXT-X-ENDLIST when the composition stops (package hls). Audio is dropped:
+// WebRTC's Opus does not go in MPEG-TS for HLS players without transcoding
+// to AAC. Only one publisher is shown, the earliest to join among those
+// with media: IVS's grid and picture-in-picture layouts of several
+// publishers need decoding, composing and re-encoding every frame, which
+// the emulator does not do. Encoder configurations are stored and
+// answered, but the video keeps the publisher's resolution and bitrate.
+//
+// A private (authorized) channel answers a playlist or segment only with
+// ?token= carrying a playback token as IVS defines it: an ES384 JWT signed
+// by an imported playback key pair, aws:channel-arn naming the channel, exp
+// in the future (else 403). The playlist's segment URIs repeat the token.
 //
 // Participant tokens are ES384 JWTs in the IVS key-pair token format, signed
 // with the emulator's own P-384 key, whose public half is served as a JWKS at
@@ -30,8 +78,8 @@
 //
 // # Data plane
 //
-// Every data-plane path is under /whip/, so a proxy in front can tell it from
-// the control plane:
+// Every data-plane path is under /whip/ or /playback/, so a proxy in front
+// can tell it from the control plane:
 //
 //   - POST {whip} (the stage's whip endpoint, /whip/{stageId}) is WHIP
 //     ingest: an application/sdp offer with Authorization: Bearer
@@ -125,12 +173,14 @@
 //     credentials, and IAM authorization is never evaluated.
 //   - RTMP(S) ingest, the events WebSocket, simulcast, TCP media, trickle
 //     ICE, and subscribing by the IVS SDKs' own protocol.
-//   - Recording (recordingState is always DISABLED), storage
-//     configurations, compositions, ingest and encoder configurations, token
-//     exchange, and API rate limits (use [Emulator.InjectError] to simulate
+//   - Recording (recordingState is always DISABLED), storage and ingest
+//     configurations, composed layouts and encoding (see above), channels'
+//     RTMPS ingest, stream keys beyond the one CreateChannel answers,
+//     playback restriction policies, token exchange, and API rate limits (use [Emulator.InjectError] to simulate
 //     throttling; "WHIP" injects into the data plane).
-//   - Persistence of the runtime: stages, public keys, replications and the
-//     signing key survive a restart; sessions, participants, events and
+//   - Persistence of the runtime: stages, public keys, replications,
+//     channels, playback key pairs, encoder configurations and the signing
+//     key survive a restart; compositions, sessions, participants, events and
 //     the event queue's messages do not. A restart disconnects everyone, so a replication restored from the
 //     state file waits for its source for its reconnect window.
 //

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ivslive/ivslive/ivs/emulator/hls"
 	"github.com/ivslive/ivslive/ivs/emulator/media"
 )
 
@@ -75,6 +76,18 @@ type Quotas struct {
 	// SubscribersPerStage is the number of participants subscribed in one
 	// stage at once. Default 10,000.
 	SubscribersPerStage int
+	// Compositions is the number of compositions per Region not yet
+	// stopped. Default 20.
+	Compositions int
+	// CompositionsPerStage is the number of running compositions of one
+	// stage. Default 5.
+	CompositionsPerStage int
+	// EncoderConfigurations per Region. Default 20.
+	EncoderConfigurations int
+	// Channels is the number of low-latency channels per Region. Default 5,000.
+	Channels int
+	// PlaybackKeyPairs per Region. Default 3.
+	PlaybackKeyPairs int
 }
 
 // operation handles one decoded AWS operation and returns the value to encode
@@ -92,7 +105,8 @@ type Emulator struct {
 	re        patterns
 	ops       map[string]operation
 	sqsOps    map[string]sqsOperation
-	queue     *eventQueue // the SQS queue EventBridge delivers events to
+	queue     *eventQueue          // the SQS queue EventBridge delivers events to
+	llOps     map[string]operation // the low-latency ivs service (channel.go)
 	statePath string
 
 	mu         sync.Mutex
@@ -102,11 +116,15 @@ type Emulator struct {
 	live       map[string]*stageLive    // stage ARN -> sessions and participants
 	conns      map[string]*conn         // WHIP resource id -> peer connection
 	sources    map[string]*media.Source // sourceKey(stage, participant) -> relay tracks
-	seq        int64                    // order of runtime records (sessions, participants, events)
-	sinks      map[*sink]struct{}
-	watchers   map[chan struct{}]struct{} // WatchParticipants
-	closing    []*media.Peer              // peers of connections ended under mu, closed once it is released
-	closed     bool
+	// compositions are runtime state, as in IVS, where a composition is
+	// ephemeral; playback holds each channel's live HLS by channel id.
+	compositions map[string]*composition
+	playback     map[string]*hls.Stream
+	seq          int64 // order of runtime records (sessions, participants, events)
+	sinks        map[*sink]struct{}
+	watchers     map[chan struct{}]struct{} // WatchParticipants
+	closing      []*media.Peer              // peers of connections ended under mu, closed once it is released
+	closed       bool
 
 	mediaMu     sync.Mutex // serializes starting the media engine
 	engine      *media.Engine
@@ -151,6 +169,15 @@ func New(opts Options) (*Emulator, error) {
 	if opts.Quotas.SubscribersPerStage <= 0 {
 		opts.Quotas.SubscribersPerStage = 10_000
 	}
+	q := &opts.Quotas
+	for _, d := range []struct {
+		v   *int
+		def int
+	}{{&q.Compositions, 20}, {&q.CompositionsPerStage, 5}, {&q.EncoderConfigurations, 20}, {&q.Channels, 5000}, {&q.PlaybackKeyPairs, 3}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
 	if opts.MediaAddr == "" {
 		opts.MediaAddr = "127.0.0.1:0"
 	}
@@ -191,12 +218,16 @@ func New(opts Options) (*Emulator, error) {
 		live:      make(map[string]*stageLive),
 		conns:     make(map[string]*conn),
 		sources:   make(map[string]*media.Source),
-		sinks:     make(map[*sink]struct{}),
-		stopSweep: make(chan struct{}),
+
+		compositions: make(map[string]*composition),
+		playback:     make(map[string]*hls.Stream),
+		sinks:        make(map[*sink]struct{}),
+		stopSweep:    make(chan struct{}),
 	}
 	e.ops = e.operations()
 	e.sqsOps = e.sqsOperations()
 	e.queue = newEventQueue(opts.Now, opts.EventQueueSize)
+	e.llOps = e.lowLatencyOperations()
 	if err := e.load(); err != nil {
 		return nil, fmt.Errorf("load emulator state: %w", err)
 	}
@@ -228,6 +259,14 @@ func (e *Emulator) operations() map[string]operation {
 		"ListParticipantEvents":       e.listParticipantEvents,
 		"GetStageSession":             e.getStageSession,
 		"ListStageSessions":           e.listStageSessions,
+		"StartComposition":            e.startComposition,
+		"GetComposition":              e.getComposition,
+		"StopComposition":             e.stopComposition,
+		"ListCompositions":            e.listCompositions,
+		"CreateEncoderConfiguration":  e.createEncoderConfiguration,
+		"GetEncoderConfiguration":     e.getEncoderConfiguration,
+		"DeleteEncoderConfiguration":  e.deleteEncoderConfiguration,
+		"ListEncoderConfigurations":   e.listEncoderConfigurations,
 	}
 }
 
@@ -242,6 +281,9 @@ func (e *Emulator) Close() error {
 		e.closed = true
 		for _, c := range e.conns {
 			e.endConnLocked(c)
+		}
+		for _, c := range e.compositions {
+			e.endCompositionLocked(c, false)
 		}
 		for s := range e.sinks {
 			e.finishSinkLocked(s)
@@ -313,7 +355,8 @@ func (e *Emulator) serves(op string) bool {
 	}
 	_, ok := e.ops[op]
 	_, sqs := e.sqsOps[op]
-	return ok || sqs
+	_, ll := e.llOps[op]
+	return ok || sqs || ll
 }
 
 // takeFault consumes one pending injected error for op, if any.
@@ -344,7 +387,20 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.serveSQS(w, r, reqID)
 		return
 	}
-	op, handler, err := e.route(r)
+	if strings.HasPrefix(r.URL.Path, playbackPrefix) {
+		e.servePlayback(w, r)
+		return
+	}
+	ops := e.ops
+	if rest, ok := strings.CutPrefix(r.URL.Path, lowLatencyPrefix+"/"); ok {
+		// The low-latency service: the same routing on its own operations.
+		u := *r.URL
+		u.Path, u.RawPath = "/"+rest, ""
+		r2 := *r
+		r2.URL = &u
+		r, ops = &r2, e.llOps
+	}
+	op, handler, err := e.route(r, ops)
 	if err == nil {
 		if f := e.takeFault(op); f != nil {
 			err = f
@@ -373,7 +429,7 @@ func (e *Emulator) fail(w http.ResponseWriter, r *http.Request, op, reqID string
 
 // route finds the operation for a request. Tag operations are matched on the
 // escaped path because their ARN label is percent-encoded.
-func (e *Emulator) route(r *http.Request) (string, operation, error) {
+func (e *Emulator) route(r *http.Request, ops map[string]operation) (string, operation, error) {
 	path := r.URL.EscapedPath()
 	switch {
 	case path == "/.well-known/jwks.json":
@@ -394,7 +450,7 @@ func (e *Emulator) route(r *http.Request) (string, operation, error) {
 		return "", nil, methodNotAllowed(r, "GET, POST, DELETE")
 	}
 	name := strings.TrimPrefix(path, "/")
-	handler, ok := e.ops[name]
+	handler, ok := ops[name]
 	if !ok || strings.Contains(name, "/") {
 		return "", nil, &apiError{
 			Type:    "UnknownOperationException",

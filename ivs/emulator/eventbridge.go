@@ -23,6 +23,39 @@ type EventBridgeEvent struct {
 	Region     string      `json:"region"`
 	Resources  []string    `json:"resources"`
 	Detail     StageUpdate `json:"detail"`
+	// Composition is the detail of an "IVS Composition State Change"
+	// event instead of Detail (which is then zero); it is encoded as
+	// "detail".
+	Composition *CompositionStateChange `json:"-"`
+}
+
+// CompositionStateChange is the detail of an "IVS Composition State
+// Change" event. The event names are IVS's (Session Start, Session End,
+// Session Failure, Destination Start, Destination End, ...); AWS does not
+// document the detail's other keys, so they are this emulator's snake_case
+// spelling of the API's members. The event's resources hold the
+// composition ARN.
+type CompositionStateChange struct {
+	EventName      string `json:"event_name"`
+	StageArn       string `json:"stage_arn"`
+	DestinationID  string `json:"destination_id,omitempty"`
+	ChannelArn     string `json:"destination_channel_arn,omitempty"`
+	EventTime      string `json:"event_time"`
+	ErrorCode      string `json:"error_code,omitempty"`
+	CompositionArn string `json:"composition_arn"`
+}
+
+// MarshalJSON encodes the event as EventBridge delivers it, with the
+// composition detail in place of the stage detail when there is one.
+func (ev EventBridgeEvent) MarshalJSON() ([]byte, error) {
+	type plain EventBridgeEvent
+	if ev.Composition == nil {
+		return json.Marshal(plain(ev))
+	}
+	return json.Marshal(struct {
+		plain
+		Detail *CompositionStateChange `json:"detail"`
+	}{plain(ev), ev.Composition})
 }
 
 // StageUpdate is the detail of an "IVS Stage Update" event. The first five
@@ -104,17 +137,36 @@ func (e *Emulator) finishSinkLocked(s *sink) {
 // EventBridge rule that targets it would) and to every sink, without
 // blocking.
 func (e *Emulator) emitLocked(stageArn string, detail StageUpdate, at time.Time) {
-	ev := EventBridgeEvent{
+	e.sendLocked(e.event("IVS Stage Update", stageArn, at, func(ev *EventBridgeEvent) { ev.Detail = detail }))
+}
+
+// emitCompositionLocked sends an IVS Composition State Change.
+func (e *Emulator) emitCompositionLocked(c *composition, name string, at time.Time) {
+	e.sendLocked(e.event("IVS Composition State Change", c.arn, at, func(ev *EventBridgeEvent) {
+		ev.Composition = &CompositionStateChange{EventName: name, StageArn: c.stageArn, DestinationID: c.destID,
+			ChannelArn: c.channelArn, EventTime: eventTime(at), CompositionArn: c.arn}
+	}))
+}
+
+func (e *Emulator) event(detailType, resource string, at time.Time, fill func(*EventBridgeEvent)) *EventBridgeEvent {
+	ev := &EventBridgeEvent{
 		Version:    "0",
 		ID:         newRequestID(),
-		DetailType: "IVS Stage Update",
+		DetailType: detailType,
 		Source:     "aws.ivs",
 		Account:    e.opts.AccountID,
 		Time:       eventTime(at),
 		Region:     e.opts.Region,
-		Resources:  []string{stageArn},
-		Detail:     detail,
+		Resources:  []string{resource},
 	}
+	fill(ev)
+	return ev
+}
+
+// sendLocked puts an event in the event queue (as the EventBridge rule
+// that targets it would) and hands it to every sink.
+func (e *Emulator) sendLocked(p *EventBridgeEvent) {
+	ev := *p
 	if body, err := json.Marshal(ev); err == nil {
 		if n := e.queue.offerEvent(string(body)); n == 1 || n%1000 == 0 && n > 0 {
 			e.log.Warn("ivs emulator: the event queue is full; dropping its oldest messages", "dropped", n)

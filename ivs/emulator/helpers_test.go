@@ -185,3 +185,5 @@ func decodeJSON(t *testing.T, b []byte) map[string]any {
 func longString(n int) string {
 	return strings.Repeat("a", n)
 }
+
+func elliptic256() elliptic.Curve { return elliptic.P256() }

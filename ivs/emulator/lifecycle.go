@@ -14,6 +14,7 @@ func (e *Emulator) startPublishingLocked(st *stage, s *stageSession, p *particip
 	}
 	p.publishing, p.Published = true, true
 	e.recordLocked(st, s, p, participantEvent{Name: "PUBLISH_STARTED", Replica: p.replicaOf != nil})
+	defer e.feedCompositionsLocked(st.Arn)
 	for _, rep := range e.state.Replications {
 		if rep.SourceStageArn == st.Arn && rep.ParticipantID == p.ID {
 			rep.sourceGoneAt = time.Time{}
@@ -31,6 +32,7 @@ func (e *Emulator) stopPublishingLocked(st *stage, s *stageSession, p *participa
 	}
 	p.publishing = false
 	e.recordLocked(st, s, p, participantEvent{Name: "PUBLISH_STOPPED", Replica: p.ReplicationType == replicationDst})
+	defer e.feedCompositionsLocked(st.Arn)
 	for _, c := range e.conns {
 		if !c.publish && c.session == s && c.remote == p.ID {
 			e.endConnLocked(c)

@@ -278,6 +278,7 @@ func (e *Emulator) deleteStage(r *http.Request) (any, error) {
 			e.disconnectLocked(st, l.active, p)
 		}
 	}
+	e.failStageCompositionsLocked(arn)
 	e.endSessionLocked(arn)
 	delete(e.live, arn)
 	for key := range e.sources {

@@ -30,6 +30,11 @@ type state struct {
 	Stages       map[string]*stage       `json:"stages"`
 	PublicKeys   map[string]*publicKey   `json:"publicKeys"`
 	Replications map[string]*replication `json:"replications"`
+	// The low-latency service's resources (channel.go).
+	Channels     map[string]*channel         `json:"channels,omitempty"`
+	PlaybackKeys map[string]*playbackKeyPair `json:"playbackKeyPairs,omitempty"`
+	// Encoder configurations are durable in IVS; compositions are not.
+	EncoderConfigurations map[string]*encoderConfiguration `json:"encoderConfigurations,omitempty"`
 }
 
 func newState() *state {
@@ -38,6 +43,10 @@ func newState() *state {
 		Stages:       make(map[string]*stage),
 		PublicKeys:   make(map[string]*publicKey),
 		Replications: make(map[string]*replication),
+		Channels:     make(map[string]*channel),
+		PlaybackKeys: make(map[string]*playbackKeyPair),
+
+		EncoderConfigurations: make(map[string]*encoderConfiguration),
 	}
 }
 
@@ -85,6 +94,15 @@ func (e *Emulator) load() error {
 	}
 	if e.state.Replications == nil {
 		e.state.Replications = make(map[string]*replication)
+	}
+	if e.state.Channels == nil {
+		e.state.Channels = make(map[string]*channel)
+	}
+	if e.state.PlaybackKeys == nil {
+		e.state.PlaybackKeys = make(map[string]*playbackKeyPair)
+	}
+	if e.state.EncoderConfigurations == nil {
+		e.state.EncoderConfigurations = make(map[string]*encoderConfiguration)
 	}
 	e.restoreReplicationsLocked()
 	newID := e.ensureIDLocked()

@@ -27,11 +27,20 @@ func (e *Emulator) sweepLoop() {
 // limit ends (a publisher with STREAM_DURATION_EXCEEDED); a replication
 // whose source stopped publishing longer ago than its reconnect window
 // stops (REPLICATION_STOPPED); a session SessionEndDelay after its last
-// participant left ends. It runs on its own every SweepInterval.
+// participant left ends; a composition a minute without a publisher, or 24
+// hours old, stops, and the publishers feeding the others are asked for a
+// keyframe (segments are cut on keyframes). It runs on its own every
+// SweepInterval.
 func (e *Emulator) Sweep() {
 	e.mu.Lock()
-	defer e.unlockClosing()
 	now := e.now()
+	var feeding []keyframer
+	defer func() {
+		e.unlockClosing()
+		for _, src := range feeding {
+			src.RequestKeyframe()
+		}
+	}()
 	for _, c := range e.conns {
 		switch {
 		case !c.lostAt.IsZero() && now.Sub(c.lostAt) >= e.opts.ConnectionTimeout:
@@ -55,4 +64,5 @@ func (e *Emulator) Sweep() {
 			e.endSessionLocked(arn)
 		}
 	}
+	feeding = e.sweepCompositionsLocked(now)
 }

@@ -22,24 +22,34 @@ const maxAttributesBytes = 1024
 
 // patterns holds the model's regular expressions, compiled once per Emulator.
 type patterns struct {
-	stageArn      *regexp.Regexp
-	publicKeyArn  *regexp.Regexp
-	resourceArn   *regexp.Regexp
-	storageArn    *regexp.Regexp
-	name          *regexp.Regexp
-	tokenID       *regexp.Regexp
-	participantID *regexp.Regexp
-	nextToken     *regexp.Regexp
-	sessionID     *regexp.Regexp
-	stageID       *regexp.Regexp
-	jti           *regexp.Regexp
-	pem           *regexp.Regexp
+	stageArn       *regexp.Regexp
+	channelArn     *regexp.Regexp
+	playbackKeyArn *regexp.Regexp
+	compositionArn *regexp.Regexp
+	encoderArn     *regexp.Regexp
+	clientToken    *regexp.Regexp
+	publicKeyArn   *regexp.Regexp
+	resourceArn    *regexp.Regexp
+	storageArn     *regexp.Regexp
+	name           *regexp.Regexp
+	tokenID        *regexp.Regexp
+	participantID  *regexp.Regexp
+	nextToken      *regexp.Regexp
+	sessionID      *regexp.Regexp
+	stageID        *regexp.Regexp
+	jti            *regexp.Regexp
+	pem            *regexp.Regexp
 }
 
 func newPatterns() patterns {
 	return patterns{
-		stageArn:     regexp.MustCompile(`^arn:aws:ivs:[a-z0-9-]+:[0-9]+:stage/[a-zA-Z0-9-]+$`),
-		publicKeyArn: regexp.MustCompile(`^arn:aws:ivs:[a-z0-9-]+:[0-9]+:public-key/[a-zA-Z0-9-]+$`),
+		stageArn:       regexp.MustCompile(`^arn:aws:ivs:[a-z0-9-]+:[0-9]+:stage/[a-zA-Z0-9-]+$`),
+		channelArn:     regexp.MustCompile(`^arn:aws:ivs:[a-z0-9-]+:[0-9]+:channel/[a-zA-Z0-9-]+$`),
+		playbackKeyArn: regexp.MustCompile(`^arn:aws:ivs:[a-z0-9-]+:[0-9]+:playback-key/[a-zA-Z0-9-]+$`),
+		compositionArn: regexp.MustCompile(`^arn:aws:ivs:[a-z0-9-]+:[0-9]+:composition/[a-zA-Z0-9-]+$`),
+		encoderArn:     regexp.MustCompile(`^arn:aws:ivs:[a-z0-9-]+:[0-9]+:encoder-configuration/[a-zA-Z0-9-]+$`),
+		clientToken:    regexp.MustCompile(`^[a-zA-Z0-9-_]*$`),
+		publicKeyArn:   regexp.MustCompile(`^arn:aws:ivs:[a-z0-9-]+:[0-9]+:public-key/[a-zA-Z0-9-]+$`),
 		// The model says "[a-z-]/" (one character) for the resource type, which
 		// no real ARN matches; AWS accepts stage and public-key ARNs, so "+".
 		resourceArn:   regexp.MustCompile(`^arn:aws:ivs:[a-z0-9-]+:[0-9]+:[a-z-]+/[a-zA-Z0-9-]+$`),

@@ -248,6 +248,7 @@ func (p *Peer) forward(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			return
 		}
 		local.WriteRTP(&pkt)
+		p.src.tapped(video, &pkt)
 	}
 }
 

@@ -1,11 +1,14 @@
 package media
 
 import (
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -28,6 +31,7 @@ type Source struct {
 	pub     *Peer // the peer connection feeding it now, if any
 	lastPLI time.Time
 	pliDue  bool // a keyframe was asked for before the publisher's video arrived
+	taps    atomic.Pointer[[]*tapEntry]
 }
 
 // NewSource returns an empty source; id names its stream in subscribers'
@@ -128,5 +132,43 @@ func (s *Source) videoArrived() {
 	s.mu.Unlock()
 	if due {
 		s.RequestKeyframe()
+	}
+}
+
+// Tap receives every RTP packet the publisher sends, on the publisher's
+// read goroutine: it must be quick and must not block (the emulator's HLS
+// remuxer appends to memory). The packet is reused once it returns.
+type Tap func(video bool, p *rtp.Packet)
+
+// tapEntry gives each added tap an identity for removal.
+type tapEntry struct{ fn Tap }
+
+// AddTap adds fn to the source's taps until remove is called. Taps outlive
+// the publisher's peer connection, like the relay tracks.
+func (s *Source) AddTap(fn Tap) (remove func()) {
+	t := &tapEntry{fn: fn}
+	s.mu.Lock()
+	next := append(slices.Clone(s.loadTaps()), t)
+	s.taps.Store(&next)
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		next := slices.DeleteFunc(slices.Clone(s.loadTaps()), func(x *tapEntry) bool { return x == t })
+		s.taps.Store(&next)
+	}
+}
+
+func (s *Source) loadTaps() []*tapEntry {
+	if p := s.taps.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// tapped hands a packet to every tap; without taps it costs one atomic load.
+func (s *Source) tapped(video bool, p *rtp.Packet) {
+	for _, t := range s.loadTaps() {
+		t.fn(video, p)
 	}
 }
