@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"sync"
 	"testing"
@@ -24,8 +25,11 @@ import (
 // the survivors heartbeat every 20 s). In process, over loopback:
 //
 //	go test -run '^$' -bench VanishingViewers -benchtime 1x ./http/
+//
+// -vanish.viewers sets the audience (20 % of it vanishes).
 func BenchmarkVanishingViewers(b *testing.B) {
-	const viewers, vanish = 20, 4
+	viewers := *vanishViewers
+	vanish := viewers / 5
 	for _, mode := range []string{"pushed", "polled", "heartbeat-only"} {
 		b.Run(mode, func(b *testing.B) {
 			for range b.N {
@@ -37,6 +41,8 @@ func BenchmarkVanishingViewers(b *testing.B) {
 		})
 	}
 }
+
+var vanishViewers = flag.Int("vanish.viewers", 20, "BenchmarkVanishingViewers: viewers with a real subscriber; 20 % vanish")
 
 func vanishingRound(b *testing.B, mode string, viewers, vanish int) (settle time.Duration, driftSecs float64, peak int) {
 	env := apitest.New(b, apitest.Options{Live: apitestCapacity(1000)})

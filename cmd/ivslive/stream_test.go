@@ -93,6 +93,27 @@ func TestEmbeddedStageCarriesMedia(t *testing.T) {
 		packets, bytes, _ := sub.Received()
 		return packets > 0 && bytes > 0
 	})
+
+	// The server follows the emulator's participants: IVS's count appears
+	// beside the heartbeat count, and a viewer whose page closes its peer
+	// connection, without a leave, is gone from the count within seconds.
+	type stats struct{ TotalViewers, IVSConnected, Drift *int }
+	read := func() stats {
+		var st stats
+		if status, e := call(t, s, "GET", "/api/stats", ""); status != 200 || json.Unmarshal(e.Data, &st) != nil || st.TotalViewers == nil {
+			t.Fatalf("stats: %d %s", status, e.Data)
+		}
+		return st
+	}
+	whiptest.Eventually(t, 5*time.Second, "IVS's count of the viewer", func() bool {
+		st := read()
+		return *st.TotalViewers == 1 && st.IVSConnected != nil && *st.IVSConnected == 1 && *st.Drift == 0
+	})
+	sub.Close()
+	whiptest.Eventually(t, 5*time.Second, "the viewer gone from the count", func() bool {
+		st := read()
+		return *st.TotalViewers == 0 && st.IVSConnected != nil && *st.IVSConnected == 0
+	})
 	if resp, err := pub.Delete(t.Context(), http.DefaultClient); err != nil || resp.Status != http.StatusOK {
 		t.Fatalf("DELETE: %v %+v", err, resp)
 	}

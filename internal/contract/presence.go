@@ -441,9 +441,23 @@ func PresenceStore(t *testing.T, open func(t *testing.T) Presence) {
 		if n := loads(t, p.Store)[stageA]; n != 1 {
 			t.Fatalf("count = %d, want the new session", n)
 		}
+		// A heartbeat that arrived after IVS saw the viewer leave: the
+		// session ends at its last heartbeat, never before it.
+		again, err := p.Store.Session(ctx, stageA, "u1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := t0.Add(2 * time.Minute)
+		if err := p.Store.Heartbeat(ctx, ivslive.HeartbeatRequest{StageARN: stageA, UserID: "u1", SessionID: again.ID, Now: seen}); err != nil {
+			t.Fatal(err)
+		}
+		late, err := p.Store.Leave(ctx, ivslive.LeaveRequest{StageARN: stageA, UserID: "u1", SessionID: again.ID, Now: seen.Add(-time.Second), Reason: ivslive.EndDisconnected})
+		if err != nil || !late.LeftAt.Equal(seen) {
+			t.Fatalf("closed %+v, %v; want left at the last heartbeat %v", late, err, seen)
+		}
 		rec := p.Recorded(t)
-		if len(rec) != 1 || rec[0].Reason != ivslive.EndDisconnected || !rec[0].LeftAt.Equal(left) {
-			t.Fatalf("recorded %+v, want one disconnected session left at %v", rec, left)
+		if len(rec) != 2 || rec[0].Reason != ivslive.EndDisconnected || !rec[0].LeftAt.Equal(left) {
+			t.Fatalf("recorded %+v, want the first disconnected session left at %v", rec, left)
 		}
 	})
 
