@@ -26,8 +26,13 @@ type hostEnv struct {
 // events are applied as the queue consumer would; without, only the
 // scaler's reconciler learns what IVS knows.
 func newHostEnv(t *testing.T, events bool, tune func(c *live.Config)) hostEnv {
+	return newHostEnvOn(t, nil, events, tune)
+}
+
+// newHostEnvOn is newHostEnv on a presence twin (nil: memory).
+func newHostEnvOn(t *testing.T, presence apitest.PresenceFunc, events bool, tune func(c *live.Config)) hostEnv {
 	clock := apitest.NewClock(time.Now().UTC().Truncate(time.Second))
-	env := apitest.New(t, apitest.Options{Clock: clock, Emulator: emulator.Options{Now: clock.Now},
+	env := apitest.New(t, apitest.Options{Clock: clock, Presence: presence, Emulator: emulator.Options{Now: clock.Now},
 		Live: func(c *live.Config) {
 			c.AutoScale, c.Threshold, c.Capacity = true, 2, 3
 			if tune != nil {
@@ -139,8 +144,12 @@ func bothWays(t *testing.T, run func(t *testing.T, events bool)) {
 // named, and not on a replica stage that lost its replication until the
 // scaler restores it.
 func TestSeatingFollowsHostMedia(t *testing.T) {
+	apitest.Twins(t, func(t *testing.T, presence apitest.PresenceFunc) { seatingFollowsHostMedia(t, presence) })
+}
+
+func seatingFollowsHostMedia(t *testing.T, presence apitest.PresenceFunc) {
 	bothWays(t, func(t *testing.T, events bool) {
-		e := newHostEnv(t, events, nil)
+		e := newHostEnvOn(t, presence, events, nil)
 		master := e.Live.MasterARN()
 		var created struct {
 			Stage struct {
@@ -243,8 +252,12 @@ func (e hostEnv) seating(t *testing.T, arn string) ivslive.StageState {
 // With a 60 s publisher token, a host that keeps publishing keeps the
 // broadcast live long past 60 s: viewers get tokens, replications stay.
 func TestBroadcastOutlivesPublisherToken(t *testing.T) {
+	apitest.Twins(t, func(t *testing.T, presence apitest.PresenceFunc) { broadcastOutlivesPublisherToken(t, presence) })
+}
+
+func broadcastOutlivesPublisherToken(t *testing.T, presence apitest.PresenceFunc) {
 	bothWays(t, func(t *testing.T, events bool) {
-		e := newHostEnv(t, events, func(c *live.Config) { c.PublisherTokenTTL = time.Minute })
+		e := newHostEnvOn(t, presence, events, func(c *live.Config) { c.PublisherTokenTTL = time.Minute })
 		h := e.hostToken(t)
 		e.publish(t, &h)
 		e.hostRecorded(t, true)
