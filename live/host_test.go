@@ -88,11 +88,27 @@ func (e hostEnv) publish(t *testing.T, h *host) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pub.Close() })
+	// IVS's own word that the media arrived (ListParticipants' "published"
+	// means at some time in the session, so it cannot tell a return).
+	published := make(chan struct{}, 1)
+	stop := e.Emulator.SubscribeEvents(func(ev emulator.EventBridgeEvent) {
+		if ev.Detail.EventName == ivslive.IVSEventPublished && ev.Detail.ParticipantID == h.participantID {
+			select {
+			case published <- struct{}{}:
+			default:
+			}
+		}
+	})
+	defer stop()
 	if resp, err := pub.Connect(t.Context(), e.HTTP, h.whip, h.token); err != nil || resp.Status != 201 {
 		t.Fatalf("WHIP publish: %v %+v", err, resp)
 	}
 	h.pub = pub
-	testenv.Eventually(t, 10*time.Second, "the host publishing in IVS", func() bool { return e.publishing(t, h.participantID) })
+	select {
+	case <-published:
+	case <-time.After(10 * time.Second):
+		t.Fatal("IVS did not report the host publishing within 10 s")
+	}
 }
 
 // unpublish ends the host's WHIP session and waits until IVS knows.
