@@ -81,6 +81,7 @@ func (s *Server) handlePublisherInfo(w http.ResponseWriter, r *http.Request) {
 		s.respond(w, http.StatusOK, map[string]any{"hasPublisher": true, "publisherInfo": map[string]any{
 			"participantId": pub.ParticipantID, "stageArn": pub.StageARN, "userId": pub.UserID,
 			"joinedAt": isoTime(pub.JoinedAt), "expiresAt": isoTime(pub.ExpiresAt),
+			"publishing": pub.Publishing, "publishingParticipantId": pub.Source(),
 		}}, "")
 	case ivslive.ENOTFOUND:
 		s.respond(w, http.StatusOK, map[string]any{"hasPublisher": false, "message": "當前沒有主播在線"}, "")

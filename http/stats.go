@@ -96,7 +96,8 @@ func (s *Server) handleStatsPublisher(w http.ResponseWriter, r *http.Request) {
 	switch ivslive.ErrorCode(err) {
 	case "":
 		s.respond(w, http.StatusOK, map[string]any{"isPublisherLive": true, "participantId": pub.ParticipantID,
-			"userId": pub.UserID, "joinedAt": isoTime(pub.JoinedAt), "expiresAt": isoTime(pub.ExpiresAt)}, "")
+			"userId": pub.UserID, "joinedAt": isoTime(pub.JoinedAt), "expiresAt": isoTime(pub.ExpiresAt),
+			"publishing": pub.Publishing, "publishingParticipantId": pub.Source()}, "")
 	case ivslive.ENOTFOUND:
 		s.respond(w, http.StatusOK, map[string]any{"isPublisherLive": false}, "")
 	default:

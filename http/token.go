@@ -136,7 +136,7 @@ func (s *Server) handleViewerToken(w http.ResponseWriter, r *http.Request) {
 	data["currentViewers"] = g.Viewers
 	data["isNewViewer"] = g.New
 	data["sessionId"] = g.Session.ID
-	data["publisherParticipantId"] = g.Publisher.ParticipantID
+	data["publisherParticipantId"] = g.Publisher.Source() // the one whose media IVS carries
 	if tok := s.sessionToken(g.Session, g.Token.ExpiresAt); tok != "" {
 		data["sessionToken"] = tok
 	}

@@ -44,6 +44,7 @@ var defaultQuotas = map[string]float64{
 	"DisconnectParticipant":       5,
 	"GetStage":                    5,
 	"ListStages":                  5,
+	"ListParticipants":            5,
 	"UpdateStage":                 5,
 	"StartParticipantReplication": 5,
 	"StopParticipantReplication":  5,

@@ -112,3 +112,29 @@ func later(a, b time.Time) time.Time {
 	}
 	return b
 }
+
+// followHost announces the end of a broadcast that ended by itself (the
+// token expired before the host published, or the grace period after it
+// stopped ran out): nothing else notices the moment, so the leader's round
+// that first finds no publisher does. An end the end route made was
+// announced there.
+func (sc *Scaler) followHost(ctx context.Context, pub *ivslive.Publisher) {
+	s := sc.Service
+	sc.mu.Lock()
+	prev := sc.host
+	sc.host = nil
+	if pub != nil {
+		cp := *pub
+		sc.host = &cp
+	}
+	sc.mu.Unlock()
+	if pub != nil || prev == nil {
+		return
+	}
+	ended, err := s.endedParticipants(ctx)
+	if err != nil || slices.Contains(ended, prev.ParticipantID) {
+		return
+	}
+	s.Log.Info("publisher ended: no longer publishing, or its token expired first", "user", prev.UserID, "participant", prev.ParticipantID)
+	s.emit(ctx, ivslive.Event{Type: ivslive.EventPublisherEnded, StageARN: prev.StageARN, UserID: prev.UserID, ParticipantID: prev.ParticipantID})
+}

@@ -26,8 +26,13 @@ type hostEnv struct {
 // events are applied as the queue consumer would; without, only the
 // scaler's reconciler learns what IVS knows.
 func newHostEnv(t *testing.T, events bool, tune func(c *live.Config)) hostEnv {
+	return newHostEnvOn(t, nil, events, tune)
+}
+
+// newHostEnvOn is newHostEnv on a presence twin (nil: memory).
+func newHostEnvOn(t *testing.T, presence apitest.PresenceFunc, events bool, tune func(c *live.Config)) hostEnv {
 	clock := apitest.NewClock(time.Now().UTC().Truncate(time.Second))
-	env := apitest.New(t, apitest.Options{Clock: clock, Emulator: emulator.Options{Now: clock.Now},
+	env := apitest.New(t, apitest.Options{Clock: clock, Presence: presence, Emulator: emulator.Options{Now: clock.Now},
 		Live: func(c *live.Config) {
 			c.AutoScale, c.Threshold, c.Capacity = true, 2, 3
 			if tune != nil {
@@ -83,11 +88,27 @@ func (e hostEnv) publish(t *testing.T, h *host) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pub.Close() })
+	// IVS's own word that the media arrived (ListParticipants' "published"
+	// means at some time in the session, so it cannot tell a return).
+	published := make(chan struct{}, 1)
+	stop := e.Emulator.SubscribeEvents(func(ev emulator.EventBridgeEvent) {
+		if ev.Detail.EventName == ivslive.IVSEventPublished && ev.Detail.ParticipantID == h.participantID {
+			select {
+			case published <- struct{}{}:
+			default:
+			}
+		}
+	})
+	defer stop()
 	if resp, err := pub.Connect(t.Context(), e.HTTP, h.whip, h.token); err != nil || resp.Status != 201 {
 		t.Fatalf("WHIP publish: %v %+v", err, resp)
 	}
 	h.pub = pub
-	testenv.Eventually(t, 10*time.Second, "the host publishing in IVS", func() bool { return e.publishing(t, h.participantID) })
+	select {
+	case <-published:
+	case <-time.After(10 * time.Second):
+		t.Fatal("IVS did not report the host publishing within 10 s")
+	}
 }
 
 // unpublish ends the host's WHIP session and waits until IVS knows.
@@ -139,8 +160,12 @@ func bothWays(t *testing.T, run func(t *testing.T, events bool)) {
 // named, and not on a replica stage that lost its replication until the
 // scaler restores it.
 func TestSeatingFollowsHostMedia(t *testing.T) {
+	apitest.Twins(t, func(t *testing.T, presence apitest.PresenceFunc) { seatingFollowsHostMedia(t, presence) })
+}
+
+func seatingFollowsHostMedia(t *testing.T, presence apitest.PresenceFunc) {
 	bothWays(t, func(t *testing.T, events bool) {
-		e := newHostEnv(t, events, nil)
+		e := newHostEnvOn(t, presence, events, nil)
 		master := e.Live.MasterARN()
 		var created struct {
 			Stage struct {
@@ -243,8 +268,12 @@ func (e hostEnv) seating(t *testing.T, arn string) ivslive.StageState {
 // With a 60 s publisher token, a host that keeps publishing keeps the
 // broadcast live long past 60 s: viewers get tokens, replications stay.
 func TestBroadcastOutlivesPublisherToken(t *testing.T) {
+	apitest.Twins(t, func(t *testing.T, presence apitest.PresenceFunc) { broadcastOutlivesPublisherToken(t, presence) })
+}
+
+func broadcastOutlivesPublisherToken(t *testing.T, presence apitest.PresenceFunc) {
 	bothWays(t, func(t *testing.T, events bool) {
-		e := newHostEnv(t, events, func(c *live.Config) { c.PublisherTokenTTL = time.Minute })
+		e := newHostEnvOn(t, presence, events, func(c *live.Config) { c.PublisherTokenTTL = time.Minute })
 		h := e.hostToken(t)
 		e.publish(t, &h)
 		e.hostRecorded(t, true)

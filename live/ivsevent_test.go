@@ -170,3 +170,51 @@ func TestApplyIVSEventNeverActs(t *testing.T) {
 		t.Fatalf("applying events made %d calls that act in IVS", spy.n)
 	}
 }
+
+// A broadcast that ends by itself (here the grace period after the host
+// stopped) is announced once by the leader's round; one the end route
+// ended is not announced again.
+func TestScalerAnnouncesBroadcastEnd(t *testing.T) {
+	ctx := context.Background()
+	e := newScaleEnv(t, nil)
+	bus := e.Live.Events.(*live.Bus)
+	sub := bus.Subscribe(64)
+	defer sub.Close()
+	ended := func() int {
+		n := 0
+		for {
+			select {
+			case ev := <-sub.C:
+				if ev.Type == ivslive.EventPublisherEnded {
+					n++
+				}
+			default:
+				return n
+			}
+		}
+	}
+	pid := e.publisher(t, true)
+	e.check(t) // the reconciler sees the host publishing
+	e.Emulator.SetPublishing(e.Live.MasterARN(), pid, false)
+	e.check(t) // ... and gone: the grace period starts
+	if n := ended(); n != 0 {
+		t.Fatalf("%d ended events during the grace period", n)
+	}
+	e.clock.Add(time.Minute)
+	e.check(t)
+	e.check(t)
+	if n := ended(); n != 1 {
+		t.Fatalf("%d ended events after the grace period, want 1", n)
+	}
+	if _, err := e.Presence.Publisher(ctx); ivslive.ErrorCode(err) != ivslive.ENOTFOUND {
+		t.Fatalf("publisher still live: %v", err)
+	}
+
+	e.publisher(t, false)
+	e.check(t)
+	e.Must(t, 200, "POST", "/api/token/publisher/end", map[string]any{})
+	e.check(t)
+	if n := ended(); n != 1 {
+		t.Fatalf("%d ended events for the end route, want its own only", n)
+	}
+}

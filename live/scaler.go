@@ -31,6 +31,10 @@ type Scaler struct {
 	nudges chan struct{}
 	// lastDrift is when checkDrift last ran; orphans are the stages it saw
 	// tagged as ours but unknown to the store.
+	// host is the publisher's participant at the last round, so the round
+	// that finds none says the broadcast ended.
+	host *ivslive.Publisher
+
 	driftMu   sync.Mutex
 	lastDrift time.Time
 	orphans   map[string]bool
@@ -155,6 +159,7 @@ func (sc *Scaler) Check(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	sc.followHost(ctx, p.publisher)
 	action, err = sc.resize(ctx, p)
 	if action != "" { // a stage came or went: look again
 		if p, err = sc.pool(ctx); err != nil {

@@ -155,7 +155,8 @@ func New(t testing.TB, o Options) *Env {
 	t.Cleanup(emSrv.Close)
 	client, err := ivs.New(ctx, ivs.Options{Endpoint: emSrv.URL, Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 		Quotas: map[string]float64{"CreateStage": 1000, "DeleteStage": 1000, "GetStage": 1000, "ListStages": 1000,
-			"UpdateStage": 1000, "StartParticipantReplication": 1000, "StopParticipantReplication": 1000}, Logger: log})
+			"UpdateStage": 1000, "StartParticipantReplication": 1000, "StopParticipantReplication": 1000,
+			"ListParticipants": 1000, "ListParticipantReplicas": 1000}, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
