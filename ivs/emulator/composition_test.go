@@ -115,13 +115,15 @@ func TestCompositionServesHLS(t *testing.T) {
 	if _, err := h.client.StopComposition(t.Context(), &ivsrealtime.StopCompositionInput{Arn: aws.String(compArn)}); err != nil {
 		t.Fatalf("StopComposition: %v", err)
 	}
-	if s := h.compositionState(t, compArn); s != types.CompositionStateStopped {
-		t.Errorf("state after stop = %s", s)
-	}
+	// The playlist ends at once; the state passes STOPPING to STOPPED.
 	_, body := h.get(t, playURL)
 	if !strings.Contains(string(body), "#EXT-X-ENDLIST") {
 		t.Errorf("the playlist did not end:\n%s", body)
 	}
+	if s := h.compositionState(t, compArn); s != types.CompositionStateStopping && s != types.CompositionStateStopped {
+		t.Errorf("state after stop = %s", s)
+	}
+	eventually(t, 5*time.Second, "STOPPED", func() bool { return h.compositionState(t, compArn) == types.CompositionStateStopped })
 	var names []string
 	eventually(t, 5*time.Second, "composition events", func() bool {
 		bridge.mu.Lock()
@@ -204,10 +206,11 @@ func TestCompositionQuota(t *testing.T) {
 	_, err := h.startComposition(arn, aws.ToString(sixth.Arn))
 	wantAPIError[*types.ServiceQuotaExceededException](t, err, "5 per stage")
 
-	// A stopped composition frees its place.
+	// A stopped composition frees its place (once STOPPING is over).
 	if _, err := h.client.StopComposition(t.Context(), &ivsrealtime.StopCompositionInput{Arn: first.Arn}); err != nil {
 		t.Fatal(err)
 	}
+	h.em.Sweep()
 	if _, err := h.startComposition(arn, aws.ToString(sixth.Arn)); err != nil {
 		t.Fatalf("after a stop: %v", err)
 	}
@@ -250,7 +253,8 @@ func TestCompositionIdleStops(t *testing.T) {
 		t.Errorf("state = %s, want STARTING", s)
 	}
 	h.clock.Advance(compositionIdleTimeout)
-	h.em.Sweep()
+	h.em.Sweep() // STOPPING
+	h.em.Sweep() // STOPPED
 	if s := h.compositionState(t, aws.ToString(c.Arn)); s != types.CompositionStateStopped {
 		t.Errorf("state after a minute alone = %s, want STOPPED", s)
 	}
@@ -358,6 +362,7 @@ func TestCompositionEndsWithoutHost(t *testing.T) {
 		t.Fatalf("state within the minute = %s, want ACTIVE", s)
 	}
 	h.clock.Advance(time.Second)
+	h.em.Sweep()
 	h.em.Sweep()
 	if s := h.compositionState(t, compArn); s != types.CompositionStateStopped {
 		t.Fatalf("state after the minute = %s, want STOPPED", s)
