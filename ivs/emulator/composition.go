@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
@@ -49,6 +50,8 @@ type composition struct {
 func (c *composition) running() bool {
 	return c.state == "STARTING" || c.state == "ACTIVE" || c.state == "STOPPING"
 }
+
+var errUnknownLayout = errors.New("unknown layout")
 
 // defaultLayout is what IVS answers when StartComposition had no layout.
 var defaultLayout = json.RawMessage(`{"grid":{"featuredParticipantAttribute":"","omitStoppedVideo":false,"videoAspectRatio":"VIDEO","videoFillMode":"","gridGap":2,"participantOrderAttribute":""}}`)
@@ -134,6 +137,19 @@ func (e *Emulator) startComposition(r *http.Request) (any, error) {
 		}
 	}
 	v.tags("tags", in.Tags)
+	if len(in.Layout) > 0 && string(in.Layout) != "null" {
+		// A LayoutConfiguration: grid or pip, each an object.
+		var layout map[string]map[string]any
+		err := json.Unmarshal(in.Layout, &layout)
+		for k := range layout {
+			if k != "grid" && k != "pip" {
+				err = errUnknownLayout
+			}
+		}
+		if err != nil {
+			v.fail("layout", "of the wrong shape", "Member must be a LayoutConfiguration (grid or pip)")
+		}
+	}
 	if err := v.err(); err != nil {
 		return nil, err
 	}

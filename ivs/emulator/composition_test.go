@@ -234,6 +234,10 @@ func TestCompositionQuota(t *testing.T) {
 	wantAPIError[*types.ResourceNotFoundException](t, err, "Channel")
 	_, err = h.client.StartComposition(t.Context(), &ivsrealtime.StartCompositionInput{StageArn: st.Arn, Destinations: []types.DestinationConfiguration{}})
 	wantAPIError[*types.ValidationException](t, err, "'destinations'")
+	status, _, body := h.post(t, "POST", "/StartComposition", `{"stageArn":"`+arn+`","destinations":[{"channel":{"channelArn":"`+aws.ToString(free.Arn)+`"}}],"layout":{"mosaic":{}}}`)
+	if status != http.StatusBadRequest || !strings.Contains(string(body), "'layout'") {
+		t.Errorf("an unknown layout: %d %s", status, body)
+	}
 	list, err := h.client.ListCompositions(t.Context(), &ivsrealtime.ListCompositionsInput{FilterByStageArn: st.Arn})
 	if err != nil || len(list.Compositions) != 6 {
 		t.Errorf("ListCompositions = %d, %v; want 6", len(list.Compositions), err)
@@ -408,5 +412,28 @@ func TestCompositionEventJSON(t *testing.T) {
 	b, _ = json.Marshal(EventBridgeEvent{DetailType: "IVS Stage Update", Detail: StageUpdate{EventName: "Participant Published"}})
 	if detail, _ := decodeJSON(t, b)["detail"].(map[string]any); detail["event_name"] != "Participant Published" {
 		t.Errorf("stage event encoded %s", b)
+	}
+}
+
+// A layout is kept and answered as sent (the emulator does not apply it);
+// without one, IVS's default grid is answered.
+func TestCompositionLayout(t *testing.T) {
+	h := newHarness(t, Options{})
+	st := h.createStage(t, "laid-out")
+	ch := h.createChannel(t, "grid", false)
+	out, err := h.client.StartComposition(t.Context(), &ivsrealtime.StartCompositionInput{
+		StageArn:     st.Arn,
+		Layout:       &types.LayoutConfiguration{Pip: &types.PipConfiguration{PipPosition: types.PipPositionTopLeft, GridGap: 4}},
+		Destinations: []types.DestinationConfiguration{{Channel: &types.ChannelDestinationConfiguration{ChannelArn: ch.Arn}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := out.Composition.Layout.Pip; p == nil || p.PipPosition != types.PipPositionTopLeft || p.GridGap != 4 {
+		t.Errorf("layout = %+v", out.Composition.Layout)
+	}
+	plain, err := h.startComposition(aws.ToString(h.createStage(t, "plain").Arn), aws.ToString(h.createChannel(t, "plain", false).Arn))
+	if err != nil || plain.Layout == nil || plain.Layout.Grid == nil {
+		t.Errorf("default layout = %+v, %v", plain, err)
 	}
 }
