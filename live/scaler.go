@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ivslive/ivslive"
-	"github.com/ivslive/ivslive/token"
 )
 
 // Scale rules. The pool grows when its viewers pass upFactor of the
@@ -175,7 +174,7 @@ func (sc *Scaler) grow(ctx context.Context, p pool) (string, error) {
 		s.Log.Warn("scale up needed but blocked", "reason", reason, "viewers", p.total, "activeStages", p.active)
 		return "", nil
 	}
-	name := s.Config.StageNamePrefix + "auto-" + token.RandomID(8)
+	name := s.Config.StageNamePrefix + "auto-" + ivslive.RandomID(8)
 	st, err := s.CreateStage(ctx, name, map[string]string{"ParentStage": s.MasterARN()}, true)
 	if err != nil {
 		return "", fmt.Errorf("scale up: %w", err)

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/ivslive/ivslive"
-	"github.com/ivslive/ivslive/token"
 )
 
 // Prefixes the Node server puts before user ids in tokens; kept so clients
@@ -14,7 +13,7 @@ const (
 	publisherPrefix   = "broadcaster-"
 	viewerPrefix      = "viewer-"
 	mediaServerPrefix = "media-server-"
-	maxIDLength       = token.MaxUserID - len(mediaServerPrefix)
+	maxIDLength       = ivslive.MaxTokenUserID - len(mediaServerPrefix)
 )
 
 // PublisherToken issues a PUBLISH token on the master stage and marks the

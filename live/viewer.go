@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/ivslive/ivslive"
-	"github.com/ivslive/ivslive/token"
 )
 
 // ViewerRequest is a viewer asking to watch.
@@ -45,7 +44,7 @@ func (s *Service) ViewerToken(ctx context.Context, r ViewerRequest) (ViewerGrant
 	}
 	res, err := s.Presence.Join(ctx, ivslive.JoinRequest{
 		UserID: r.UserID, StageARN: r.StageARN, SessionID: newSessionID(),
-		ParticipantID: token.NewParticipantID(), UserAgent: userAgent(r.UserAgent), IP: ipText(r.IP),
+		ParticipantID: ivslive.NewParticipantID(), UserAgent: userAgent(r.UserAgent), IP: ipText(r.IP),
 		Now: s.now(), Threshold: s.Config.Threshold, Capacity: s.Config.Capacity,
 	})
 	if err != nil {
@@ -160,4 +159,4 @@ func (s *Service) WatchDuration(ctx context.Context, userID, stageARN string) (t
 func userAgent(ua string) string { return ivslive.StoredText(ua, ivslive.MaxUserAgent) }
 func ipText(ip string) string    { return ivslive.StoredText(ip, ivslive.MaxIPText) }
 
-func newSessionID() string { return "vs-" + token.RandomID(20) }
+func newSessionID() string { return "vs-" + ivslive.RandomID(20) }

@@ -8,7 +8,6 @@ package token
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"time"
@@ -88,7 +87,7 @@ func (s *Signer) IssueToken(_ context.Context, req ivslive.TokenRequest) (ivsliv
 	}
 	pid := req.ParticipantID
 	if pid == "" {
-		pid = NewParticipantID()
+		pid = ivslive.NewParticipantID()
 	}
 	now := s.now().Truncate(time.Second)
 	exp := now.Add(req.Duration)
@@ -134,24 +133,6 @@ func capabilities(cs []ivslive.Capability) Capabilities {
 		}
 	}
 	return c
-}
-
-const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
-// NewParticipantID returns a random 16-character participant id from
-// [A-Za-z0-9], valid for every IVS operation that takes a participant id
-// (some of which forbid underscores).
-func NewParticipantID() string { return RandomID(16) }
-
-// RandomID returns n random characters from [A-Za-z0-9].
-func RandomID(n int) string {
-	b := make([]byte, n)
-	rand.Read(b) // never fails; see crypto/rand
-	for i := range b {
-		// 256 is not a multiple of 62; the bias (under 2%) is irrelevant for ids.
-		b[i] = idAlphabet[int(b[i])%len(idAlphabet)]
-	}
-	return string(b)
 }
 
 // PublicKey returns the public half of the signing key, which verifies
