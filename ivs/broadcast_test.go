@@ -5,8 +5,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ivslive/ivslive"
+	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/ivs"
 	"github.com/ivslive/ivslive/token"
 )
@@ -112,8 +114,13 @@ func TestCompositionRoundTrip(t *testing.T) {
 	if err := c.StopComposition(ctx, first.ARN); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := c.GetComposition(ctx, first.ARN); err != nil || got.State != ivslive.CompositionStopped || got.EndTime.IsZero() {
-		t.Fatalf("after stop: %+v %v", got, err)
+	var got ivslive.Composition
+	testenv.Eventually(t, 5*time.Second, "the composition STOPPED", func() bool {
+		got, err = c.GetComposition(ctx, first.ARN)
+		return err == nil && got.State == ivslive.CompositionStopped
+	})
+	if got.EndTime.IsZero() {
+		t.Errorf("a stopped composition without an end time: %+v", got)
 	}
 	if _, err := c.GetComposition(ctx, "arn:aws:ivs:us-east-1:123456789012:composition/none"); ivslive.ErrorCode(err) != ivslive.ENOTFOUND {
 		t.Errorf("missing composition: %v", err)

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
@@ -49,6 +50,8 @@ type composition struct {
 func (c *composition) running() bool {
 	return c.state == "STARTING" || c.state == "ACTIVE" || c.state == "STOPPING"
 }
+
+var errUnknownLayout = errors.New("unknown layout")
 
 // defaultLayout is what IVS answers when StartComposition had no layout.
 var defaultLayout = json.RawMessage(`{"grid":{"featuredParticipantAttribute":"","omitStoppedVideo":false,"videoAspectRatio":"VIDEO","videoFillMode":"","gridGap":2,"participantOrderAttribute":""}}`)
@@ -134,6 +137,19 @@ func (e *Emulator) startComposition(r *http.Request) (any, error) {
 		}
 	}
 	v.tags("tags", in.Tags)
+	if len(in.Layout) > 0 && string(in.Layout) != "null" {
+		// A LayoutConfiguration: grid or pip, each an object.
+		var layout map[string]map[string]any
+		err := json.Unmarshal(in.Layout, &layout)
+		for k := range layout {
+			if k != "grid" && k != "pip" {
+				err = errUnknownLayout
+			}
+		}
+		if err != nil {
+			v.fail("layout", "of the wrong shape", "Member must be a LayoutConfiguration (grid or pip)")
+		}
+	}
 	if err := v.err(); err != nil {
 		return nil, err
 	}
@@ -273,25 +289,35 @@ func (e *Emulator) untapLocked(c *composition) {
 	}
 }
 
-// endCompositionLocked stops a composition: STOPPED, or FAILED with the
-// Session Failure event. Its playlist ends (EXT-X-ENDLIST).
+// endCompositionLocked stops a composition, or fails it with the Session
+// Failure event. Its media stops and its playlist ends (EXT-X-ENDLIST) at
+// once; a stopped composition is STOPPING until the next sweep makes it
+// STOPPED (with Destination End and Session End), as IVS reports a stop in
+// progress before the stop.
 func (e *Emulator) endCompositionLocked(c *composition, failed bool) {
-	if !c.running() {
+	if !c.running() || (c.state == "STOPPING" && !failed) {
 		return
 	}
 	e.untapLocked(c)
 	c.stream.End()
 	now := e.now().UTC()
-	c.end, c.destEnd = now, now
 	if failed {
+		c.end, c.destEnd = now, now
 		c.state, c.destState = "FAILED", "FAILED"
 		e.emitCompositionLocked(c, "Session Failure", now)
 	} else {
-		c.state, c.destState = "STOPPED", "STOPPED"
-		e.emitCompositionLocked(c, "Destination End", now)
-		e.emitCompositionLocked(c, "Session End", now)
+		c.state, c.destState = "STOPPING", "STOPPING"
 	}
-	e.log.Info("ivs emulator: composition ended", "arn", c.arn, "state", c.state)
+	e.log.Info("ivs emulator: composition ending", "arn", c.arn, "state", c.state)
+}
+
+// stoppedLocked completes a stop: STOPPED, and its events.
+func (e *Emulator) stoppedLocked(c *composition) {
+	now := e.now().UTC()
+	c.end, c.destEnd = now, now
+	c.state, c.destState = "STOPPED", "STOPPED"
+	e.emitCompositionLocked(c, "Destination End", now)
+	e.emitCompositionLocked(c, "Session End", now)
 }
 
 // sweepCompositionsLocked ends compositions without a publisher for a
@@ -302,6 +328,10 @@ func (e *Emulator) endCompositionLocked(c *composition, failed bool) {
 func (e *Emulator) sweepCompositionsLocked(now time.Time) []keyframer {
 	var feeding []keyframer
 	for arn, c := range e.compositions {
+		if c.state == "STOPPING" {
+			e.stoppedLocked(c)
+			continue
+		}
 		if !c.running() {
 			if now.Sub(c.end) >= compositionRetention {
 				delete(e.compositions, arn)

@@ -115,13 +115,15 @@ func TestCompositionServesHLS(t *testing.T) {
 	if _, err := h.client.StopComposition(t.Context(), &ivsrealtime.StopCompositionInput{Arn: aws.String(compArn)}); err != nil {
 		t.Fatalf("StopComposition: %v", err)
 	}
-	if s := h.compositionState(t, compArn); s != types.CompositionStateStopped {
-		t.Errorf("state after stop = %s", s)
-	}
+	// The playlist ends at once; the state passes STOPPING to STOPPED.
 	_, body := h.get(t, playURL)
 	if !strings.Contains(string(body), "#EXT-X-ENDLIST") {
 		t.Errorf("the playlist did not end:\n%s", body)
 	}
+	if s := h.compositionState(t, compArn); s != types.CompositionStateStopping && s != types.CompositionStateStopped {
+		t.Errorf("state after stop = %s", s)
+	}
+	eventually(t, 5*time.Second, "STOPPED", func() bool { return h.compositionState(t, compArn) == types.CompositionStateStopped })
 	var names []string
 	eventually(t, 5*time.Second, "composition events", func() bool {
 		bridge.mu.Lock()
@@ -204,10 +206,11 @@ func TestCompositionQuota(t *testing.T) {
 	_, err := h.startComposition(arn, aws.ToString(sixth.Arn))
 	wantAPIError[*types.ServiceQuotaExceededException](t, err, "5 per stage")
 
-	// A stopped composition frees its place.
+	// A stopped composition frees its place (once STOPPING is over).
 	if _, err := h.client.StopComposition(t.Context(), &ivsrealtime.StopCompositionInput{Arn: first.Arn}); err != nil {
 		t.Fatal(err)
 	}
+	h.em.Sweep()
 	if _, err := h.startComposition(arn, aws.ToString(sixth.Arn)); err != nil {
 		t.Fatalf("after a stop: %v", err)
 	}
@@ -231,6 +234,10 @@ func TestCompositionQuota(t *testing.T) {
 	wantAPIError[*types.ResourceNotFoundException](t, err, "Channel")
 	_, err = h.client.StartComposition(t.Context(), &ivsrealtime.StartCompositionInput{StageArn: st.Arn, Destinations: []types.DestinationConfiguration{}})
 	wantAPIError[*types.ValidationException](t, err, "'destinations'")
+	status, _, body := h.post(t, "POST", "/StartComposition", `{"stageArn":"`+arn+`","destinations":[{"channel":{"channelArn":"`+aws.ToString(free.Arn)+`"}}],"layout":{"mosaic":{}}}`)
+	if status != http.StatusBadRequest || !strings.Contains(string(body), "'layout'") {
+		t.Errorf("an unknown layout: %d %s", status, body)
+	}
 	list, err := h.client.ListCompositions(t.Context(), &ivsrealtime.ListCompositionsInput{FilterByStageArn: st.Arn})
 	if err != nil || len(list.Compositions) != 6 {
 		t.Errorf("ListCompositions = %d, %v; want 6", len(list.Compositions), err)
@@ -250,7 +257,8 @@ func TestCompositionIdleStops(t *testing.T) {
 		t.Errorf("state = %s, want STARTING", s)
 	}
 	h.clock.Advance(compositionIdleTimeout)
-	h.em.Sweep()
+	h.em.Sweep() // STOPPING
+	h.em.Sweep() // STOPPED
 	if s := h.compositionState(t, aws.ToString(c.Arn)); s != types.CompositionStateStopped {
 		t.Errorf("state after a minute alone = %s, want STOPPED", s)
 	}
@@ -359,6 +367,7 @@ func TestCompositionEndsWithoutHost(t *testing.T) {
 	}
 	h.clock.Advance(time.Second)
 	h.em.Sweep()
+	h.em.Sweep()
 	if s := h.compositionState(t, compArn); s != types.CompositionStateStopped {
 		t.Fatalf("state after the minute = %s, want STOPPED", s)
 	}
@@ -403,5 +412,28 @@ func TestCompositionEventJSON(t *testing.T) {
 	b, _ = json.Marshal(EventBridgeEvent{DetailType: "IVS Stage Update", Detail: StageUpdate{EventName: "Participant Published"}})
 	if detail, _ := decodeJSON(t, b)["detail"].(map[string]any); detail["event_name"] != "Participant Published" {
 		t.Errorf("stage event encoded %s", b)
+	}
+}
+
+// A layout is kept and answered as sent (the emulator does not apply it);
+// without one, IVS's default grid is answered.
+func TestCompositionLayout(t *testing.T) {
+	h := newHarness(t, Options{})
+	st := h.createStage(t, "laid-out")
+	ch := h.createChannel(t, "grid", false)
+	out, err := h.client.StartComposition(t.Context(), &ivsrealtime.StartCompositionInput{
+		StageArn:     st.Arn,
+		Layout:       &types.LayoutConfiguration{Pip: &types.PipConfiguration{PipPosition: types.PipPositionTopLeft, GridGap: 4}},
+		Destinations: []types.DestinationConfiguration{{Channel: &types.ChannelDestinationConfiguration{ChannelArn: ch.Arn}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := out.Composition.Layout.Pip; p == nil || p.PipPosition != types.PipPositionTopLeft || p.GridGap != 4 {
+		t.Errorf("layout = %+v", out.Composition.Layout)
+	}
+	plain, err := h.startComposition(aws.ToString(h.createStage(t, "plain").Arn), aws.ToString(h.createChannel(t, "plain", false).Arn))
+	if err != nil || plain.Layout == nil || plain.Layout.Grid == nil {
+		t.Errorf("default layout = %+v, %v", plain, err)
 	}
 }

@@ -46,9 +46,10 @@
 // per stage and Quotas.Compositions (20) per Region, else
 // ServiceQuotaExceededException; a channel takes one composition at a time
 // (ConflictException). A composition is STARTING until a publisher of the
-// stage has media, then ACTIVE; StopComposition makes it STOPPED; a minute
+// stage has media, then ACTIVE; StopComposition makes it STOPPING (its
+// media and playlist end at once) and the next sweep STOPPED; a minute
 // without a publisher or 24 hours stop it too, and deleting its stage makes
-// it FAILED. Compositions are runtime state: a restart forgets them. Each
+// it FAILED. Ended compositions answer Get and List for an hour. Compositions are runtime state: a restart forgets them. Each
 // transition is also an "IVS Composition State Change" EventBridge event
 // (Session Start, Destination Start, Destination End, Session End, Session
 // Failure) carrying a [CompositionStateChange].

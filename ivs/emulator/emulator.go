@@ -284,6 +284,9 @@ func (e *Emulator) Close() error {
 		}
 		for _, c := range e.compositions {
 			e.endCompositionLocked(c, false)
+			if c.state == "STOPPING" {
+				e.stoppedLocked(c)
+			}
 		}
 		for s := range e.sinks {
 			e.finishSinkLocked(s)

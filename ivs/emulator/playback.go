@@ -54,6 +54,9 @@ func (e *Emulator) servePlayback(w http.ResponseWriter, r *http.Request) {
 	}
 	e.mu.Unlock()
 
+	// Viewers reach the playback URL from web pages on other origins, and
+	// a player should see a refusal as one, not as a CORS failure.
+	w.Header().Set("Access-Control-Allow-Origin", "*")
 	if ch == nil {
 		http.NotFound(w, r)
 		return
@@ -66,8 +69,6 @@ func (e *Emulator) servePlayback(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	// Viewers reach the playback URL from web pages on other origins.
-	w.Header().Set("Access-Control-Allow-Origin", "*")
 	if stream == nil {
 		http.Error(w, "the channel is offline", http.StatusNotFound)
 		return

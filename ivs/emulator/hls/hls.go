@@ -38,6 +38,9 @@ const (
 	// maxAccessUnit bounds one access unit being assembled; a stream that
 	// never sets the marker bit cannot grow it without end.
 	maxAccessUnit = 4 << 20
+	// maxJump is the largest step between two pictures' timestamps taken
+	// as time passing (10 s); a larger one is a new source.
+	maxJump = 10 * clockRate
 )
 
 // Options shape a Stream; zero fields take the defaults.
@@ -163,13 +166,20 @@ func (s *Stream) flushLocked() {
 	}
 }
 
-// unwrapLocked extends a 32-bit RTP timestamp to 64 bits across wraps.
+// unwrapLocked extends a 32-bit RTP timestamp to 64 bits across wraps. A
+// jump of more than maxJump either way is another source (the publisher
+// reconnected with a new random timestamp base, or another publisher took
+// over): the stream goes on one frame later instead of leaping in time.
 func (s *Stream) unwrapLocked(ts uint32) int64 {
 	if !s.haveTS {
 		s.haveTS, s.tsHigh, s.lastTS = true, int64(ts), ts
 		return s.tsHigh
 	}
-	s.tsHigh += int64(int32(ts - s.lastTS))
+	d := int64(int32(ts - s.lastTS))
+	if d > maxJump || d < -maxJump {
+		d = clockRate / 30
+	}
+	s.tsHigh += d
 	s.lastTS = ts
 	return s.tsHigh
 }

@@ -139,3 +139,23 @@ func TestNeedsKeyframe(t *testing.T) {
 		t.Error("an ended stream asks for a keyframe")
 	}
 }
+
+// A publisher that reconnects starts a new RTP timestamp base; the stream
+// goes on without a leap in PTS or a segment of absurd length.
+func TestNewSourceContinues(t *testing.T) {
+	s := New(Options{Window: 10})
+	f := &feeder{s: s, ts: 1000}
+	f.frames(60, 30)
+	f.ts += 1 << 31 // the new source's random base
+	f.frames(60, 30)
+	s.End()
+	pl, _ := s.Playlist("", "")
+	for _, m := range extinf.FindAllStringSubmatch(string(pl), -1) {
+		if m[1] != "1.000" && m[1] != "1.033" {
+			t.Errorf("segment %s lasts %s s:\n%s", m[2], m[1], pl)
+		}
+	}
+	if n := len(extinf.FindAllString(string(pl), -1)); n != 4 {
+		t.Errorf("%d segments, want 4:\n%s", n, pl)
+	}
+}
