@@ -49,7 +49,6 @@ var defaultQuotas = map[string]float64{
 	"StartParticipantReplication": 5,
 	"StopParticipantReplication":  5,
 	"ListParticipantReplicas":     5,
-	"ListParticipants":            5,
 	"ImportPublicKey":             3,
 	"GetPublicKey":                3,
 	"ListPublicKeys":              3,
