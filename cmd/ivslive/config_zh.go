@@ -44,7 +44,7 @@ func helpZH() map[string]string {
 		"AWS_SECRET_ACCESS_KEY": "靜態 AWS 憑證，與 AWS_ACCESS_KEY_ID 搭配使用。",
 		"AWS_ACCOUNT_ID":        "模擬器寫進 ARN 的帳號 ID（AWS 模式則從 ARN 中讀取）。",
 		"IVS_BACKEND":           "emulator 或 aws；有設定 MASTER_STAGE_ARN 時預設為 aws，否則為 emulator。",
-		"EMULATOR_CONTROL":      "誰可以使用嵌入式模擬器在 /ivs/ 的控制平面（建立 Stage、簽發 Token、匯入金鑰）：loopback（僅限直接來自本機的請求，經過代理或設定了 TRUST_PROXY 時一律拒絕）、key（x-api-key 帶管理員金鑰）或 off。其 JWKS 與 /ivs/whip/ 仍然公開。",
+		"EMULATOR_CONTROL":      "誰可以使用嵌入式模擬器在 /ivs/ 的控制平面（建立 Stage、簽發 Token、匯入金鑰）：loopback（僅限直接來自本機的請求，經過代理或設定了 TRUST_PROXY 時一律拒絕）、key（x-api-key 帶管理員金鑰）或 off。其 JWKS、/ivs/whip/ 與 /ivs/playback/ 仍然公開（其 Token 即為憑證）。",
 		"IVS_ENDPOINT":          "覆寫 IVS Real-Time 的端點 URL（例如指向獨立執行的 ivslive 模擬器）。",
 		"IVS_PRIVATE_KEY":       "用來自行簽發 Token 的 PEM 格式 ES384（P-384）私鑰。",
 		"IVS_PRIVATE_KEY_FILE":  "存放該 PEM 私鑰的檔案（用來取代 IVS_PRIVATE_KEY）。",
