@@ -56,6 +56,14 @@ func (s *Service) observeHost(ctx context.Context, o hostObservation) (bool, err
 	if found && o.At.Before(pub.StateAt) {
 		return false, nil
 	}
+	// EventBridge dates events to the second, so a publish and its end
+	// often share a time and may arrive in either order. The end wins the
+	// tie: a host wrongly held live would keep viewers on a black stage
+	// for a day, while one wrongly ended is live again at the next
+	// reconciler round, well inside the grace period.
+	if found && o.At.Equal(pub.StateAt) && o.Publishing && !pub.Publishing && pub.PublishingID == o.ParticipantID {
+		return false, nil
+	}
 	if !o.HostToken && (!found || o.ParticipantID != pub.ParticipantID && o.ParticipantID != pub.PublishingID) {
 		return false, nil // a media server, or a participant we know nothing of
 	}

@@ -74,6 +74,18 @@ func TestApplyIVSEventOrderAndGrace(t *testing.T) {
 	if again, _ := state(); !again.Publishing || !again.StateAt.Equal(t1) {
 		t.Fatalf("a late or repeated event moved the host: %+v", again)
 	}
+	// A publish and its end in the same second (EventBridge's resolution),
+	// the end first: the end wins the tie.
+	tie0 := t1.Add(5 * time.Second)
+	apply(ivslive.IVSEventUnpublished, pid, "broadcaster-host", tie0)
+	apply(ivslive.IVSEventPublished, pid, "broadcaster-host", tie0)
+	if tie, _ := state(); tie.Publishing {
+		t.Fatalf("a Published in the same second as the Unpublished before it kept the host publishing: %+v", tie)
+	}
+	apply(ivslive.IVSEventPublished, pid, "broadcaster-host", tie0.Add(time.Second))
+	if back, _ := state(); !back.Publishing {
+		t.Fatalf("a later Published did not bring the host back: %+v", back)
+	}
 
 	// A new token while the encoder still sends with the old one: the
 	// replications keep following the participant that publishes.

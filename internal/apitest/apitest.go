@@ -146,6 +146,11 @@ func New(t testing.TB, o Options) *Env {
 
 	eo := o.Emulator
 	eo.Logger = log
+	if eo.Now == nil && o.Clock != nil {
+		// One clock: IVS's event times and the service's must agree, or an
+		// event dated by the wall clock outlives every fake-clock deadline.
+		eo.Now = now
+	}
 	em, err := emulator.New(eo)
 	if err != nil {
 		t.Fatal(err)
