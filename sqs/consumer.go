@@ -88,6 +88,8 @@ type Consumer struct {
 	// AppliedTTL is how long an applied event's id is remembered to drop
 	// its duplicates (default 24 h).
 	AppliedTTL time.Duration
+
+	status status
 }
 
 func (c *Consumer) defaults() {
@@ -144,6 +146,7 @@ func (c *Consumer) Run(ctx context.Context) {
 		case ctx.Err() != nil:
 			return
 		case err != nil:
+			c.status.failed(time.Now(), err)
 			c.Observer.IVSEventError("receive")
 			c.Log.Warn("ivs events: receive failed; retrying", "queue", c.QueueURL, "in", backoff, "err", err)
 			if !pause(ctx, backoff) {
@@ -151,7 +154,9 @@ func (c *Consumer) Run(ctx context.Context) {
 			}
 			backoff = min(2*backoff, maxBackoff)
 			continue
-		case len(out.Messages) == 0 && time.Since(start) < c.WaitTime/2:
+		}
+		c.status.received(time.Now())
+		if len(out.Messages) == 0 && time.Since(start) < c.WaitTime/2 {
 			// A long poll that answers empty at once is not waiting (a
 			// queue being shut down): do not spin on it.
 			if !pause(ctx, minBackoff) {

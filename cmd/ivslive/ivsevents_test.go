@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/internal/testenv"
+	"github.com/ivslive/ivslive/sqs"
 )
 
 // The program consumes IVS's events in embedded mode with no setting: the
@@ -36,5 +38,33 @@ func TestServeConsumesIVSEvents(t *testing.T) {
 	_, fams := scrape(t, s.url+"/metrics", testKey)
 	if got := value(fams, "ivslive_ivs_events_received_total"); got != 1 {
 		t.Errorf("ivslive_ivs_events_received_total = %v, want 1", got)
+	}
+	_, e = call(t, s, "GET", "/api/health", "")
+	var h struct {
+		Components map[string]struct {
+			Status string         `json:"status"`
+			Mode   string         `json:"mode"`
+			Info   map[string]any `json:"info"`
+		} `json:"components"`
+	}
+	json.Unmarshal(e.Data, &h)
+	if c := h.Components["ivsEvents"]; c.Status != "up" || c.Mode != "emulator" || c.Info["lastReceive"] == nil {
+		t.Errorf("health ivsEvents = %+v, want up, emulator, with the last receive", c)
+	}
+}
+
+// Receives that keep failing for a minute degrade /api/health.
+func TestEventsCheckDegrades(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	var st sqs.Status
+	check := eventsCheck(func() sqs.Status { return st }, "aws", func() time.Time { return now })
+	st = sqs.Status{FailingSince: now.Add(-30 * time.Second), LastError: "AccessDenied"}
+	if _, err := check.Probe(t.Context()); err != nil {
+		t.Fatalf("failing for 30 s: %v, want no degradation yet", err)
+	}
+	st.FailingSince = now.Add(-2 * time.Minute)
+	info, err := check.Probe(t.Context())
+	if ivslive.ErrorCode(err) != ivslive.EUNAVAILABLE || info["failingSince"] == nil {
+		t.Fatalf("failing for 2 minutes: %v %v, want SERVICE_UNAVAILABLE with failingSince", info, err)
 	}
 }
