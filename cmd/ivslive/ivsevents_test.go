@@ -2,11 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/internal/testenv"
+	"github.com/ivslive/ivslive/ivs/emulator"
 	"github.com/ivslive/ivslive/sqs"
 )
 
@@ -66,5 +68,49 @@ func TestEventsCheckDegrades(t *testing.T) {
 	info, err := check.Probe(t.Context())
 	if ivslive.ErrorCode(err) != ivslive.EUNAVAILABLE || info["failingSince"] == nil {
 		t.Fatalf("failing for 2 minutes: %v %v, want SERVICE_UNAVAILABLE with failingSince", info, err)
+	}
+}
+
+// Two instances on one emulator, Redis and PostgreSQL both consume the
+// emulator's event queue (the default from IVS_ENDPOINT), and between them
+// apply every event once.
+func TestTwoInstancesApplyEachIVSEventOnce(t *testing.T) {
+	em, err := emulator.New(emulator.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { em.Close() })
+	ivs := httptest.NewServer(em)
+	t.Cleanup(ivs.Close)
+	_, prefix := testenv.Redis(t)
+	env := map[string]string{
+		"API_PORT": "0", "API_SECRET_KEY": testKey, "IVS_ENDPOINT": ivs.URL,
+		"REDIS_URL": testenv.RedisURL(), "REDIS_KEY_PREFIX": prefix, "DATABASE_URL": testenv.PostgresURL(t), "AUTO_SCALE_ENABLED": "false",
+	}
+	a := startIn(t, env)
+	defer a.stop()
+	b := startIn(t, env)
+	defer b.stop()
+	_, e := call(t, a, "POST", "/api/token/publisher", `{"userId":"host"}`)
+	var tok struct {
+		StageARN string `json:"stageArn"`
+	}
+	if err := json.Unmarshal(e.Data, &tok); err != nil || tok.StageARN == "" {
+		t.Fatalf("publisher token %s: %v", e.Data, err)
+	}
+	const events = 20
+	for i := range events {
+		em.SetPublishing(tok.StageARN, "p", i%2 == 0)
+	}
+	applied := func(s server) float64 {
+		_, fams := scrape(t, s.url+"/metrics", testKey)
+		return max(value(fams, "ivslive_ivs_events_applied_total", "event", "Participant Published"), 0) +
+			max(value(fams, "ivslive_ivs_events_applied_total", "event", "Participant Unpublished"), 0)
+	}
+	testenv.Eventually(t, 30*time.Second, "every event applied and deleted", func() bool {
+		return applied(a)+applied(b) >= events && em.EventQueueStats().Queued == 0
+	})
+	if n := applied(a) + applied(b); n != events {
+		t.Errorf("the instances applied %v events between them, want %d", n, events)
 	}
 }
