@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +113,19 @@ func TestTwoInstancesApplyEachIVSEventOnce(t *testing.T) {
 	})
 	if n := applied(a) + applied(b); n != events {
 		t.Errorf("the instances applied %v events between them, want %d", n, events)
+	}
+}
+
+// A queue URL that cannot be a queue's is refused at start, naming the
+// variable; a real one loads.
+func TestIVSEventsQueueURLIsChecked(t *testing.T) {
+	for _, value := range []string{"my-queue", "https://sqs.us-east-1.amazonaws.com/my-queue", "ftp://host/1/q"} {
+		_, err := LoadConfig(lookupFrom(map[string]string{"IVS_EVENTS_QUEUE_URL": value}), nil)
+		if err == nil || !strings.Contains(err.Error(), "IVS_EVENTS_QUEUE_URL") {
+			t.Errorf("IVS_EVENTS_QUEUE_URL=%s: error %v should name the variable", value, err)
+		}
+	}
+	if _, err := LoadConfig(lookupFrom(map[string]string{"IVS_EVENTS_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/ivslive-ivs-events"}), nil); err != nil {
+		t.Errorf("an AWS queue URL: %v", err)
 	}
 }
