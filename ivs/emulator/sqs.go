@@ -388,6 +388,6 @@ func (e *Emulator) sqsSendMessage(_ *http.Request, body []byte) (any, error) {
 	case in.DelaySeconds != 0:
 		return nil, invalidParameter("the emulator's event queue does not delay messages (DelaySeconds)")
 	}
-	id, sum := e.queue.send(in.MessageBody)
-	return map[string]string{"MessageId": id, "MD5OfMessageBody": sum}, nil
+	m := e.queue.send(in.MessageBody)
+	return map[string]string{"MessageId": m.id, "MD5OfMessageBody": m.md5}, nil
 }

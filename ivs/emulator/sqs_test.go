@@ -197,6 +197,10 @@ func TestEventQueueLongPoll(t *testing.T) {
 	}
 	done = poll()
 	q.em.Close()
+	// The control plane answers after Close; what is sent then is lost.
+	if _, err := q.sqs.SendMessage(t.Context(), &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String("late")}); err != nil {
+		t.Errorf("SendMessage after Close: %v", err)
+	}
 	select {
 	case r := <-done:
 		if r.err != nil || len(r.out.Messages) != 0 {
