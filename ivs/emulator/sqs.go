@@ -219,14 +219,16 @@ func (e *Emulator) sqsReceiveMessage(r *http.Request, body []byte) (any, error) 
 		}
 	}
 	if in.WaitTimeSeconds != nil {
-		if wait = time.Duration(*in.WaitTimeSeconds) * time.Second; wait < 0 || wait > maxWaitTime {
+		if !secondsIn(*in.WaitTimeSeconds, maxWaitTime) {
 			return nil, invalidParameter("Value %d for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided.", *in.WaitTimeSeconds)
 		}
+		wait = time.Duration(*in.WaitTimeSeconds) * time.Second
 	}
 	if in.VisibilityTimeout != nil {
-		if visibility = time.Duration(*in.VisibilityTimeout) * time.Second; visibility < 0 || visibility > maxVisibilityTimeout {
+		if !secondsIn(*in.VisibilityTimeout, maxVisibilityTimeout) {
 			return nil, invalidParameter("Value %d for parameter VisibilityTimeout is invalid. Reason: Must be >= 0 and <= 43200, if provided.", *in.VisibilityTimeout)
 		}
+		visibility = time.Duration(*in.VisibilityTimeout) * time.Second
 	}
 	want := attributeSet(append(in.AttributeNames, in.MessageSystemAttributeNames...))
 	got := e.queue.receive(r.Context(), max, visibility, wait)
@@ -238,6 +240,12 @@ func (e *Emulator) sqsReceiveMessage(r *http.Request, body []byte) (any, error) 
 		return struct{}{}, nil // SQS leaves Messages out when there are none
 	}
 	return map[string]any{"Messages": out}, nil
+}
+
+// secondsIn reports whether n seconds is within 0 and limit, checked
+// before converting, which could overflow.
+func secondsIn(n int, limit time.Duration) bool {
+	return n >= 0 && n <= int(limit/time.Second)
 }
 
 // attributeSet is the requested system attributes; "All" asks for every one.
@@ -353,10 +361,10 @@ func (e *Emulator) sqsChangeMessageVisibility(_ *http.Request, body []byte) (any
 	if in.VisibilityTimeout == nil {
 		return nil, missingParameter("VisibilityTimeout")
 	}
-	visibility := time.Duration(*in.VisibilityTimeout) * time.Second
-	if visibility < 0 || visibility > maxVisibilityTimeout {
+	if !secondsIn(*in.VisibilityTimeout, maxVisibilityTimeout) {
 		return nil, invalidParameter("Value %d for parameter VisibilityTimeout is invalid. Reason: Must be >= 0 and <= 43200.", *in.VisibilityTimeout)
 	}
+	visibility := time.Duration(*in.VisibilityTimeout) * time.Second
 	switch err := e.queue.changeVisibility(in.ReceiptHandle, visibility); err.(type) {
 	case nil:
 		return struct{}{}, nil
