@@ -88,6 +88,8 @@ type Consumer struct {
 	// AppliedTTL is how long an applied event's id is remembered to drop
 	// its duplicates (default 24 h).
 	AppliedTTL time.Duration
+
+	status status
 }
 
 func (c *Consumer) defaults() {
@@ -144,6 +146,7 @@ func (c *Consumer) Run(ctx context.Context) {
 		case ctx.Err() != nil:
 			return
 		case err != nil:
+			c.status.failed(time.Now(), err)
 			c.Observer.IVSEventError("receive")
 			c.Log.Warn("ivs events: receive failed; retrying", "queue", c.QueueURL, "in", backoff, "err", err)
 			if !pause(ctx, backoff) {
@@ -151,7 +154,9 @@ func (c *Consumer) Run(ctx context.Context) {
 			}
 			backoff = min(2*backoff, maxBackoff)
 			continue
-		case len(out.Messages) == 0 && time.Since(start) < c.WaitTime/2:
+		}
+		c.status.received(time.Now())
+		if len(out.Messages) == 0 && time.Since(start) < c.WaitTime/2 {
 			// A long poll that answers empty at once is not waiting (a
 			// queue being shut down): do not spin on it.
 			if !pause(ctx, minBackoff) {
@@ -210,7 +215,7 @@ func (c *Consumer) handle(ctx context.Context, m types.Message) bool {
 			"stage", ev.StageARN, "participant", ev.ParticipantID, "receives", n)
 		return true
 	}
-	// The log and the handler finish their step even when ctx ends:
+	// The event log and the handler finish their step even when ctx ends:
 	// stopping between an apply and its mark would apply it again.
 	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.HandlerTimeout)
 	defer cancel()
@@ -230,32 +235,43 @@ func (c *Consumer) handle(ctx context.Context, m types.Message) bool {
 		c.Log.Debug("ivs events: another consumer is applying this event", "event", ev.ID)
 		return false
 	}
-	if err := c.Handler.ApplyIVSEvent(work, ev); err != nil {
-		if ivslive.ErrorCode(err) == ivslive.EVALIDATION {
-			// The handler refuses the event itself: every redelivery
-			// would be refused the same way.
-			c.Observer.IVSEventDropped(DropInvalid)
-			c.Log.Warn("ivs events: the handler refused an event; dropping it", "event", ev.ID, "name", ev.Name, "err", err)
-			if err := c.Events.ReleaseEvent(work, ev.ID, c.Owner); err != nil {
-				c.Log.Warn("ivs events: cannot release a claim (it expires on its own)", "event", ev.ID, "err", err)
-			}
-			return true
-		}
+	return c.apply(work, ev)
+}
+
+// apply runs the handler on a claimed event and reports whether to delete
+// its message.
+func (c *Consumer) apply(ctx context.Context, ev ivslive.IVSEvent) bool {
+	err := c.Handler.ApplyIVSEvent(ctx, ev)
+	switch {
+	case ivslive.ErrorCode(err) == ivslive.EVALIDATION:
+		// The handler refuses the event itself: every redelivery would be
+		// refused the same way.
+		c.Observer.IVSEventDropped(DropInvalid)
+		c.Log.Warn("ivs events: the handler refused an event; dropping it", "event", ev.ID, "name", ev.Name, "err", err)
+		c.release(ctx, ev)
+		return true
+	case err != nil:
 		c.Observer.IVSEventError("apply")
 		c.Log.Warn("ivs events: applying an event failed; it will be redelivered", "event", ev.ID, "name", ev.Name, "err", err)
-		if err := c.Events.ReleaseEvent(work, ev.ID, c.Owner); err != nil {
-			c.Log.Warn("ivs events: cannot release a claim (it expires on its own)", "event", ev.ID, "err", err)
-		}
+		c.release(ctx, ev)
 		return false
 	}
 	c.Observer.IVSEventApplied(ev.Name)
-	if err := c.Events.FinishEvent(work, ev.ID, c.AppliedTTL); err != nil {
+	if err := c.Events.FinishEvent(ctx, ev.ID, c.AppliedTTL); err != nil {
 		// Deleted anyway: a duplicate would be applied again, which the
 		// handlers tolerate, and keeping the message would do the same.
 		c.Observer.IVSEventError("finish")
 		c.Log.Warn("ivs events: cannot mark an event applied", "event", ev.ID, "err", err)
 	}
 	return true
+}
+
+// release gives up this consumer's claim so a redelivery applies the event
+// at once; a claim not released expires after ClaimTTL.
+func (c *Consumer) release(ctx context.Context, ev ivslive.IVSEvent) {
+	if err := c.Events.ReleaseEvent(ctx, ev.ID, c.Owner); err != nil {
+		c.Log.Warn("ivs events: cannot release a claim (it expires on its own)", "event", ev.ID, "err", err)
+	}
 }
 
 // delete deletes a handled message. A failure only means a redelivery,

@@ -243,6 +243,17 @@ func TestConsumerRecoversAndStops(t *testing.T) {
 	if n := obs.get(func(o *observer) int { return o.errors["receive"] }); n != 2 {
 		t.Errorf("receive errors = %d, want 2", n)
 	}
+	if st := c.Status(); st.LastReceive.IsZero() || !st.FailingSince.IsZero() || st.LastError != "" {
+		t.Errorf("status after recovering = %+v, want a receive and no failure", st)
+	}
+	// A queue that keeps failing shows in the status, until it answers.
+	e.em.InjectError("ReceiveMessage", "InternalError", 500, 1000)
+	testenv.Eventually(t, 30*time.Second, "the failure in the status", func() bool {
+		st := c.Status()
+		return !st.FailingSince.IsZero() && strings.Contains(st.LastError, "InternalError")
+	})
+	e.em.InjectError("ReceiveMessage", "", 0, 0)
+	testenv.Eventually(t, 30*time.Second, "the status cleared", func() bool { return c.Status().FailingSince.IsZero() })
 	cancel()
 	select {
 	case <-done:

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/ivslive/ivslive"
+	ivshttp "github.com/ivslive/ivslive/http"
 	"github.com/ivslive/ivslive/ivs/emulator"
 	"github.com/ivslive/ivslive/sqs"
 )
@@ -25,6 +27,7 @@ func (a *app) startIVSEvents(ctx context.Context, events ivslive.EventLog) error
 		creds = credentials.NewStaticCredentialsProvider("emulator", "emulator", "")
 	}
 	if queueURL == "" {
+		a.eventsCheck = ivshttp.HealthCheck{Name: "ivsEvents", Mode: "off", Probe: func(context.Context) (map[string]any, error) { return nil, nil }}
 		a.log.Warn("IVS_EVENTS_QUEUE_URL is not set: ivslive does not receive IVS's events (see deploy/ivs-events.yaml)")
 		return nil
 	}
@@ -35,6 +38,32 @@ func (a *app) startIVSEvents(ctx context.Context, events ivslive.EventLog) error
 	c := &sqs.Consumer{Client: client, QueueURL: queueURL, Handler: a.live, Events: events, Observer: a.metrics,
 		Log: a.log.With("part", "ivs-events"), Owner: instanceID()}
 	a.workers = append(a.workers, c.Run)
+	a.eventsCheck = eventsCheck(c.Status, a.cfg.Backend(), time.Now)
 	a.log.Info("consuming IVS events", "queue", queueURL)
 	return nil
+}
+
+// eventsFailingFor is how long receives may fail before /api/health shows
+// the events degraded: longer than a few backoffs, so a blip is not news.
+const eventsFailingFor = time.Minute
+
+// eventsCheck reports the consumer in /api/health: degraded (never down:
+// the reconciler and the API go on without events) while receives have
+// failed for eventsFailingFor.
+func eventsCheck(status func() sqs.Status, mode string, now func() time.Time) ivshttp.HealthCheck {
+	return ivshttp.HealthCheck{Name: "ivsEvents", Mode: mode, Probe: func(context.Context) (map[string]any, error) {
+		st := status()
+		info := map[string]any{}
+		if !st.LastReceive.IsZero() {
+			info["lastReceive"] = st.LastReceive.UTC().Format(time.RFC3339)
+		}
+		if !st.FailingSince.IsZero() {
+			info["failingSince"] = st.FailingSince.UTC().Format(time.RFC3339)
+			if failing := now().Sub(st.FailingSince); failing > eventsFailingFor {
+				return info, ivshttp.Degraded(ivslive.Errorf(ivslive.EUNAVAILABLE,
+					"cannot receive IVS events from IVS_EVENTS_QUEUE_URL for %s", failing.Round(time.Second)))
+			}
+		}
+		return info, nil
+	}}
 }

@@ -2,10 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/internal/testenv"
+	"github.com/ivslive/ivslive/ivs/emulator"
+	"github.com/ivslive/ivslive/sqs"
 )
 
 // The program consumes IVS's events in embedded mode with no setting: the
@@ -36,5 +41,91 @@ func TestServeConsumesIVSEvents(t *testing.T) {
 	_, fams := scrape(t, s.url+"/metrics", testKey)
 	if got := value(fams, "ivslive_ivs_events_received_total"); got != 1 {
 		t.Errorf("ivslive_ivs_events_received_total = %v, want 1", got)
+	}
+	_, e = call(t, s, "GET", "/api/health", "")
+	var h struct {
+		Components map[string]struct {
+			Status string         `json:"status"`
+			Mode   string         `json:"mode"`
+			Info   map[string]any `json:"info"`
+		} `json:"components"`
+	}
+	json.Unmarshal(e.Data, &h)
+	if c := h.Components["ivsEvents"]; c.Status != "up" || c.Mode != "emulator" || c.Info["lastReceive"] == nil {
+		t.Errorf("health ivsEvents = %+v, want up, emulator, with the last receive", c)
+	}
+}
+
+// Receives that keep failing for a minute degrade /api/health.
+func TestEventsCheckDegrades(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	var st sqs.Status
+	check := eventsCheck(func() sqs.Status { return st }, "aws", func() time.Time { return now })
+	st = sqs.Status{FailingSince: now.Add(-30 * time.Second), LastError: "AccessDenied"}
+	if _, err := check.Probe(t.Context()); err != nil {
+		t.Fatalf("failing for 30 s: %v, want no degradation yet", err)
+	}
+	st.FailingSince = now.Add(-2 * time.Minute)
+	info, err := check.Probe(t.Context())
+	if ivslive.ErrorCode(err) != ivslive.EUNAVAILABLE || info["failingSince"] == nil {
+		t.Fatalf("failing for 2 minutes: %v %v, want SERVICE_UNAVAILABLE with failingSince", info, err)
+	}
+}
+
+// Two instances on one emulator, Redis and PostgreSQL both consume the
+// emulator's event queue (the default from IVS_ENDPOINT), and between them
+// apply every event once.
+func TestTwoInstancesApplyEachIVSEventOnce(t *testing.T) {
+	em, err := emulator.New(emulator.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { em.Close() })
+	ivs := httptest.NewServer(em)
+	t.Cleanup(ivs.Close)
+	_, prefix := testenv.Redis(t)
+	env := map[string]string{
+		"API_PORT": "0", "API_SECRET_KEY": testKey, "IVS_ENDPOINT": ivs.URL,
+		"REDIS_URL": testenv.RedisURL(), "REDIS_KEY_PREFIX": prefix, "DATABASE_URL": testenv.PostgresURL(t), "AUTO_SCALE_ENABLED": "false",
+	}
+	a := startIn(t, env)
+	defer a.stop()
+	b := startIn(t, env)
+	defer b.stop()
+	_, e := call(t, a, "POST", "/api/token/publisher", `{"userId":"host"}`)
+	var tok struct {
+		StageARN string `json:"stageArn"`
+	}
+	if err := json.Unmarshal(e.Data, &tok); err != nil || tok.StageARN == "" {
+		t.Fatalf("publisher token %s: %v", e.Data, err)
+	}
+	const events = 20
+	for i := range events {
+		em.SetPublishing(tok.StageARN, "p", i%2 == 0)
+	}
+	applied := func(s server) float64 {
+		_, fams := scrape(t, s.url+"/metrics", testKey)
+		return max(value(fams, "ivslive_ivs_events_applied_total", "event", "Participant Published"), 0) +
+			max(value(fams, "ivslive_ivs_events_applied_total", "event", "Participant Unpublished"), 0)
+	}
+	testenv.Eventually(t, 30*time.Second, "every event applied and deleted", func() bool {
+		return applied(a)+applied(b) >= events && em.EventQueueStats().Queued == 0
+	})
+	if n := applied(a) + applied(b); n != events {
+		t.Errorf("the instances applied %v events between them, want %d", n, events)
+	}
+}
+
+// A queue URL that cannot be a queue's is refused at start, naming the
+// variable; a real one loads.
+func TestIVSEventsQueueURLIsChecked(t *testing.T) {
+	for _, value := range []string{"my-queue", "https://sqs.us-east-1.amazonaws.com/my-queue", "ftp://host/1/q"} {
+		_, err := LoadConfig(lookupFrom(map[string]string{"IVS_EVENTS_QUEUE_URL": value}), nil)
+		if err == nil || !strings.Contains(err.Error(), "IVS_EVENTS_QUEUE_URL") {
+			t.Errorf("IVS_EVENTS_QUEUE_URL=%s: error %v should name the variable", value, err)
+		}
+	}
+	if _, err := LoadConfig(lookupFrom(map[string]string{"IVS_EVENTS_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/ivslive-ivs-events"}), nil); err != nil {
+		t.Errorf("an AWS queue URL: %v", err)
 	}
 }

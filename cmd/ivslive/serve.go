@@ -61,6 +61,8 @@ type app struct {
 	// ivsEndpoint is the IVS endpoint in use: "" for AWS, else the
 	// emulator's (embedded or IVS_ENDPOINT).
 	ivsEndpoint string
+	// eventsCheck reports the IVS event consumer in /api/health.
+	eventsCheck ivshttp.HealthCheck
 	workers     []func(ctx context.Context)
 	closers     []func() error
 }
@@ -272,7 +274,7 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 			a.metrics.ObserveRequest(r.Pattern, r.Method, status, d)
 		},
 		Webhooks: hooks,
-		Health:   []ivshttp.HealthCheck{ivsCheck, pres.check, withBacklog(historyCheck, waiting, cfg.HistoryMaxLag, time.Now), a.scalerCheck(), a.tokensCheck()},
+		Health:   []ivshttp.HealthCheck{ivsCheck, pres.check, withBacklog(historyCheck, waiting, cfg.HistoryMaxLag, time.Now), a.scalerCheck(), a.tokensCheck(), a.eventsCheck},
 		Emulator: emu,
 	}
 	if cfg.Backend() == "emulator" {

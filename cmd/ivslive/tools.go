@@ -75,6 +75,7 @@ func runEmulator(ctx context.Context, args []string, lookup func(string) (string
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "IVS emulator listening on %s (state: %s)\n", base, orDefault(state, "memory"))
 	fmt.Fprintf(stdout, "WHIP: %s/whip/<stageId> (media over UDP on %s)\n", base, cfg.EmulatorMediaAddr)
+	fmt.Fprintf(stdout, "IVS events (SQS): %s (the instances' default IVS_EVENTS_QUEUE_URL with IVS_ENDPOINT=%s)\n", em.QueueURL(), base)
 	select {
 	case err := <-errc:
 		return err

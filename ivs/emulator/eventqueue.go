@@ -103,7 +103,8 @@ func (e *Emulator) EventQueueStats() EventQueueStats {
 }
 
 // offerEvent queues an event's JSON unless it is to be dropped on purpose.
-// It reports whether the oldest message was dropped to make room.
+// It returns how many messages the bound has dropped when this one made it
+// drop one, else 0.
 func (q *eventQueue) offerEvent(body string) (overflowed int64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -112,23 +113,30 @@ func (q *eventQueue) offerEvent(body string) (overflowed int64) {
 		q.stats.Dropped++
 		return 0
 	}
+	before := q.stats.Overflowed
+	q.sendLocked(body)
+	if q.stats.Overflowed > before {
+		return q.stats.Overflowed
+	}
+	return 0
+}
+
+// send queues body and returns its message. After close the message is
+// accepted and lost, as the emulator is going away.
+func (q *eventQueue) send(body string) *queuedMessage {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	return q.sendLocked(body)
 }
 
-// send queues body and returns its message id and MD5.
-func (q *eventQueue) send(body string) (id, sum string) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.sendLocked(body)
-	m := q.msgs[len(q.msgs)-1]
-	return m.id, m.md5
-}
-
 // sendLocked appends a message, dropping the oldest when the queue is
-// full, and returns the overflow count when it dropped one (else 0).
-func (q *eventQueue) sendLocked(body string) (overflowed int64) {
+// full (counted in stats.Overflowed).
+func (q *eventQueue) sendLocked(body string) *queuedMessage {
+	sum := md5.Sum([]byte(body))
+	now := q.now()
+	m := &queuedMessage{id: newRequestID(), body: body, md5: hex.EncodeToString(sum[:]), sent: now, visibleAt: now}
 	if q.closed {
-		return 0
+		return m
 	}
 	if len(q.msgs) >= q.capacity {
 		old := q.msgs[0]
@@ -136,16 +144,12 @@ func (q *eventQueue) sendLocked(body string) (overflowed int64) {
 		q.msgs = q.msgs[1:]
 		delete(q.byID, old.id)
 		q.stats.Overflowed++
-		overflowed = q.stats.Overflowed
 	}
-	sum := md5.Sum([]byte(body))
-	now := q.now()
-	m := &queuedMessage{id: newRequestID(), body: body, md5: hex.EncodeToString(sum[:]), sent: now, visibleAt: now}
 	q.msgs = append(q.msgs, m)
 	q.byID[m.id] = m
 	q.stats.Sent++
 	q.wakeLocked()
-	return overflowed
+	return m
 }
 
 // wakeLocked wakes every long poll: a message may be receivable.

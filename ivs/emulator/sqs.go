@@ -28,43 +28,6 @@ const sqsPrefix = "/sqs"
 // sqsOperation handles one decoded SQS request body.
 type sqsOperation func(r *http.Request, body []byte) (any, error)
 
-// sqsError is an SQS error: its shape name and its query-compatible code.
-type sqsError struct {
-	Type, QueryCode string
-	Status          int
-	Message         string
-}
-
-func (e *sqsError) Error() string { return e.Type + ": " + e.Message }
-
-func queueNotFound(format string, args ...any) *sqsError {
-	return &sqsError{Type: "QueueDoesNotExist", QueryCode: "AWS.SimpleQueueService.NonExistentQueue", Status: http.StatusBadRequest,
-		Message: fmt.Sprintf(format, args...)}
-}
-
-func invalidParameter(format string, args ...any) *sqsError {
-	return &sqsError{Type: "InvalidParameterValue", QueryCode: "InvalidParameterValue", Status: http.StatusBadRequest,
-		Message: fmt.Sprintf(format, args...)}
-}
-
-func missingParameter(name string) *sqsError {
-	return &sqsError{Type: "MissingParameter", QueryCode: "MissingParameter", Status: http.StatusBadRequest,
-		Message: "The request must contain the parameter " + name + "."}
-}
-
-var (
-	errReceiptInvalid = &sqsError{Type: "ReceiptHandleIsInvalid", QueryCode: "ReceiptHandleIsInvalid", Status: http.StatusNotFound,
-		Message: "The input receipt handle is invalid."}
-	errMessageNotInflight = &sqsError{Type: "MessageNotInflight", QueryCode: "AWS.SimpleQueueService.MessageNotInflight", Status: http.StatusBadRequest,
-		Message: "The message referred to isn't in flight."}
-	errEmptyBatch = &sqsError{Type: "EmptyBatchRequest", QueryCode: "AWS.SimpleQueueService.EmptyBatchRequest", Status: http.StatusBadRequest,
-		Message: "There should be at least one DeleteMessageBatchRequestEntry in the request."}
-	errTooManyEntries = &sqsError{Type: "TooManyEntriesInBatchRequest", QueryCode: "AWS.SimpleQueueService.TooManyEntriesInBatchRequest", Status: http.StatusBadRequest,
-		Message: "Maximum number of entries per request are 10."}
-	errEntryIDsNotDistinct = &sqsError{Type: "BatchEntryIdsNotDistinct", QueryCode: "AWS.SimpleQueueService.BatchEntryIdsNotDistinct", Status: http.StatusBadRequest,
-		Message: "Two or more batch entries in the request have the same Id."}
-)
-
 func (e *Emulator) sqsOperations() map[string]sqsOperation {
 	return map[string]sqsOperation{
 		"GetQueueUrl":             e.sqsGetQueueURL,
@@ -219,14 +182,16 @@ func (e *Emulator) sqsReceiveMessage(r *http.Request, body []byte) (any, error) 
 		}
 	}
 	if in.WaitTimeSeconds != nil {
-		if wait = time.Duration(*in.WaitTimeSeconds) * time.Second; wait < 0 || wait > maxWaitTime {
+		if !secondsIn(*in.WaitTimeSeconds, maxWaitTime) {
 			return nil, invalidParameter("Value %d for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided.", *in.WaitTimeSeconds)
 		}
+		wait = time.Duration(*in.WaitTimeSeconds) * time.Second
 	}
 	if in.VisibilityTimeout != nil {
-		if visibility = time.Duration(*in.VisibilityTimeout) * time.Second; visibility < 0 || visibility > maxVisibilityTimeout {
+		if !secondsIn(*in.VisibilityTimeout, maxVisibilityTimeout) {
 			return nil, invalidParameter("Value %d for parameter VisibilityTimeout is invalid. Reason: Must be >= 0 and <= 43200, if provided.", *in.VisibilityTimeout)
 		}
+		visibility = time.Duration(*in.VisibilityTimeout) * time.Second
 	}
 	want := attributeSet(append(in.AttributeNames, in.MessageSystemAttributeNames...))
 	got := e.queue.receive(r.Context(), max, visibility, wait)
@@ -238,6 +203,12 @@ func (e *Emulator) sqsReceiveMessage(r *http.Request, body []byte) (any, error) 
 		return struct{}{}, nil // SQS leaves Messages out when there are none
 	}
 	return map[string]any{"Messages": out}, nil
+}
+
+// secondsIn reports whether n seconds is within 0 and limit, checked
+// before converting, which could overflow.
+func secondsIn(n int, limit time.Duration) bool {
+	return n >= 0 && n <= int(limit/time.Second)
 }
 
 // attributeSet is the requested system attributes; "All" asks for every one.
@@ -353,10 +324,10 @@ func (e *Emulator) sqsChangeMessageVisibility(_ *http.Request, body []byte) (any
 	if in.VisibilityTimeout == nil {
 		return nil, missingParameter("VisibilityTimeout")
 	}
-	visibility := time.Duration(*in.VisibilityTimeout) * time.Second
-	if visibility < 0 || visibility > maxVisibilityTimeout {
+	if !secondsIn(*in.VisibilityTimeout, maxVisibilityTimeout) {
 		return nil, invalidParameter("Value %d for parameter VisibilityTimeout is invalid. Reason: Must be >= 0 and <= 43200.", *in.VisibilityTimeout)
 	}
+	visibility := time.Duration(*in.VisibilityTimeout) * time.Second
 	switch err := e.queue.changeVisibility(in.ReceiptHandle, visibility); err.(type) {
 	case nil:
 		return struct{}{}, nil
@@ -388,6 +359,6 @@ func (e *Emulator) sqsSendMessage(_ *http.Request, body []byte) (any, error) {
 	case in.DelaySeconds != 0:
 		return nil, invalidParameter("the emulator's event queue does not delay messages (DelaySeconds)")
 	}
-	id, sum := e.queue.send(in.MessageBody)
-	return map[string]string{"MessageId": id, "MD5OfMessageBody": sum}, nil
+	m := e.queue.send(in.MessageBody)
+	return map[string]string{"MessageId": m.id, "MD5OfMessageBody": m.md5}, nil
 }

@@ -3,6 +3,8 @@ package emulator
 import (
 	"encoding/json"
 	"errors"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -197,6 +199,10 @@ func TestEventQueueLongPoll(t *testing.T) {
 	}
 	done = poll()
 	q.em.Close()
+	// The control plane answers after Close; what is sent then is lost.
+	if _, err := q.sqs.SendMessage(t.Context(), &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String("late")}); err != nil {
+		t.Errorf("SendMessage after Close: %v", err)
+	}
 	select {
 	case r := <-done:
 		if r.err != nil || len(r.out.Messages) != 0 {
@@ -261,6 +267,14 @@ func TestEventQueueErrors(t *testing.T) {
 		if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InvalidParameterValue" {
 			t.Errorf("%s out of range: %v, want InvalidParameterValue", name, err)
 		}
+	}
+	// Seconds that would overflow a time.Duration into range are refused.
+	req := httptest.NewRequest("POST", "/sqs", strings.NewReader(`{"QueueUrl":"`+q.url+`","WaitTimeSeconds":18446744074}`))
+	req.Header.Set("X-Amz-Target", "AmazonSQS.ReceiveMessage")
+	w := httptest.NewRecorder()
+	q.em.ServeHTTP(w, req)
+	if w.Code != 400 || !strings.Contains(w.Body.String(), "InvalidParameterValue") || w.Header().Get("x-amzn-query-error") != "InvalidParameterValue;Sender" {
+		t.Errorf("an overflowing WaitTimeSeconds: %d %s, want InvalidParameterValue", w.Code, w.Body)
 	}
 	var invalid *sqstypes.ReceiptHandleIsInvalid
 	if _, err := q.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(q.url), ReceiptHandle: aws.String("garbage")}); !errors.As(err, &invalid) {
