@@ -21,6 +21,7 @@ type Presence struct {
 	publisher *ivslive.Publisher
 	intact    bool
 	ivsCounts []ivslive.IVSCount
+	changes   changes
 
 	sink ivslive.SessionSink
 	now  func() time.Time
@@ -42,6 +43,8 @@ type stage struct {
 type session struct {
 	ivslive.ViewerSession
 	prev, next *session
+	// saved is set once the session went into a checkpoint (see Changes).
+	saved bool
 }
 
 // NewPresence returns an empty store that hands closed sessions to sink. now
@@ -82,6 +85,9 @@ func (p *Presence) RemoveStage(ctx context.Context, arn string, now time.Time) (
 		return nil, nil
 	}
 	delete(p.stages, arn)
+	for s := st.head; s != nil; s = s.next {
+		p.changes.left(s)
+	}
 	for i, s := range p.order {
 		if s == st {
 			p.order = append(p.order[:i], p.order[i+1:]...)
@@ -185,9 +191,7 @@ func (p *Presence) record(ctx context.Context, closed []ivslive.ClosedSession, r
 			p.log.Error("closed session could not be recorded nor restored", "session", c.ID, "err", err)
 			continue
 		}
-		s := &session{ViewerSession: c.ViewerSession}
-		st.viewers[c.UserID] = s
-		st.insert(s)
+		p.seat(st, &session{ViewerSession: c.ViewerSession})
 	}
 	return ivslive.WrapError(ivslive.EUNAVAILABLE, "history store unavailable, try again", err)
 }

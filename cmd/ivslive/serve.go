@@ -195,6 +195,7 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 		DrainTimeout:        cfg.DrainTimeout,
 		MaxReplicas:         maxReplicas,
 		AttendanceInterval:  cfg.PresenceInterval,
+		QuietAfter:          cfg.ViewerTimeout * 2 / 3,
 		IVSIdentity:         identity,
 		StoreLocal:          cfg.HistoryMode() == "sqlite",
 	}, ivsClient, nil, stages, pres.store, a.log)
