@@ -210,6 +210,10 @@ func (s *Service) RestorePresence(ctx context.Context) (int, error) {
 	if err != nil {
 		return n, err
 	}
+	// What was restored is stored already (and what was not, the store
+	// tracks as gone): the next checkpoint writes only the changes, even
+	// at a million viewers right after a restart.
+	_, s.checkpointed = s.Presence.(ivslive.ChangeTracker)
 	s.Log.Info("restored live sessions from the checkpoint", "restored", n, "inCheckpoint", len(c.Sessions), "takenAt", c.TakenAt)
 	return n, nil
 }

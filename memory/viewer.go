@@ -213,11 +213,15 @@ func (p *Presence) Restore(_ context.Context, sessions []ivslive.ViewerSession) 
 	for _, v := range sessions {
 		st, ok := p.stages[v.StageARN]
 		if !ok || st.viewers[v.UserID] != nil {
+			// Stored, not live: the next checkpoint deletes it.
+			p.changes.left(&session{ViewerSession: v, saved: true})
 			continue
 		}
-		s := &session{ViewerSession: v}
+		// Stored already: the next checkpoint need not write it.
+		s := &session{ViewerSession: v, saved: true}
 		s.StageARN = st.arn
-		p.seat(st, s)
+		st.viewers[v.UserID] = s
+		st.insert(s)
 		n++
 	}
 	return n, nil
