@@ -22,6 +22,7 @@ type Presence struct {
 	intact    bool
 	ivsCounts []ivslive.IVSCount
 	changes   changes
+	agents    map[string]string // interned user agents (see intern)
 
 	sink ivslive.SessionSink
 	now  func() time.Time
@@ -56,7 +57,7 @@ func NewPresence(sink ivslive.SessionSink, now func() time.Time, log *slog.Logge
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Presence{stages: map[string]*stage{}, sink: sink, now: now, log: log}
+	return &Presence{stages: map[string]*stage{}, agents: map[string]string{}, sink: sink, now: now, log: log}
 }
 
 // Ping implements ivslive.PresenceStore; memory is always reachable.
@@ -164,6 +165,23 @@ func (p *Presence) find(stageARN, userID string) *session {
 		return st.viewers[userID]
 	}
 	return nil
+}
+
+// maxAgents bounds the interned user agents: a crafted flood of distinct
+// ones costs what it cost before interning, no more.
+const maxAgents = 4096
+
+// intern returns the one copy of a user agent: a million viewers send a few
+// hundred distinct ones, each about 100 bytes, decoded afresh from every
+// request. Callers hold p.mu.
+func (p *Presence) intern(ua string) string {
+	if v, ok := p.agents[ua]; ok {
+		return v
+	}
+	if len(p.agents) < maxAgents {
+		p.agents[ua] = ua
+	}
+	return ua
 }
 
 func errSessionNotFound() error { return ivslive.Errorf(ivslive.ENOTFOUND, "觀眾 Session不存在") }

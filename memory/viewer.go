@@ -22,7 +22,7 @@ func (p *Presence) Join(_ context.Context, r ivslive.JoinRequest) (ivslive.JoinR
 			s.ParticipantID = r.ParticipantID
 		}
 		if r.UserAgent != "" {
-			s.UserAgent = r.UserAgent
+			s.UserAgent = p.intern(r.UserAgent)
 		}
 		if r.IP != "" {
 			s.IP = r.IP
@@ -32,7 +32,7 @@ func (p *Presence) Join(_ context.Context, r ivslive.JoinRequest) (ivslive.JoinR
 	}
 	s := p.seat(st, &session{ViewerSession: ivslive.ViewerSession{
 		ID: r.SessionID, UserID: r.UserID, StageARN: st.arn, ParticipantID: r.ParticipantID,
-		JoinedAt: r.Now, LastSeen: r.Now, UserAgent: r.UserAgent, IP: r.IP,
+		JoinedAt: r.Now, LastSeen: r.Now, UserAgent: p.intern(r.UserAgent), IP: r.IP,
 	}})
 	return ivslive.JoinResult{Session: s.ViewerSession, Viewers: len(st.viewers), New: true}, nil
 }
@@ -219,7 +219,7 @@ func (p *Presence) Restore(_ context.Context, sessions []ivslive.ViewerSession) 
 		}
 		// Stored already: the next checkpoint need not write it.
 		s := &session{ViewerSession: v, saved: true}
-		s.StageARN = st.arn
+		s.StageARN, s.UserAgent = st.arn, p.intern(v.UserAgent)
 		st.viewers[v.UserID] = s
 		st.insert(s)
 		n++
