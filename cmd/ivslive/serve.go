@@ -286,6 +286,7 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 			return nil, err
 		}
 	}
+	setMemoryLimit(cfg, a.log)
 	a.log.Info("ivslive starting",
 		"ivs", cfg.Backend(), "presence", cfg.PresenceMode(), "history", cfg.HistoryMode(), "tokens", cfg.TokenMode(),
 		"listen", a.listener.Addr().String(), "masterStage", a.live.MasterARN(), "dataDir", cfg.DataDir,
