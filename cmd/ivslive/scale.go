@@ -199,8 +199,8 @@ func (s *scaleServer) restart(w io.Writer) error {
 		}
 	}
 	fmt.Fprintf(w, "\nRSS peak %d MiB", peak>>20)
-	if before > 0 {
-		fmt.Fprintf(w, ", %d B per live viewer at the peak", peak/int64(before))
+	if before > 0 && len(s.rss) > 0 {
+		fmt.Fprintf(w, ", %d B per live viewer above the server at start", (peak-s.rss[0].rss)/int64(before))
 	}
 	fmt.Fprintln(w)
 	if after != before {
