@@ -113,36 +113,72 @@ func TestIncrementalCheckpointRestoresTheLiveSet(t *testing.T) {
 			}
 			want, _ := env.Live.LiveSessions(ctx)
 
-			restarted := live.New(env.Live.Config, env.IVS, env.Signer, env.Store, memory.NewPresence(nil, clock.Now, nil), slog.New(slog.DiscardHandler))
-			restarted.Now, restarted.History = clock.Now, env.Store
-			if err := restarted.Bootstrap(ctx); err != nil {
-				t.Fatal(err)
-			}
-			got, _ := restarted.LiveSessions(ctx)
-			byID := map[string]ivslive.ViewerSession{}
-			for _, s := range got {
-				byID[s.ID] = s
-			}
-			if len(got) != len(want) {
-				t.Errorf("restored %d sessions, want %d", len(got), len(want))
-			}
-			for _, w := range want {
-				g, ok := byID[w.ID]
-				switch {
-				case !ok:
-					t.Errorf("session %s of %s was lost", w.ID, w.UserID)
-				case g.UserID != w.UserID || g.StageARN != w.StageARN || !g.JoinedAt.Equal(w.JoinedAt):
-					t.Errorf("session %s restored as %+v, want %+v", w.ID, g, w)
-				case silent[w.ID] && !g.LastSeen.Equal(w.LastSeen):
-					t.Errorf("silent session %s last seen %s, want exactly %s", w.ID, g.LastSeen, w.LastSeen)
-				case g.LastSeen.After(w.LastSeen) || g.LastSeen.Before(w.LastSeen.Add(-40*time.Second)):
-					t.Errorf("session %s last seen %s, want within 40 s before %s", w.ID, g.LastSeen, w.LastSeen)
+			restarted := restartFrom(t, env, clock)
+			sameSessions(t, want, restarted, silent)
+
+			// After the restart the restored sessions count as saved: the
+			// next checkpoint writes only what changed, and a second
+			// restart finds exactly the live set again.
+			back, _ := restarted.LiveSessions(ctx)
+			for _, s := range back[:3] {
+				if _, err := restarted.Leave(ctx, s.UserID, s.StageARN, s.ID); err != nil {
+					t.Fatal(err)
 				}
-				delete(byID, w.ID)
 			}
-			for id := range byID {
-				t.Errorf("session %s was resurrected", id)
+			for i := range 2 {
+				if _, err := restarted.ViewerToken(ctx, live.ViewerRequest{UserID: fmt.Sprint("after", i)}); err != nil {
+					t.Fatal(err)
+				}
 			}
+			if n, err := restarted.Checkpoint(ctx); err != nil || n > len(silent)+5 {
+				t.Fatalf("the first checkpoint after the restart wrote %d sessions (%v); want only the changes", n, err)
+			}
+			want, _ = restarted.LiveSessions(ctx)
+			sameSessions(t, want, restartFrom(t, env, clock), silent)
 		})
+	}
+}
+
+// restartFrom starts a new service on env's stores with empty memory
+// presence, as an embedded-mode restart does.
+func restartFrom(t *testing.T, env *apitest.Env, clock *apitest.Clock) *live.Service {
+	t.Helper()
+	s := live.New(env.Live.Config, env.IVS, env.Signer, env.Store, memory.NewPresence(env.Store, clock.Now, nil), slog.New(slog.DiscardHandler))
+	s.Now, s.History = clock.Now, env.Store
+	if err := s.Bootstrap(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// sameSessions checks that restarted holds exactly the sessions of want:
+// none lost, none resurrected, the silent ones last seen exactly when they
+// were, the others at most 40 s (QuietAfter) earlier.
+func sameSessions(t *testing.T, want []ivslive.ViewerSession, restarted *live.Service, silent map[string]bool) {
+	t.Helper()
+	got, _ := restarted.LiveSessions(context.Background())
+	byID := map[string]ivslive.ViewerSession{}
+	for _, s := range got {
+		byID[s.ID] = s
+	}
+	if len(got) != len(want) {
+		t.Errorf("restored %d sessions, want %d", len(got), len(want))
+	}
+	for _, w := range want {
+		g, ok := byID[w.ID]
+		switch {
+		case !ok:
+			t.Errorf("session %s of %s was lost", w.ID, w.UserID)
+		case g.UserID != w.UserID || g.StageARN != w.StageARN || !g.JoinedAt.Equal(w.JoinedAt):
+			t.Errorf("session %s restored as %+v, want %+v", w.ID, g, w)
+		case silent[w.ID] && !g.LastSeen.Equal(w.LastSeen):
+			t.Errorf("silent session %s last seen %s, want exactly %s", w.ID, g.LastSeen, w.LastSeen)
+		case g.LastSeen.After(w.LastSeen) || g.LastSeen.Before(w.LastSeen.Add(-40*time.Second)):
+			t.Errorf("session %s last seen %s, want within 40 s before %s", w.ID, g.LastSeen, w.LastSeen)
+		}
+		delete(byID, w.ID)
+	}
+	for id := range byID {
+		t.Errorf("session %s was resurrected", id)
 	}
 }
