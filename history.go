@@ -43,9 +43,51 @@ type SnapshotBucket struct {
 // Checkpoint is a copy of the live sessions, taken every few minutes and at
 // shutdown, from which presence is restored when it was lost (a Redis
 // restart without persistence, an embedded-mode restart).
+//
+// A full checkpoint (Incremental false) replaces what is stored with
+// Sessions. An incremental one changes only what changed since the previous
+// one, so its cost follows the joins and leaves, not the audience: it removes
+// the sessions named in Gone, then stores Sessions over what is there.
 type Checkpoint struct {
-	TakenAt  time.Time
-	Sessions []ViewerSession
+	TakenAt     time.Time
+	Sessions    []ViewerSession
+	Gone        []string
+	Incremental bool
+	// SeenSince, for an incremental checkpoint, is when every stored
+	// session it does not write was last heard from, at the latest: their
+	// stored last-seen is not rewritten at every heartbeat, so
+	// LoadCheckpoint raises it to SeenSince. The sessions it writes (new,
+	// or silent since before SeenSince) keep their exact last-seen.
+	SeenSince time.Time
+}
+
+// CheckpointMetaID is the id of the row an incremental checkpoint keeps
+// its TakenAt and SeenSince in, beside the sessions (no session id has a
+// '~'); the history twins never return it as a session.
+const CheckpointMetaID = "~checkpoint"
+
+// PresenceChanges is what changed in presence since the previous call of
+// ChangeTracker.Changes.
+type PresenceChanges struct {
+	// Upsert holds the sessions new since then, and the sessions already
+	// saved but silent since the quiet time (their exact last-seen is
+	// worth writing: they are about to expire).
+	Upsert []ViewerSession
+	// Gone holds the ids of saved sessions that have ended since.
+	Gone []string
+	// Full is set when Upsert holds every live session: asked for, or
+	// the changes were too many to track.
+	Full bool
+}
+
+// ChangeTracker is implemented by presence stores that can tell what
+// changed since the last checkpoint, so the checkpoint writes only that
+// (memory presence; a Redis store is copied whole instead).
+type ChangeTracker interface {
+	// Changes returns and forgets the changes since the previous call.
+	// With all set it returns every live session instead (for a full
+	// checkpoint) and tracks changes from there.
+	Changes(ctx context.Context, quietBefore time.Time, all bool) (PresenceChanges, error)
 }
 
 // Cleaned returns c without the sessions that cannot be stored (see
@@ -93,7 +135,9 @@ type HistoryStore interface {
 	DeleteSnapshotsBefore(ctx context.Context, t time.Time) (int64, error)
 	DeleteSessionsBefore(ctx context.Context, t time.Time) (int64, error)
 
-	// SaveCheckpoint replaces the stored checkpoint.
+	// SaveCheckpoint replaces the stored checkpoint, or applies an
+	// incremental one to it (in bounded batches, so other writers are not
+	// held up by a large one).
 	SaveCheckpoint(ctx context.Context, c Checkpoint) error
 	// LoadCheckpoint returns the stored checkpoint without the sessions that
 	// have been recorded as closed since (ENOTFOUND when there is none).

@@ -96,7 +96,10 @@ func (s *Service) LiveSessions(ctx context.Context) ([]ivslive.ViewerSession, er
 }
 
 // Checkpoint copies the live sessions, and the live publisher, into the
-// history store.
+// history store, and returns how many sessions it wrote. A presence store
+// that tracks its changes (memory) is copied whole once, then only for what
+// changed: joins, leaves, and the exact last-seen of the viewers gone
+// silent. The others (Redis) are copied whole each time.
 func (s *Service) Checkpoint(ctx context.Context) (int, error) {
 	// A presence store that lost its state must be rebuilt first: saving it
 	// would overwrite the checkpoint that is about to bring it back. Holding restoreMu to the end keeps a
@@ -107,7 +110,7 @@ func (s *Service) Checkpoint(ctx context.Context) (int, error) {
 	if err := s.ensurePresence(ctx); err != nil {
 		return 0, err
 	}
-	sessions, err := s.LiveSessions(ctx)
+	c, err := s.checkpointChanges(ctx, s.now())
 	if err != nil {
 		return 0, err
 	}
@@ -116,15 +119,52 @@ func (s *Service) Checkpoint(ctx context.Context) (int, error) {
 		b, _ := json.Marshal(p)
 		pub = string(b)
 	} else if ivslive.ErrorCode(err) != ivslive.ENOTFOUND {
+		s.checkpointed = false
 		return 0, err
 	}
-	if err := s.History.SaveCheckpoint(ctx, ivslive.Checkpoint{TakenAt: s.now(), Sessions: sessions}); err != nil {
+	if err := s.History.SaveCheckpoint(ctx, c); err != nil {
+		// Some of the changes may be lost: copy everything next time.
+		s.checkpointed = false
 		return 0, err
 	}
+	s.checkpointed = true
 	if err := s.Stages.SetSetting(ctx, ivslive.SettingPublisher, pub); err != nil {
 		return 0, err
 	}
-	return len(sessions), nil
+	return len(c.Sessions) + len(c.Gone), nil
+}
+
+// checkpointChanges returns what the checkpoint writes at now.
+func (s *Service) checkpointChanges(ctx context.Context, now time.Time) (ivslive.Checkpoint, error) {
+	c := ivslive.Checkpoint{TakenAt: now}
+	tracker, ok := s.Presence.(ivslive.ChangeTracker)
+	if !ok {
+		sessions, err := s.LiveSessions(ctx)
+		c.Sessions = sessions
+		return c, err
+	}
+	// Every saved session not silent since SeenSince was heard from after
+	// it; the silent ones are written with their exact last-seen.
+	c.SeenSince = now.Add(-s.quietAfter())
+	ch, err := tracker.Changes(ctx, c.SeenSince, !s.checkpointed)
+	if err != nil {
+		s.checkpointed = false
+		return c, err
+	}
+	c.Sessions, c.Gone, c.Incremental = ch.Upsert, ch.Gone, !ch.Full
+	if ch.Full {
+		c.SeenSince = time.Time{}
+	}
+	return c, nil
+}
+
+// quietAfter is how long a viewer may stay silent before an incremental
+// checkpoint writes its exact last-seen (Config.QuietAfter).
+func (s *Service) quietAfter() time.Duration {
+	if s.Config.QuietAfter > 0 {
+		return s.Config.QuietAfter
+	}
+	return 40 * time.Second
 }
 
 // restorePublisher puts the checkpointed publisher back if none is live and
@@ -151,7 +191,9 @@ func (s *Service) restorePublisher(ctx context.Context) error {
 // RestorePresence brings live sessions back from the newest checkpoint when
 // presence was lost. Sessions recorded as closed since are not restored;
 // restored sessions whose viewers are gone expire as usual, closing at their
-// last heartbeat.
+// last heartbeat: exact for those silent at the checkpoint, and no later
+// than the real one (by at most Config.QuietAfter) for the others, which an
+// incremental checkpoint does not rewrite at every heartbeat.
 func (s *Service) RestorePresence(ctx context.Context) (int, error) {
 	if err := s.restorePublisher(ctx); err != nil {
 		return 0, err
@@ -168,6 +210,10 @@ func (s *Service) RestorePresence(ctx context.Context) (int, error) {
 	if err != nil {
 		return n, err
 	}
+	// What was restored is stored already (and what was not, the store
+	// tracks as gone): the next checkpoint writes only the changes, even
+	// at a million viewers right after a restart.
+	_, s.checkpointed = s.Presence.(ivslive.ChangeTracker)
 	s.Log.Info("restored live sessions from the checkpoint", "restored", n, "inCheckpoint", len(c.Sessions), "takenAt", c.TakenAt)
 	return n, nil
 }

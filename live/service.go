@@ -58,6 +58,11 @@ type Config struct {
 	// IVS's participants (PRESENCE_RECONCILE_INTERVAL); embedded mode also
 	// acts on every join and leave the emulator reports.
 	AttendanceInterval time.Duration
+	// QuietAfter is how long a viewer may stay silent before an incremental
+	// checkpoint writes its exact last-seen; the others are restored as seen
+	// this long before the checkpoint (default 40 s; two thirds of
+	// VIEWER_TIMEOUT in main).
+	QuietAfter time.Duration
 
 	// IVSIdentity names the IVS this instance talks to (ivs.Client's
 	// Identity); "" skips the check. The stage store records the first
@@ -123,6 +128,10 @@ type Service struct {
 	// restoreMu serialises rebuilding a lost presence store with the jobs
 	// that must not see it half rebuilt (checkpoints).
 	restoreMu sync.Mutex
+	// checkpointed is set once a checkpoint of a change-tracking presence
+	// store succeeded, so the next one writes only the changes (under
+	// restoreMu).
+	checkpointed bool
 
 	// hostMu serialises this instance's changes to the publisher record
 	// (tokens, IVS events, the reconciler), each a read then a write.

@@ -21,6 +21,8 @@ type Presence struct {
 	publisher *ivslive.Publisher
 	intact    bool
 	ivsCounts []ivslive.IVSCount
+	changes   changes
+	agents    map[string]string // interned user agents (see intern)
 
 	sink ivslive.SessionSink
 	now  func() time.Time
@@ -42,6 +44,8 @@ type stage struct {
 type session struct {
 	ivslive.ViewerSession
 	prev, next *session
+	// saved is set once the session went into a checkpoint (see Changes).
+	saved bool
 }
 
 // NewPresence returns an empty store that hands closed sessions to sink. now
@@ -53,7 +57,7 @@ func NewPresence(sink ivslive.SessionSink, now func() time.Time, log *slog.Logge
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Presence{stages: map[string]*stage{}, sink: sink, now: now, log: log}
+	return &Presence{stages: map[string]*stage{}, agents: map[string]string{}, sink: sink, now: now, log: log}
 }
 
 // Ping implements ivslive.PresenceStore; memory is always reachable.
@@ -82,6 +86,9 @@ func (p *Presence) RemoveStage(ctx context.Context, arn string, now time.Time) (
 		return nil, nil
 	}
 	delete(p.stages, arn)
+	for s := st.head; s != nil; s = s.next {
+		p.changes.left(s)
+	}
 	for i, s := range p.order {
 		if s == st {
 			p.order = append(p.order[:i], p.order[i+1:]...)
@@ -160,6 +167,23 @@ func (p *Presence) find(stageARN, userID string) *session {
 	return nil
 }
 
+// maxAgents bounds the interned user agents: a crafted flood of distinct
+// ones costs what it cost before interning, no more.
+const maxAgents = 4096
+
+// intern returns the one copy of a user agent: a million viewers send a few
+// hundred distinct ones, each about 100 bytes, decoded afresh from every
+// request. Callers hold p.mu.
+func (p *Presence) intern(ua string) string {
+	if v, ok := p.agents[ua]; ok {
+		return v
+	}
+	if len(p.agents) < maxAgents {
+		p.agents[ua] = ua
+	}
+	return ua
+}
+
 func errSessionNotFound() error { return ivslive.Errorf(ivslive.ENOTFOUND, "觀眾 Session不存在") }
 
 // record hands closed sessions to the sink. When restore is set and the sink
@@ -185,9 +209,7 @@ func (p *Presence) record(ctx context.Context, closed []ivslive.ClosedSession, r
 			p.log.Error("closed session could not be recorded nor restored", "session", c.ID, "err", err)
 			continue
 		}
-		s := &session{ViewerSession: c.ViewerSession}
-		st.viewers[c.UserID] = s
-		st.insert(s)
+		p.seat(st, &session{ViewerSession: c.ViewerSession})
 	}
 	return ivslive.WrapError(ivslive.EUNAVAILABLE, "history store unavailable, try again", err)
 }

@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/ivslive/ivslive"
 )
 
@@ -33,14 +31,19 @@ const (
 
 type limiterShard struct {
 	mu        sync.Mutex
-	buckets   map[string]*bucket
+	buckets   map[string]bucket
 	lastSweep time.Time
 }
 
+// bucket is one key's token bucket, held by value in the shard's map: a
+// session token's heartbeat budget is one per live viewer, so its size is
+// per-viewer memory (about 180 B with the key and the map slot; it was 248
+// B as a *rate.Limiter behind a pointer).
 type bucket struct {
-	lim  *rate.Limiter
-	last time.Time
-	per  time.Duration
+	tokens float64 // at last
+	last   int64   // unix nanoseconds of the last request, when tokens was counted
+	per    time.Duration
+	burst  int
 }
 
 var _ ivslive.RateLimiter = (*RateLimiter)(nil)
@@ -53,7 +56,7 @@ func NewRateLimiter(now func() time.Time) *RateLimiter {
 	l := &RateLimiter{now: now, seed: maphash.MakeSeed()}
 	start := now()
 	for i := range l.shards {
-		l.shards[i].buckets = map[string]*bucket{}
+		l.shards[i].buckets = map[string]bucket{}
 		l.shards[i].lastSweep = start
 	}
 	return l
@@ -82,18 +85,22 @@ func (sh *limiterShard) allow(now time.Time, key string, limit ivslive.RateLimit
 		sh.sweep(now)
 	}
 	every := limit.Period / time.Duration(limit.Requests)
+	at := now.UnixNano()
 	b, ok := sh.buckets[key]
-	if !ok || b.lim.Burst() != limit.Requests || b.per != limit.Period {
-		b = &bucket{lim: rate.NewLimiter(rate.Every(every), limit.Requests), per: limit.Period}
-		sh.buckets[key] = b
+	if !ok || b.burst != limit.Requests || b.per != limit.Period {
+		b = bucket{tokens: float64(limit.Requests), last: at, per: limit.Period, burst: limit.Requests}
 	}
-	b.last = now
+	if elapsed := at - b.last; elapsed > 0 {
+		b.tokens = min(float64(b.burst), b.tokens+float64(elapsed)/float64(every))
+		b.last = at
+	}
 	d := ivslive.RateDecision{Limit: limit.Requests}
-	// AllowN, not ReserveN: a reservation is an allocation per request.
-	if b.lim.AllowN(now, 1) {
+	if b.tokens >= 1 {
+		b.tokens--
 		d.Allowed = true
 	}
-	tokens := b.lim.TokensAt(now)
+	sh.buckets[key] = b
+	tokens := b.tokens
 	if !d.Allowed {
 		d.RetryAfter = time.Duration((1 - tokens) * float64(every))
 	}
@@ -107,7 +114,7 @@ func (sh *limiterShard) allow(now time.Time, key string, limit ivslive.RateLimit
 func (sh *limiterShard) sweep(now time.Time) {
 	sh.lastSweep = now
 	for k, b := range sh.buckets {
-		if now.Sub(b.last) > b.per {
+		if time.Duration(now.UnixNano()-b.last) > b.per {
 			delete(sh.buckets, k)
 		}
 	}

@@ -33,8 +33,9 @@ func fill(b *testing.B, p *memory.Presence, n, stages int, t0 time.Time) {
 	for i := range n {
 		u := strconv.Itoa(i)
 		_, err := p.Join(ctx, ivslive.JoinRequest{UserID: "user-" + u, SessionID: "0197a1b2-c3d4-7e5f-8a9b-" + fmt.Sprintf("%012d", i),
-			ParticipantID: "pAbCdEfGhIjK" + u, UserAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0",
-			IP: "203.0.113.7", Now: t0, Threshold: 1 << 30, Capacity: 1 << 30})
+			// Fresh copies, as each request decodes them.
+			ParticipantID: "pAbCdEfGhIjK" + u, UserAgent: strings.Clone("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0"),
+			IP: strings.Clone("203.0.113.7"), Now: t0, Threshold: 1 << 30, Capacity: 1 << 30})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -22,7 +22,7 @@ func (p *Presence) Join(_ context.Context, r ivslive.JoinRequest) (ivslive.JoinR
 			s.ParticipantID = r.ParticipantID
 		}
 		if r.UserAgent != "" {
-			s.UserAgent = r.UserAgent
+			s.UserAgent = p.intern(r.UserAgent)
 		}
 		if r.IP != "" {
 			s.IP = r.IP
@@ -30,12 +30,10 @@ func (p *Presence) Join(_ context.Context, r ivslive.JoinRequest) (ivslive.JoinR
 		st.touch(s, r.Now)
 		return ivslive.JoinResult{Session: s.ViewerSession, Viewers: len(st.viewers), New: false}, nil
 	}
-	s := &session{ViewerSession: ivslive.ViewerSession{
+	s := p.seat(st, &session{ViewerSession: ivslive.ViewerSession{
 		ID: r.SessionID, UserID: r.UserID, StageARN: st.arn, ParticipantID: r.ParticipantID,
-		JoinedAt: r.Now, LastSeen: r.Now, UserAgent: r.UserAgent, IP: r.IP,
-	}}
-	st.viewers[r.UserID] = s
-	st.insert(s)
+		JoinedAt: r.Now, LastSeen: r.Now, UserAgent: p.intern(r.UserAgent), IP: r.IP,
+	}})
 	return ivslive.JoinResult{Session: s.ViewerSession, Viewers: len(st.viewers), New: true}, nil
 }
 
@@ -101,9 +99,7 @@ func (p *Presence) Release(_ context.Context, stageARN, userID, sessionID string
 	if s == nil || s.ID != sessionID {
 		return nil
 	}
-	st := p.stages[stageARN]
-	delete(st.viewers, userID)
-	st.unlink(s)
+	p.unseat(p.stages[stageARN], s)
 	return nil
 }
 
@@ -127,9 +123,7 @@ func (p *Presence) Leave(ctx context.Context, r ivslive.LeaveRequest) (ivslive.C
 		p.mu.Unlock()
 		return ivslive.ClosedSession{}, errSessionNotFound()
 	}
-	st := p.stages[r.StageARN]
-	delete(st.viewers, r.UserID)
-	st.unlink(s)
+	p.unseat(p.stages[r.StageARN], s)
 	p.mu.Unlock()
 	reason := r.Reason
 	if reason == "" {
@@ -153,8 +147,7 @@ func (p *Presence) Expire(ctx context.Context, cutoff time.Time, max int) ([]ivs
 	for _, st := range p.order {
 		for st.head != nil && st.head.LastSeen.Before(cutoff) && len(closed) < max {
 			s := st.head
-			delete(st.viewers, s.UserID)
-			st.unlink(s)
+			p.unseat(st, s)
 			closed = append(closed, ivslive.ClosedSession{ViewerSession: s.ViewerSession, LeftAt: s.LastSeen, Reason: ivslive.EndTimeout})
 		}
 	}
@@ -220,10 +213,13 @@ func (p *Presence) Restore(_ context.Context, sessions []ivslive.ViewerSession) 
 	for _, v := range sessions {
 		st, ok := p.stages[v.StageARN]
 		if !ok || st.viewers[v.UserID] != nil {
+			// Stored, not live: the next checkpoint deletes it.
+			p.changes.left(&session{ViewerSession: v, saved: true})
 			continue
 		}
-		s := &session{ViewerSession: v}
-		s.StageARN = st.arn
+		// Stored already: the next checkpoint need not write it.
+		s := &session{ViewerSession: v, saved: true}
+		s.StageARN, s.UserAgent = st.arn, p.intern(v.UserAgent)
 		st.viewers[v.UserID] = s
 		st.insert(s)
 		n++

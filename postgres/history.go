@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/internal/cursor"
@@ -148,29 +149,70 @@ func (d *DB) DeleteSnapshotsBefore(ctx context.Context, t time.Time) (int64, err
 
 // SaveCheckpoint implements ivslive.HistoryStore. Sessions that cannot be
 // stored are left out (see ivslive.Checkpoint.Cleaned) rather than failing
-// every checkpoint.
+// every checkpoint. An incremental checkpoint is written in statements of
+// checkpointBatch rows, deletions first, each bounded by the statement
+// timeout on its own; a crash half way leaves a state between the previous
+// checkpoint and this one.
 func (d *DB) SaveCheckpoint(ctx context.Context, c ivslive.Checkpoint) error {
-	ctx, cancel := d.bound(ctx)
-	defer cancel()
 	c, _ = c.Cleaned()
-	n := len(c.Sessions)
+	if !c.Incremental {
+		bctx, cancel := d.bound(ctx)
+		defer cancel()
+		return storeError("save checkpoint", pgx.BeginFunc(bctx, d.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(bctx, `DELETE FROM presence_checkpoint`); err != nil {
+				return err
+			}
+			return putCheckpoint(bctx, tx, c.TakenAt, c.Sessions)
+		}))
+	}
+	for gone := c.Gone; len(gone) > 0; gone = gone[min(len(gone), checkpointBatch):] {
+		bctx, cancel := d.bound(ctx)
+		_, err := d.pool.Exec(bctx, `DELETE FROM presence_checkpoint WHERE id = ANY($1::text[])`, gone[:min(len(gone), checkpointBatch)])
+		cancel()
+		if err != nil {
+			return storeError("save checkpoint", err)
+		}
+	}
+	for put := c.Sessions; len(put) > 0; put = put[min(len(put), checkpointBatch):] {
+		bctx, cancel := d.bound(ctx)
+		err := putCheckpoint(bctx, d.pool, c.TakenAt, put[:min(len(put), checkpointBatch)])
+		cancel()
+		if err != nil {
+			return storeError("save checkpoint", err)
+		}
+	}
+	// Last: a crash before it leaves the previous meta row, whose older
+	// SeenSince still holds for the sessions it applies to.
+	bctx, cancel := d.bound(ctx)
+	defer cancel()
+	meta := ivslive.ViewerSession{ID: ivslive.CheckpointMetaID, JoinedAt: c.SeenSince, LastSeen: c.TakenAt}
+	return storeError("save checkpoint", putCheckpoint(bctx, d.pool, c.TakenAt, []ivslive.ViewerSession{meta}))
+}
+
+// checkpointBatch bounds the rows one statement of an incremental
+// checkpoint writes.
+const checkpointBatch = 5000
+
+// putCheckpoint stores sessions over those with the same id.
+func putCheckpoint(ctx context.Context, db interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, taken time.Time, sessions []ivslive.ViewerSession) error {
+	n := len(sessions)
 	ids, users, stages, pids, uas, ips := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	joined, seen := make([]time.Time, n), make([]time.Time, n)
-	for i, s := range c.Sessions {
+	for i, s := range sessions {
 		ids[i], users[i], stages[i], pids[i], uas[i], ips[i] = s.ID, s.UserID, s.StageARN, s.ParticipantID, s.UserAgent, s.IP
 		joined[i], seen[i] = s.JoinedAt, s.LastSeen
 	}
-	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM presence_checkpoint`); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO presence_checkpoint (id, user_id, stage_arn, participant_id, joined_at,
-				last_seen_at, user_agent, ip_address, taken_at)
-			SELECT *, $9::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
-				$6::timestamptz[], $7::text[], $8::text[])`, ids, users, stages, pids, joined, seen, uas, ips, c.TakenAt)
-		return err
-	})
-	return storeError("save checkpoint", err)
+	_, err := db.Exec(ctx, `INSERT INTO presence_checkpoint (id, user_id, stage_arn, participant_id, joined_at,
+			last_seen_at, user_agent, ip_address, taken_at)
+		SELECT *, $9::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+			$6::timestamptz[], $7::text[], $8::text[])
+		ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, stage_arn = excluded.stage_arn,
+			participant_id = excluded.participant_id, joined_at = excluded.joined_at,
+			last_seen_at = excluded.last_seen_at, user_agent = excluded.user_agent,
+			ip_address = excluded.ip_address, taken_at = excluded.taken_at`, ids, users, stages, pids, joined, seen, uas, ips, taken)
+	return err
 }
 
 // LoadCheckpoint implements ivslive.HistoryStore.
@@ -186,10 +228,14 @@ func (d *DB) LoadCheckpoint(ctx context.Context) (ivslive.Checkpoint, error) {
 		return c, ivslive.Errorf(ivslive.ENOTFOUND, "no presence checkpoint")
 	}
 	c.TakenAt = taken.UTC()
-	rows, _ := d.pool.Query(ctx, `SELECT c.id, c.user_id, c.stage_arn, c.participant_id, c.joined_at, c.last_seen_at,
+	// The meta row of an incremental checkpoint (see ivslive.Checkpoint.SeenSince)
+	// keeps SeenSince in joined_at.
+	rows, _ := d.pool.Query(ctx, `SELECT c.id, c.user_id, c.stage_arn, c.participant_id, c.joined_at,
+			CASE WHEN c.taken_at < m.taken_at AND c.last_seen_at < m.joined_at THEN m.joined_at ELSE c.last_seen_at END AS seen,
 			c.user_agent, c.ip_address
-		FROM presence_checkpoint c WHERE NOT EXISTS (SELECT 1 FROM viewer_sessions v WHERE v.id = c.id)
-		ORDER BY c.stage_arn, c.last_seen_at`)
+		FROM presence_checkpoint c LEFT JOIN presence_checkpoint m ON m.id = $1
+		WHERE c.id <> $1 AND NOT EXISTS (SELECT 1 FROM viewer_sessions v WHERE v.id = c.id)
+		ORDER BY c.stage_arn, seen`, ivslive.CheckpointMetaID)
 	sessions, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ivslive.ViewerSession, error) {
 		var s ivslive.ViewerSession
 		err := row.Scan(&s.ID, &s.UserID, &s.StageARN, &s.ParticipantID, &s.JoinedAt, &s.LastSeen, &s.UserAgent, &s.IP)

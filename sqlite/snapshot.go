@@ -79,28 +79,76 @@ func (d *DB) DeleteSnapshotsBefore(ctx context.Context, t time.Time) (int64, err
 
 // SaveCheckpoint implements ivslive.HistoryStore. Sessions that cannot be
 // stored are left out (see ivslive.Checkpoint.Cleaned) rather than failing
-// every checkpoint.
+// every checkpoint. An incremental checkpoint is written in transactions of
+// checkpointBatch rows, deletions first, so session records queued behind
+// it wait for one batch at most; a crash half way leaves a state between the
+// previous checkpoint and this one.
 func (d *DB) SaveCheckpoint(ctx context.Context, c ivslive.Checkpoint) error {
 	c, _ = c.Cleaned()
-	return storeError("save checkpoint", d.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM presence_checkpoint`); err != nil {
-			return err
-		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO presence_checkpoint (id, user_id, stage_arn, participant_id,
-			joined_at, last_seen_at, user_agent, ip_address, taken_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		taken := formatTime(c.TakenAt)
-		for _, s := range c.Sessions {
-			if _, err := stmt.ExecContext(ctx, s.ID, s.UserID, s.StageARN, s.ParticipantID,
-				formatTime(s.JoinedAt), formatTime(s.LastSeen), s.UserAgent, s.IP, taken); err != nil {
+	if !c.Incremental {
+		return storeError("save checkpoint", d.inTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM presence_checkpoint`); err != nil {
 				return err
 			}
+			return d.putCheckpoint(ctx, tx, c.TakenAt, c.Sessions)
+		}))
+	}
+	for gone := c.Gone; len(gone) > 0; gone = gone[min(len(gone), checkpointBatch):] {
+		batch := gone[:min(len(gone), checkpointBatch)]
+		if err := d.inTx(ctx, func(tx *sql.Tx) error {
+			stmt, err := tx.PrepareContext(ctx, `DELETE FROM presence_checkpoint WHERE id = ?`)
+			if err != nil {
+				return err
+			}
+			defer stmt.Close()
+			for _, id := range batch {
+				if _, err := stmt.ExecContext(ctx, id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return storeError("save checkpoint", err)
 		}
-		return nil
+	}
+	for put := c.Sessions; len(put) > 0; put = put[min(len(put), checkpointBatch):] {
+		batch := put[:min(len(put), checkpointBatch)]
+		if err := d.inTx(ctx, func(tx *sql.Tx) error { return d.putCheckpoint(ctx, tx, c.TakenAt, batch) }); err != nil {
+			return storeError("save checkpoint", err)
+		}
+	}
+	// Last: a crash before it leaves the previous meta row, whose older
+	// SeenSince still holds for the sessions it applies to.
+	meta := ivslive.ViewerSession{ID: ivslive.CheckpointMetaID, JoinedAt: c.SeenSince, LastSeen: c.TakenAt}
+	return storeError("save checkpoint", d.inTx(ctx, func(tx *sql.Tx) error {
+		return d.putCheckpoint(ctx, tx, c.TakenAt, []ivslive.ViewerSession{meta})
 	}))
+}
+
+// checkpointBatch bounds the rows one transaction of an incremental
+// checkpoint writes.
+const checkpointBatch = 2000
+
+// putCheckpoint stores sessions over those with the same id.
+func (d *DB) putCheckpoint(ctx context.Context, tx *sql.Tx, taken time.Time, sessions []ivslive.ViewerSession) error {
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO presence_checkpoint (id, user_id, stage_arn, participant_id,
+		joined_at, last_seen_at, user_agent, ip_address, taken_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, stage_arn = excluded.stage_arn,
+			participant_id = excluded.participant_id, joined_at = excluded.joined_at,
+			last_seen_at = excluded.last_seen_at, user_agent = excluded.user_agent,
+			ip_address = excluded.ip_address, taken_at = excluded.taken_at`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	at := formatTime(taken)
+	for _, s := range sessions {
+		if _, err := stmt.ExecContext(ctx, s.ID, s.UserID, s.StageARN, s.ParticipantID,
+			formatTime(s.JoinedAt), formatTime(s.LastSeen), s.UserAgent, s.IP, at); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // LoadCheckpoint implements ivslive.HistoryStore.
@@ -115,10 +163,14 @@ func (d *DB) LoadCheckpoint(ctx context.Context) (ivslive.Checkpoint, error) {
 		return c, ivslive.Errorf(ivslive.ENOTFOUND, "no presence checkpoint")
 	}
 	c.TakenAt = parseTime(taken)
-	rows, err := d.db.QueryContext(ctx, `SELECT c.id, c.user_id, c.stage_arn, c.participant_id, c.joined_at, c.last_seen_at,
+	// The meta row of an incremental checkpoint (see ivslive.Checkpoint.SeenSince)
+	// keeps SeenSince in joined_at.
+	rows, err := d.db.QueryContext(ctx, `SELECT c.id, c.user_id, c.stage_arn, c.participant_id, c.joined_at,
+			CASE WHEN c.taken_at < m.taken_at AND c.last_seen_at < m.joined_at THEN m.joined_at ELSE c.last_seen_at END AS seen,
 			c.user_agent, c.ip_address
-		FROM presence_checkpoint c WHERE NOT EXISTS (SELECT 1 FROM viewer_sessions v WHERE v.id = c.id)
-		ORDER BY c.stage_arn, c.last_seen_at`)
+		FROM presence_checkpoint c LEFT JOIN presence_checkpoint m ON m.id = ?
+		WHERE c.id <> ? AND NOT EXISTS (SELECT 1 FROM viewer_sessions v WHERE v.id = c.id)
+		ORDER BY c.stage_arn, seen`, ivslive.CheckpointMetaID, ivslive.CheckpointMetaID)
 	if err != nil {
 		return c, storeError("load checkpoint", err)
 	}

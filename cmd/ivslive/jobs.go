@@ -56,7 +56,7 @@ func (a *app) finalCheckpoint() {
 		a.log.Error("could not checkpoint live sessions at shutdown", "err", err)
 		return
 	}
-	a.log.Info("checkpointed live sessions for the next start", "sessions", n)
+	a.log.Info("checkpointed live sessions for the next start", "written", n)
 }
 
 // scalerCheck reports, in /api/health, a pool that is full and cannot grow,

@@ -35,6 +35,8 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 	auth := fs.String("auth", loadtest.AuthKey, `how heartbeats and leaves authenticate: "key" (x-api-key) or "session" (the viewer's session token)`)
 	timeout := fs.Duration("viewer-timeout", 0, "the server's VIEWER_TIMEOUT, for the accuracy model (default from the configuration)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	serve := fs.Bool("serve", false, "start the server itself (this binary, a fresh data dir, no rate limits, one stage per 25,000 viewers), sample its resident size, and restart it gracefully at the end, reporting the restart and the viewers it kept")
+	checkpoint := fs.Duration("checkpoint", 10*time.Second, "with --serve: SNAPSHOT_INTERVAL of the server (snapshots and checkpoints during the run)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -44,6 +46,19 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 	cfg, err := loadConfig(lookup)
 	if err != nil {
 		return err
+	}
+	var srv *scaleServer
+	if *serve {
+		dir, err := os.MkdirTemp("", "ivslive-loadtest-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		if srv, err = startScaleServer(ctx, dir, *viewers, *checkpoint); err != nil {
+			return err
+		}
+		defer srv.stop()
+		*url, *key = srv.url, srv.key
 	}
 	if *url == "" {
 		*url = fmt.Sprintf("http://127.0.0.1:%d", cfg.Port)
@@ -77,6 +92,9 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 	}
 	if errors.Is(err, context.Canceled) {
 		return nil // interrupted: the partial report is the answer
+	}
+	if err == nil && srv != nil {
+		err = srv.restart(stdout)
 	}
 	return err
 }

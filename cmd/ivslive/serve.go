@@ -197,6 +197,7 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 		DrainTimeout:        cfg.DrainTimeout,
 		MaxReplicas:         maxReplicas,
 		AttendanceInterval:  cfg.PresenceInterval,
+		QuietAfter:          cfg.ViewerTimeout * 2 / 3,
 		IVSIdentity:         identity,
 		StoreLocal:          cfg.HistoryMode() == "sqlite",
 	}, ivsClient, nil, stages, pres.store, a.log)
@@ -287,6 +288,7 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 			return nil, err
 		}
 	}
+	setMemoryLimit(cfg, a.log)
 	a.log.Info("ivslive starting",
 		"ivs", cfg.Backend(), "presence", cfg.PresenceMode(), "history", cfg.HistoryMode(), "tokens", cfg.TokenMode(),
 		"listen", a.listener.Addr().String(), "masterStage", a.live.MasterARN(), "dataDir", cfg.DataDir,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/ivslive/ivslive"
 )
@@ -210,6 +211,44 @@ func HistoryStore(t *testing.T, open func(t *testing.T) ivslive.HistoryStore, re
 		want := ivslive.Checkpoint{TakenAt: t0.Add(10 * time.Minute), Sessions: live[1:]}
 		if diff := cmp.Diff(want, c); diff != "" {
 			t.Fatalf("checkpoint (-want +got):\n%s", diff)
+		}
+	})
+
+	// An incremental checkpoint removes what left and stores what is new
+	// or changed over what is there; the sessions it did not write come
+	// back last seen at SeenSince at the earliest; a full one after it
+	// replaces all.
+	t.Run("incremental checkpoint", func(t *testing.T) {
+		h := open(t)
+		var all []ivslive.ViewerSession
+		for i := range 5 {
+			all = append(all, closed(fmt.Sprint("i", i), fmt.Sprint("u", i), stageA, t0, time.Minute, "").ViewerSession)
+		}
+		if err := h.SaveCheckpoint(ctx, ivslive.Checkpoint{TakenAt: t0.Add(5 * time.Minute), Sessions: all[:3]}); err != nil {
+			t.Fatal(err)
+		}
+		moved := all[2]
+		moved.LastSeen = moved.LastSeen.Add(time.Minute)
+		err := h.SaveCheckpoint(ctx, ivslive.Checkpoint{TakenAt: t0.Add(10 * time.Minute), Incremental: true, SeenSince: t0.Add(90 * time.Second),
+			Gone: []string{"i0", "never-saved"}, Sessions: []ivslive.ViewerSession{moved, all[3], all[4]}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := h.LoadCheckpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unwritten := all[1]
+		unwritten.LastSeen = t0.Add(90 * time.Second)
+		want := ivslive.Checkpoint{TakenAt: t0.Add(10 * time.Minute), Sessions: []ivslive.ViewerSession{unwritten, moved, all[3], all[4]}}
+		if diff := cmp.Diff(want, c, cmpopts.SortSlices(func(a, b ivslive.ViewerSession) bool { return a.ID < b.ID })); diff != "" {
+			t.Fatalf("after an incremental checkpoint (-want +got):\n%s", diff)
+		}
+		if err := h.SaveCheckpoint(ctx, ivslive.Checkpoint{TakenAt: t0.Add(15 * time.Minute), Sessions: all[4:]}); err != nil {
+			t.Fatal(err)
+		}
+		if c, err = h.LoadCheckpoint(ctx); err != nil || len(c.Sessions) != 1 || c.Sessions[0].ID != "i4" {
+			t.Fatalf("a full checkpoint after it kept %+v, %v", c.Sessions, err)
 		}
 	})
 }
