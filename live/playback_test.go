@@ -13,12 +13,14 @@ import (
 	"time"
 
 	"github.com/asticode/go-astits"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/internal/apitest"
 	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/ivs/emulator"
 	"github.com/ivslive/ivslive/live"
+	"github.com/ivslive/ivslive/metrics"
 )
 
 // newPlaybackEnv is a server with 3 real-time seats (one stage, no fan-out),
@@ -132,6 +134,8 @@ func TestPlaybackPastRealtimeSeats(t *testing.T) {
 	}
 	checkH264(t, data)
 
+	e.checkCounts(t, 3, 7)
+
 	st, err := e.Live.PlaybackStatus(t.Context())
 	if err != nil || st.Viewers != 7 || st.CompositionARN != comps[0].ARN {
 		t.Fatalf("playback status %+v %v", st, err)
@@ -207,5 +211,69 @@ func checkH264(t *testing.T, data []byte) {
 	}
 	if !sawH264 || !sawPES {
 		t.Errorf("segment: H.264 stream %v, video PES %v", sawH264, sawPES)
+	}
+}
+
+// checkCounts: /api/stats and /metrics split the viewers as the sessions do.
+func (e hostEnv) checkCounts(t *testing.T, realtime, playback int) {
+	t.Helper()
+	var st struct{ TotalViewers, RealtimeViewers, PlaybackViewers int }
+	e.Must(t, 200, "GET", "/api/stats", nil).Decode(t, &st)
+	if st.RealtimeViewers != realtime || st.PlaybackViewers != playback || st.TotalViewers != realtime+playback {
+		t.Fatalf("stats %+v, want %d real-time and %d playback", st, realtime, playback)
+	}
+	rt, err := e.Live.Viewers(t.Context(), e.Live.MasterARN())
+	if err != nil || len(rt) != realtime {
+		t.Fatalf("real-time sessions %d %v", len(rt), err)
+	}
+	reg := prometheus.NewRegistry()
+	metrics.New(reg, e.Live.Stats, nil)
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range fams {
+		if f.GetName() == "ivslive_viewers_by_mode" {
+			for _, m := range f.GetMetric() {
+				got[m.GetLabel()[0].GetValue()] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	if got["realtime"] != float64(realtime) || got["playback"] != float64(playback) {
+		t.Fatalf("ivslive_viewers_by_mode %v", got)
+	}
+}
+
+// The 6th composition on a stage is refused by IVS's quota (the model's
+// ServiceQuotaExceededException): the viewer who needed it hears why, and
+// /api/stats keeps the reason.
+func TestPlaybackCompositionQuota(t *testing.T) {
+	e := newPlaybackEnv(t, false)
+	h := e.hostToken(t)
+	e.publish(t, &h)
+	for i := range 5 {
+		ch, err := e.IVS.CreateChannel(t.Context(), ivslive.CreateChannelInput{Name: fmt.Sprintf("other-%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.IVS.StartComposition(t.Context(), ivslive.StartCompositionInput{StageARN: e.Live.MasterARN(), ChannelARN: ch.ARN}); err != nil {
+			t.Fatalf("composition %d: %v", i+1, err)
+		}
+	}
+	for i := 1; i <= 3; i++ {
+		e.viewer(t, fmt.Sprintf("v%d", i), nil)
+	}
+	_, r := e.viewer(t, "v4", nil)
+	if r.Status != 503 || r.Error.Code != ivslive.ESTAGEFULL || !strings.Contains(r.Error.Message, "quota") ||
+		!strings.Contains(string(r.Raw), "composition_refused") {
+		t.Fatalf("past the seats with no composition left: %d %s", r.Status, r.Raw)
+	}
+	var st struct {
+		Playback live.PlaybackStatus
+	}
+	e.Must(t, 200, "GET", "/api/stats", nil).Decode(t, &st)
+	if !strings.Contains(st.Playback.Blocker, "quota") || st.Playback.CompositionARN != "" {
+		t.Fatalf("stats playback %+v", st.Playback)
 	}
 }
