@@ -291,3 +291,24 @@ func (s *Service) presenceFor(arn string) ivslive.PresenceStore {
 	}
 	return s.Presence
 }
+
+// observeComposition forgets the running composition when IVS says it ended
+// or failed (a failure's code becomes the blocker), so the next viewer or
+// scaler round starts another instead of sending viewers to a dead channel.
+func (s *Service) observeComposition(ev ivslive.IVSEvent) {
+	p := s.Playback
+	if p == nil || (ev.Name != ivslive.IVSEventCompositionEnd && ev.Name != ivslive.IVSEventCompositionFailure) {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.composition != ev.CompositionARN {
+		return
+	}
+	p.composition = ""
+	if ev.Name == ivslive.IVSEventCompositionFailure {
+		p.blocker = "composition failed: " + ev.ErrorCode
+	}
+	s.Log.Info("composition ended", "composition", ev.CompositionARN, "event", ev.Name, "error", ev.ErrorCode)
+	s.nudge()
+}

@@ -33,10 +33,12 @@ func newPlaybackEnv(t *testing.T, private bool) hostEnv {
 	})
 	e := hostEnv{scaleEnv: scaleEnv{Env: env, scaler: &live.Scaler{Service: env.Live, Leader: alwaysLeader{}, Interval: time.Hour}}, events: true}
 	stop := env.Emulator.SubscribeEvents(func(ev emulator.EventBridgeEvent) {
-		if ev.DetailType != "IVS Stage Update" {
-			return
+		in := fromEventBridge(ev)
+		if c := ev.Composition; c != nil { // what the queue consumer makes of it
+			in = ivslive.IVSEvent{ID: ev.ID, Name: c.EventName, StageARN: c.StageArn, ChannelARN: c.ChannelArn,
+				ErrorCode: c.ErrorCode, CompositionARN: ev.Resources[0]}
 		}
-		if err := env.Live.ApplyIVSEvent(context.Background(), fromEventBridge(ev)); err != nil {
+		if err := env.Live.ApplyIVSEvent(context.Background(), in); err != nil {
 			t.Errorf("apply %s: %v", ev.Detail.EventName, err)
 		}
 	})
@@ -275,5 +277,33 @@ func TestPlaybackCompositionQuota(t *testing.T) {
 	e.Must(t, 200, "GET", "/api/stats", nil).Decode(t, &st)
 	if !strings.Contains(st.Playback.Blocker, "quota") || st.Playback.CompositionARN != "" {
 		t.Fatalf("stats playback %+v", st.Playback)
+	}
+}
+
+// A composition that ends behind ivslive's back (IVS's event says so) is
+// forgotten, and the next playback viewer gets a new one.
+func TestPlaybackCompositionEndedEvent(t *testing.T) {
+	e := newPlaybackEnv(t, false)
+	h := e.hostToken(t)
+	e.publish(t, &h)
+	if _, r := e.viewer(t, "p1", map[string]string{"mode": "playback"}); r.Status != 200 {
+		t.Fatalf("playback: %d %s", r.Status, r.Raw)
+	}
+	first, _ := e.Live.PlaybackStatus(t.Context())
+	if first.CompositionARN == "" {
+		t.Fatalf("no composition: %+v", first)
+	}
+	if err := e.IVS.StopComposition(t.Context(), first.CompositionARN); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, "the Session End event applied", func() bool {
+		st, _ := e.Live.PlaybackStatus(t.Context())
+		return st.CompositionARN == ""
+	})
+	if _, r := e.viewer(t, "p2", map[string]string{"mode": "playback"}); r.Status != 200 {
+		t.Fatalf("playback: %d %s", r.Status, r.Raw)
+	}
+	if again, _ := e.Live.PlaybackStatus(t.Context()); again.CompositionARN == "" || again.CompositionARN == first.CompositionARN {
+		t.Fatalf("after the end: %+v", again)
 	}
 }
