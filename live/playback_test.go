@@ -167,6 +167,17 @@ func TestPlaybackPastRealtimeSeats(t *testing.T) {
 	if modes[live.ModePlayback] != 7 {
 		t.Fatalf("modes %v", modes)
 	}
+	var hist struct {
+		History []struct{ Mode, StageArn string }
+	}
+	e.Must(t, 200, "GET", "/api/viewer/history/v1", nil).Decode(t, &hist)
+	if len(hist.History) != 0 {
+		t.Fatalf("v1 (real-time, still seated) history %+v", hist)
+	}
+	e.Must(t, 200, "GET", "/api/viewer/history/v5", nil).Decode(t, &hist)
+	if len(hist.History) != 1 || hist.History[0].Mode != live.ModePlayback || hist.History[0].StageArn != channel {
+		t.Fatalf("v5 history %+v", hist)
+	}
 }
 
 // A private channel's URL needs the playback token, which the emulator
