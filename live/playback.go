@@ -45,7 +45,8 @@ type Playback struct {
 
 	mu          sync.Mutex
 	channel     ivslive.Channel
-	composition string // ARN of the running composition, "" for none
+	composition string    // ARN of the running composition, "" for none
+	startedAt   time.Time // when this process started or adopted it
 	blocker     string // why the last start failed
 }
 
@@ -133,7 +134,7 @@ func (s *Service) EnsureComposition(ctx context.Context) error {
 		}
 		// A summary names no channel; the composition itself does.
 		if c, err = p.Broadcast.GetComposition(ctx, c.ARN); err == nil && toChannel(c, ch.ARN) {
-			p.composition, p.blocker = c.ARN, ""
+			p.composition, p.blocker, p.startedAt = c.ARN, "", s.now()
 			return nil
 		}
 	}
@@ -146,7 +147,7 @@ func (s *Service) EnsureComposition(ctx context.Context) error {
 		s.Log.Warn("composition not started", "stage", master, "channel", ch.ARN, "err", err)
 		return err
 	}
-	p.composition, p.blocker = c.ARN, ""
+	p.composition, p.blocker, p.startedAt = c.ARN, "", s.now()
 	s.Log.Info("composition started", "composition", c.ARN, "stage", master, "channel", ch.ARN)
 	return nil
 }
@@ -207,8 +208,21 @@ func (s *Service) keepPlayback(ctx context.Context, realtime int, live bool) err
 	if watching > 0 || (p.WarmAt > 0 && realtime >= p.WarmAt) {
 		return s.EnsureComposition(ctx)
 	}
+	p.mu.Lock()
+	young := p.composition != "" && s.now().Sub(p.startedAt) < compositionLinger
+	p.mu.Unlock()
+	if young {
+		return nil
+	}
 	return s.StopPlayback(ctx, false)
 }
+
+// compositionLinger keeps a composition without playback viewers this long
+// after it started: the viewer it was started for may not be seated yet (the
+// scaler would stop it under them), and an audience that comes and goes
+// does not flap it (a start takes IVS seconds; a stop leaves the channel
+// busy until it is STOPPED).
+const compositionLinger = 2 * time.Minute
 
 // playbackViewers counts the live playback sessions.
 func (s *Service) playbackViewers(ctx context.Context) (int, error) {

@@ -318,3 +318,30 @@ func TestPlaybackCompositionEndedEvent(t *testing.T) {
 		t.Fatalf("after the end: %+v", again)
 	}
 }
+
+// With no playback viewer left, the scaler keeps the composition for its
+// linger (the viewer it was started for may still be on the way), then
+// stops it; the channel's sessions are not touched while the host is live.
+func TestPlaybackCompositionStopsAfterViewersLeave(t *testing.T) {
+	clock := apitest.NewClock(time.Now().UTC().Truncate(time.Second))
+	env := apitest.New(t, apitest.Options{Clock: clock, Playback: func(p *live.Playback) {}})
+	e := scaleEnv{Env: env, clock: clock, scaler: &live.Scaler{Service: env.Live, Leader: alwaysLeader{}, Interval: time.Hour}}
+	e.publisher(t, true)
+	var a viewerAnswer
+	e.Must(t, 200, "POST", "/api/token/viewer", map[string]string{"userId": "p1", "mode": "playback"}).Decode(t, &a)
+	e.Must(t, 200, "POST", "/api/viewer/leave", map[string]string{"userId": "p1", "stageArn": a.StageARN})
+	e.check(t)
+	st, _ := e.Live.PlaybackStatus(t.Context())
+	if st.CompositionARN == "" {
+		t.Fatal("the composition was stopped at once")
+	}
+	clock.Add(3 * time.Minute)
+	e.check(t)
+	if after, _ := e.Live.PlaybackStatus(t.Context()); after.CompositionARN != "" {
+		t.Fatalf("still running after the linger: %+v", after)
+	}
+	c, err := e.IVS.GetComposition(t.Context(), st.CompositionARN)
+	if err == nil && c.State != ivslive.CompositionStopping && c.State != ivslive.CompositionStopped {
+		t.Fatalf("IVS has it %s", c.State)
+	}
+}
