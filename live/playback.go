@@ -47,7 +47,7 @@ type Playback struct {
 	channel     ivslive.Channel
 	composition string    // ARN of the running composition, "" for none
 	startedAt   time.Time // when this process started or adopted it
-	blocker     string // why the last start failed
+	blocker     string    // why the last start failed
 }
 
 // PlaybackStatus is what /api/stats shows of the playback side.
