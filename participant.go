@@ -49,7 +49,20 @@ type IVSEvent struct {
 	ErrorCode            string
 	DestinationStageARN  string // replication events
 	DestinationSessionID string
+	// CompositionARN is set on an "IVS Composition State Change" event
+	// (Name is then one of the IVSEventComposition* names, StageARN the
+	// composed stage and ChannelARN the destination's channel, if any).
+	CompositionARN string
+	ChannelARN     string
 }
+
+// The composition events ivslive applies: a composition that ended or
+// failed is no longer the channel's source.
+const (
+	IVSEventCompositionStart   = "Session Start"
+	IVSEventCompositionEnd     = "Session End"
+	IVSEventCompositionFailure = "Session Failure"
+)
 
 // The event names IVS sends to EventBridge for stages. There is no joined or
 // left event: those exist only in ListParticipantEvents.

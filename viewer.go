@@ -19,6 +19,16 @@ type ViewerSession struct {
 	IP            string
 }
 
+// Mode is how the session watched: "playback" on an IVS channel (its
+// StageARN is the channel's ARN), else "realtime" on a stage. It is derived
+// from the ARN, so history needs no column of its own.
+func (v ViewerSession) Mode() string {
+	if ValidChannelARN(v.StageARN) {
+		return "playback"
+	}
+	return "realtime"
+}
+
 // EndReason says why a viewer session ended.
 type EndReason string
 

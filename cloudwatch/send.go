@@ -19,6 +19,11 @@ import (
 type Metrics struct {
 	// TotalViewers is the number of viewers seated on all stages.
 	TotalViewers int
+	// PlaybackViewers is the number watching the channel's playback URL,
+	// sent as PlaybackViewers when Playback is on (a server without it
+	// sends the Node server's metrics only).
+	PlaybackViewers int
+	Playback        bool
 	// ActiveStages is the number of stages in the pool.
 	ActiveStages int
 	// StageViewers is the number of viewers per stage, by stage ARN.
@@ -35,6 +40,7 @@ type Metrics struct {
 // dashboards and alarms select on these exact strings.
 const (
 	metricTotalViewers = "TotalViewers"
+	metricPlayback     = "PlaybackViewers"
 	metricActiveStages = "ActiveStages"
 	metricTokensIssued = "TokensIssued"
 	metricAPIErrors    = "ApiErrors"
@@ -88,13 +94,16 @@ func (p *Publisher) data(m Metrics, at time.Time) []types.MetricDatum {
 			Dimensions: dims,
 		}
 	}
-	out := make([]types.MetricDatum, 0, 4+len(m.StageViewers))
+	out := make([]types.MetricDatum, 0, 5+len(m.StageViewers))
 	out = append(out,
 		datum(metricTotalViewers, float64(m.TotalViewers), base),
 		datum(metricActiveStages, float64(m.ActiveStages), base),
 		datum(metricTokensIssued, float64(m.TokensIssued), base),
 		datum(metricAPIErrors, float64(m.APIErrors), base),
 	)
+	if m.Playback {
+		out = append(out, datum(metricPlayback, float64(m.PlaybackViewers), base))
+	}
 	for _, arn := range slices.Sorted(maps.Keys(m.StageViewers)) {
 		if arn == "" {
 			// CloudWatch rejects an empty dimension value, and with it

@@ -20,7 +20,9 @@ import (
 	"github.com/ivslive/ivslive/internal/browser"
 	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/internal/whipfake"
+	"github.com/ivslive/ivslive/internal/whiptest"
 	"github.com/ivslive/ivslive/ivs/emulator"
+	"github.com/ivslive/ivslive/live"
 )
 
 // The demo pages in headless Chromium, end to end: the real API (tokens,
@@ -172,4 +174,47 @@ func firstVideoCodec(sdp string) string {
 		}
 	}
 	return ""
+}
+
+// Past the real-time seats (one seat, taken) /demo/watch gets mode
+// playback and plays the channel's HLS with the vendored hls.js: Chromium
+// has no native HLS. The host publishes real media (whiptest) to the
+// emulator; the page's MediaSource buffers the composition's segments.
+func TestDemoWatchPlaysHLS(t *testing.T) {
+	ctx := browser.New(t)
+	front := httptest.NewUnstartedServer(nil)
+	base := "http://" + front.Listener.Addr().String()
+	env := apitest.New(t, apitest.Options{Emulator: emulator.Options{BaseURL: base + "/ivs"},
+		Live:     func(c *live.Config) { c.Capacity, c.Threshold = 1, 1 },
+		Playback: func(p *live.Playback) {}})
+	target, err := url.Parse(env.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var api apiLog
+	front.Config.Handler = api.record(httputil.NewSingleHostReverseProxy(target))
+	front.Start()
+	t.Cleanup(front.Close)
+
+	var tok struct{ Token, WhipEndpoint, ParticipantID string }
+	env.Must(t, 200, "POST", "/api/token/publisher", map[string]string{"userId": "host"}).Decode(t, &tok)
+	pub, err := whiptest.NewPublisher(whiptest.PublishOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Close() })
+	if resp, err := pub.Connect(t.Context(), http.DefaultClient, tok.WhipEndpoint, tok.Token); err != nil || resp.Status != 201 {
+		t.Fatalf("WHIP publish: %v %+v", err, resp)
+	}
+	env.Must(t, 200, "POST", "/api/token/viewer", map[string]string{"userId": "seated"})
+
+	tab := browser.DemoStart(t, ctx, base, "watch", apitest.ViewerKey)
+	browser.Until(t, tab, 30*time.Second, `(() => { const v = document.querySelector("#video"); return v.buffered.length > 0 && v.buffered.end(0) > 0 })()`,
+		`"buffered " + document.querySelector("#video").buffered.length + "; " + document.querySelector("#status").textContent`)
+	if !strings.Contains(browser.Eval[string](t, tab, `document.querySelector("#stage").textContent`), "HLS playback") {
+		t.Error("the page does not say it plays the channel")
+	}
+	if st, err := env.Live.PlaybackStatus(t.Context()); err != nil || st.Viewers != 1 {
+		t.Fatalf("playback viewers %+v %v", st, err)
+	}
 }

@@ -13,8 +13,10 @@ type historyEntry struct {
 	LeftAt               string `json:"leftAt"`
 	WatchDurationSeconds int64  `json:"watchDurationSeconds"`
 	EndReason            string `json:"endReason"`
-	UserAgent            string `json:"userAgent"`
-	IPAddress            string `json:"ipAddress"`
+	// Mode is realtime (a stage seat) or playback (stageArn is the channel's).
+	Mode      string `json:"mode"`
+	UserAgent string `json:"userAgent"`
+	IPAddress string `json:"ipAddress"`
 }
 
 func (s *Server) handleViewerHistory(w http.ResponseWriter, r *http.Request) {
@@ -34,7 +36,7 @@ func (s *Server) handleViewerHistory(w http.ResponseWriter, r *http.Request) {
 		history[i] = historyEntry{
 			ID: c.ID, UserID: c.UserID, StageARN: c.StageARN, ParticipantID: c.ParticipantID,
 			JoinedAt: isoTime(c.JoinedAt), LeftAt: isoTime(c.LeftAt), WatchDurationSeconds: int64(c.WatchDuration().Seconds()),
-			EndReason: string(c.Reason), UserAgent: c.UserAgent, IPAddress: c.IP,
+			EndReason: string(c.Reason), Mode: c.Mode(), UserAgent: c.UserAgent, IPAddress: c.IP,
 		}
 	}
 	data := map[string]any{"userId": userID, "totalRecords": total, "history": history}

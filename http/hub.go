@@ -315,7 +315,8 @@ func (h *Hub) statsUpdate(st live.Stats) map[string]any {
 		stages[i] = toStageState(v)
 	}
 	return map[string]any{"type": "stats_update", "channel": "stats", "data": map[string]any{
-		"viewerCount": st.TotalViewers, "totalViewers": st.TotalViewers,
+		"viewerCount": st.TotalViewers, "totalViewers": st.TotalViewers + st.PlaybackViewers,
+		"realtimeViewers": st.TotalViewers, "playbackViewers": st.PlaybackViewers,
 		"activeStages": len(st.Stages) - st.DrainingStages, "drainingStages": st.DrainingStages,
 		"isPublisherLive": st.PublisherLive, "capacityLeft": st.CapacityLeft,
 		"stages": stages, "timestamp": h.stamp(),

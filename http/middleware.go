@@ -192,7 +192,7 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	// page here loads only its own origin, so the directive adds nothing on
 	// https and breaks the dashboard on a plain-http internal deployment.
 	csp := "default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';frame-ancestors 'self';" +
-		"img-src 'self' data:;object-src 'none';script-src 'self';script-src-attr 'none';style-src 'self' https: 'unsafe-inline'"
+		"img-src 'self' data:;media-src 'self' blob:;object-src 'none';script-src 'self';script-src-attr 'none';style-src 'self' https: 'unsafe-inline'"
 	const hsts = "max-age=15552000; includeSubDomains"
 	// Built once: every response shares these (never modified) values, so
 	// setting them costs one map store each, no canonicalisation, no

@@ -17,7 +17,9 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 		stages[i] = toSummary(v)
 	}
 	data := map[string]any{
-		"totalViewers":    st.TotalViewers,
+		"totalViewers":    st.TotalViewers + st.PlaybackViewers,
+		"realtimeViewers": st.TotalViewers,
+		"playbackViewers": st.PlaybackViewers,
 		"activeStages":    len(st.Stages) - st.DrainingStages,
 		"drainingStages":  st.DrainingStages,
 		"isPublisherLive": st.PublisherLive,
@@ -30,6 +32,9 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 			"canGrow":             st.ScalingBlocker == "",
 			"blocker":             st.ScalingBlocker,
 		},
+	}
+	if s.Live.Playback != nil {
+		data["playback"] = st.Playback
 	}
 	for k, v := range map[string]*int{"ivsConnected": st.IVSConnected, "drift": st.Drift, "withoutHost": st.WithoutHost} {
 		if v != nil {
@@ -45,7 +50,8 @@ func (s *Server) handleStatsViewers(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.respond(w, http.StatusOK, map[string]any{"totalViewers": st.TotalViewers, "calculatedFrom": "real-time sum"}, "")
+	s.respond(w, http.StatusOK, map[string]any{"totalViewers": st.TotalViewers + st.PlaybackViewers,
+		"realtimeViewers": st.TotalViewers, "playbackViewers": st.PlaybackViewers, "calculatedFrom": "real-time sum"}, "")
 }
 
 func (s *Server) handleStatsStages(w http.ResponseWriter, r *http.Request) {

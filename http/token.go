@@ -113,6 +113,9 @@ func (s *Server) handleMediaServerToken(w http.ResponseWriter, r *http.Request) 
 type viewerTokenRequest struct {
 	UserID   string `json:"userId"`
 	StageARN string `json:"stageArn"`
+	// Mode is "realtime" (insist on a seat), "playback" or "" (a seat
+	// while there is one, else the channel).
+	Mode string `json:"mode"`
 }
 
 func (s *Server) handleViewerToken(w http.ResponseWriter, r *http.Request) {
@@ -126,13 +129,18 @@ func (s *Server) handleViewerToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g, err := s.Live.ViewerToken(r.Context(), live.ViewerRequest{
-		UserID: req.UserID, StageARN: req.StageARN, UserAgent: r.UserAgent(), IP: s.clientIP(r),
+		UserID: req.UserID, StageARN: req.StageARN, UserAgent: r.UserAgent(), IP: s.clientIP(r), Mode: req.Mode,
 	})
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
+	if g.Mode == live.ModePlayback {
+		s.respond(w, http.StatusOK, s.playbackData(g), "")
+		return
+	}
 	data := s.tokenData(g.Token)
+	data["mode"] = g.Mode
 	data["currentViewers"] = g.Viewers
 	data["isNewViewer"] = g.New
 	data["sessionId"] = g.Session.ID
@@ -141,4 +149,25 @@ func (s *Server) handleViewerToken(w http.ResponseWriter, r *http.Request) {
 		data["sessionToken"] = tok
 	}
 	s.respond(w, http.StatusOK, data, "")
+}
+
+// playbackData answers a viewer sent to the channel: no stage token, the
+// playback URL (with the token appended for a private channel, as players
+// expect) and the session to heartbeat, whose stageArn is the channel's.
+func (s *Server) playbackData(g live.ViewerGrant) map[string]any {
+	url := g.PlaybackURL
+	data := map[string]any{"mode": g.Mode, "playbackUrl": url, "userId": g.Session.UserID, "stageArn": g.Session.StageARN,
+		"channelArn": g.Session.StageARN, "currentViewers": g.Viewers, "isNewViewer": g.New, "sessionId": g.Session.ID,
+		"publisherParticipantId": g.Publisher.Source()}
+	expires := s.Now().Add(24 * time.Hour)
+	if g.PlaybackToken != "" {
+		data["playbackToken"] = g.PlaybackToken
+		data["playbackUrl"] = url + "?token=" + g.PlaybackToken
+		data["expiresAt"] = g.PlaybackExpires.UTC().Format(time.RFC3339)
+		expires = g.PlaybackExpires
+	}
+	if tok := s.sessionToken(g.Session, expires); tok != "" {
+		data["sessionToken"] = tok
+	}
+	return data
 }

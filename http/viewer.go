@@ -63,7 +63,8 @@ func (s *Server) decodeViewer(w http.ResponseWriter, r *http.Request) (viewerReq
 	if req.UserID == "" || req.StageARN == "" {
 		return req, missing("缺少必要參數", map[string]string{"userId": req.UserID, "stageArn": req.StageARN}, "userId", "stageArn")
 	}
-	if !ivslive.ValidStageARN(req.StageARN) {
+	// A playback viewer's session is on the channel.
+	if !ivslive.ValidStageARN(req.StageARN) && !ivslive.ValidChannelARN(req.StageARN) {
 		return req, ivslive.Errorf(ivslive.EVALIDATION, "stageArn is not a valid IVS stage ARN")
 	}
 	return req, nil

@@ -15,6 +15,10 @@ import (
 // order, and the reconciler reaches the same state without any event.
 func (s *Service) ApplyIVSEvent(ctx context.Context, ev ivslive.IVSEvent) error {
 	s.Log.Debug("ivs event", "id", ev.ID, "name", ev.Name, "stage", ev.StageARN, "participant", ev.ParticipantID)
+	if ev.CompositionARN != "" {
+		s.observeComposition(ev)
+		return nil
+	}
 	if ev.StageARN == "" || ev.StageARN != s.MasterARN() {
 		return nil // the host publishes on the master; replicas' own events add nothing
 	}

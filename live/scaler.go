@@ -169,6 +169,9 @@ func (sc *Scaler) Check(ctx context.Context) (err error) {
 	// Replications and seating last, so a stage made or reactivated now is
 	// fed and seated in this same round.
 	sc.replicate(ctx, p)
+	if perr := s.keepPlayback(ctx, p.total, p.publisher != nil); perr != nil {
+		s.Log.Warn("playback composition check failed", "err", perr)
+	}
 	return err
 }
 

@@ -125,6 +125,11 @@ type Service struct {
 	// acts before its next tick.
 	Nudge func()
 
+	// Playback, when set, sends viewers past the real-time seats to the
+	// stage's composition on an IVS channel (see Playback); nil answers
+	// STAGE_FULL as before.
+	Playback *Playback
+
 	// restoreMu serialises rebuilding a lost presence store with the jobs
 	// that must not see it half rebuilt (checkpoints).
 	restoreMu sync.Mutex

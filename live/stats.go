@@ -10,13 +10,18 @@ import (
 // Stats is the live picture: counts per stage, read from the presence store
 // in O(stages), never by listing viewers.
 type Stats struct {
-	TotalViewers   int
-	Stages         []StageView
-	PublisherLive  bool
-	Publisher      *ivslive.Publisher
-	DrainingStages int
-	AutoScaled     int
-	CapacityLeft   int
+	// TotalViewers counts real-time viewers (seated on stages);
+	// PlaybackViewers those watching the channel (zero when playback is
+	// off). Capacity and quotas concern the first only.
+	TotalViewers    int
+	PlaybackViewers int
+	Playback        PlaybackStatus
+	Stages          []StageView
+	PublisherLive   bool
+	Publisher       *ivslive.Publisher
+	DrainingStages  int
+	AutoScaled      int
+	CapacityLeft    int
 	// ScalingBlocker says why the pool could not grow now, or "".
 	ScalingBlocker string
 	// IVSConnected sums the stages' IVSConnected (nil when none is
@@ -80,6 +85,10 @@ func (s *Service) Stats(ctx context.Context) (Stats, error) {
 		all[i] = v.Stage
 	}
 	st.ScalingBlocker = s.growBlocker(all, st.AutoScaled, st.PublisherLive, 0)
+	if st.Playback, err = s.PlaybackStatus(ctx); err != nil {
+		return Stats{}, err
+	}
+	st.PlaybackViewers = st.Playback.Viewers
 	return st, nil
 }
 

@@ -35,9 +35,21 @@ func (w *Sweeper) Sweep(ctx context.Context) int {
 		return 0
 	}
 	cutoff := w.Service.now().Add(-w.Timeout)
+	total := w.sweep(ctx, w.Service.Presence, cutoff, batch)
+	if p := w.Service.Playback; p != nil {
+		total += w.sweep(ctx, p.Presence, cutoff, batch)
+	}
+	if total > 0 {
+		w.Service.Log.Info("expired silent viewers", "count", total, "timeout", w.Timeout)
+	}
+	return total
+}
+
+// sweep expires one presence store's silent viewers.
+func (w *Sweeper) sweep(ctx context.Context, store ivslive.PresenceStore, cutoff time.Time, batch int) int {
 	total := 0
 	for {
-		closed, err := w.Service.Presence.Expire(ctx, cutoff, batch)
+		closed, err := store.Expire(ctx, cutoff, batch)
 		if err != nil {
 			w.Service.Log.Warn("expiry failed; retrying next sweep", "err", err)
 			return total
@@ -45,11 +57,7 @@ func (w *Sweeper) Sweep(ctx context.Context) int {
 		total += len(closed)
 		w.Service.emitClosed(ctx, closed, ivslive.EndTimeout)
 		if len(closed) < batch {
-			break
+			return total
 		}
 	}
-	if total > 0 {
-		w.Service.Log.Info("expired silent viewers", "count", total, "timeout", w.Timeout)
-	}
-	return total
 }

@@ -14,6 +14,10 @@ type ViewerRequest struct {
 	StageARN  string
 	UserAgent string
 	IP        string
+	// Mode asks for ModeRealtime (a guest who will publish: STAGE_FULL
+	// when no seat is left) or ModePlayback; "" is a seat while there is
+	// one, else playback when the channel is configured.
+	Mode string
 }
 
 // ViewerGrant is a seated viewer with its token.
@@ -25,6 +29,12 @@ type ViewerGrant struct {
 	// Publisher is the live publisher the viewer came to watch: a player
 	// subscribes to its participant id.
 	Publisher ivslive.Publisher
+	// Mode is ModeRealtime (Token is set) or ModePlayback (PlaybackURL,
+	// and PlaybackToken for a private channel).
+	Mode            string
+	PlaybackURL     string
+	PlaybackToken   string
+	PlaybackExpires time.Time
 }
 
 // ViewerToken seats a viewer on a stage and issues its SUBSCRIBE token. The
@@ -38,6 +48,27 @@ func (s *Service) ViewerToken(ctx context.Context, r ViewerRequest) (ViewerGrant
 	if r.StageARN != "" && !ivslive.ValidStageARN(r.StageARN) {
 		return ViewerGrant{}, ivslive.Errorf(ivslive.EVALIDATION, "stageArn is not a valid IVS stage ARN")
 	}
+	switch r.Mode {
+	case "", ModeRealtime:
+	case ModePlayback:
+		if s.Playback == nil {
+			return ViewerGrant{}, ivslive.Errorf(ivslive.EVALIDATION, "playback is not configured on this server")
+		}
+		if _, err := s.Presence.Publisher(ctx); err != nil {
+			return ViewerGrant{}, err
+		}
+		return s.playbackViewer(ctx, r, nil)
+	default:
+		return ViewerGrant{}, ivslive.Errorf(ivslive.EVALIDATION, "mode must be realtime or playback")
+	}
+	g, err := s.realtimeViewer(ctx, r)
+	if ivslive.ErrorCode(err) == ivslive.ESTAGEFULL && r.Mode == "" && r.StageARN == "" && s.Playback != nil {
+		return s.playbackViewer(ctx, r, err)
+	}
+	return g, err
+}
+
+func (s *Service) realtimeViewer(ctx context.Context, r ViewerRequest) (ViewerGrant, error) {
 	pub, err := s.Presence.Publisher(ctx)
 	if err != nil {
 		return ViewerGrant{}, err
@@ -79,7 +110,7 @@ func (s *Service) ViewerToken(ctx context.Context, r ViewerRequest) (ViewerGrant
 	if res.Viewers >= s.Config.Threshold {
 		s.nudge()
 	}
-	return ViewerGrant{Token: tok, Session: res.Session, Viewers: res.Viewers, New: res.New, Publisher: pub}, nil
+	return ViewerGrant{Mode: ModeRealtime, Token: tok, Session: res.Session, Viewers: res.Viewers, New: res.New, Publisher: pub}, nil
 }
 
 func (s *Service) issueViewerToken(ctx context.Context, sess ivslive.ViewerSession) (ivslive.Token, error) {
@@ -131,14 +162,14 @@ func (s *Service) Rejoin(ctx context.Context, r ViewerRequest, participantID str
 
 // Heartbeat keeps a live session alive. sessionID, when set, must match.
 func (s *Service) Heartbeat(ctx context.Context, userID, stageARN, sessionID string) error {
-	err := s.Presence.Heartbeat(ctx, ivslive.HeartbeatRequest{StageARN: stageARN, UserID: userID, SessionID: sessionID, Now: s.now()})
+	err := s.presenceFor(stageARN).Heartbeat(ctx, ivslive.HeartbeatRequest{StageARN: stageARN, UserID: userID, SessionID: sessionID, Now: s.now()})
 	s.observer().Heartbeat(err == nil)
 	return err
 }
 
 // Leave ends a live session.
 func (s *Service) Leave(ctx context.Context, userID, stageARN, sessionID string) (ivslive.ClosedSession, error) {
-	c, err := s.Presence.Leave(ctx, ivslive.LeaveRequest{StageARN: stageARN, UserID: userID, SessionID: sessionID, Now: s.now(), Reason: ivslive.EndLeave})
+	c, err := s.presenceFor(stageARN).Leave(ctx, ivslive.LeaveRequest{StageARN: stageARN, UserID: userID, SessionID: sessionID, Now: s.now(), Reason: ivslive.EndLeave})
 	if err == nil {
 		s.emitClosed(ctx, []ivslive.ClosedSession{c}, ivslive.EndLeave)
 	}

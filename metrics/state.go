@@ -20,6 +20,7 @@ type stateCollector struct {
 var (
 	stageViewersDesc  = prometheus.NewDesc("ivslive_stage_viewers", "Live viewers on a managed stage.", []string{"stage_arn", "stage_name", "state"}, nil)
 	viewersDesc       = prometheus.NewDesc("ivslive_viewers", "Live viewers on every managed stage.", nil, nil)
+	modeViewersDesc   = prometheus.NewDesc("ivslive_viewers_by_mode", "Live viewers by mode: realtime (seated on stages) or playback (the channel's HLS).", []string{"mode"}, nil)
 	stagesDesc        = prometheus.NewDesc("ivslive_stages", "Managed stages, by state (active, draining) and kind (master, manual, auto).", []string{"state", "kind"}, nil)
 	publisherLiveDesc = prometheus.NewDesc("ivslive_publisher_live", "1 while the publisher is live.", nil, nil)
 	stageIVSDesc      = prometheus.NewDesc("ivslive_stage_ivs_connected", "Viewers IVS reports connected to a managed stage (absent when unknown).", []string{"stage_arn", "stage_name"}, nil)
@@ -31,7 +32,7 @@ var (
 )
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{stageViewersDesc, stageIVSDesc, stageDriftDesc, stageNoHostDesc, viewersDesc, stagesDesc, publisherLiveDesc, capacityLeftDesc, backlogDesc, scrapeErrorDesc} {
+	for _, d := range []*prometheus.Desc{stageViewersDesc, stageIVSDesc, stageDriftDesc, stageNoHostDesc, viewersDesc, modeViewersDesc, stagesDesc, publisherLiveDesc, capacityLeftDesc, backlogDesc, scrapeErrorDesc} {
 		ch <- d
 	}
 }
@@ -64,6 +65,8 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 				ch <- prometheus.MustNewConstMetric(stagesDesc, prometheus.GaugeValue, float64(n), k[0], k[1])
 			}
 			ch <- prometheus.MustNewConstMetric(viewersDesc, prometheus.GaugeValue, float64(st.TotalViewers))
+			ch <- prometheus.MustNewConstMetric(modeViewersDesc, prometheus.GaugeValue, float64(st.TotalViewers), "realtime")
+			ch <- prometheus.MustNewConstMetric(modeViewersDesc, prometheus.GaugeValue, float64(st.PlaybackViewers), "playback")
 			ch <- prometheus.MustNewConstMetric(publisherLiveDesc, prometheus.GaugeValue, boolValue(st.PublisherLive))
 			ch <- prometheus.MustNewConstMetric(capacityLeftDesc, prometheus.GaugeValue, float64(st.CapacityLeft))
 		}

@@ -14,6 +14,7 @@ import (
 const (
 	ivsSource        = "aws.ivs"
 	stageUpdateType  = "IVS Stage Update"
+	compositionType  = "IVS Composition State Change"
 	maxIDLength      = 256
 	maxARNLength     = 2048
 	maxErrorCodeSize = 128
@@ -61,6 +62,9 @@ func parseEvent(body string) (ivslive.IVSEvent, error) {
 	var env envelope
 	if err := json.Unmarshal([]byte(body), &env); err != nil {
 		return ivslive.IVSEvent{}, fmt.Errorf("not an EventBridge event: %w", err)
+	}
+	if env.Source == ivsSource && env.DetailType == compositionType {
+		return parseComposition(env)
 	}
 	if env.Source != ivsSource || env.DetailType != stageUpdateType {
 		return ivslive.IVSEvent{}, fmt.Errorf("%w: source %q, detail-type %q", errIgnored, env.Source, env.DetailType)
@@ -130,4 +134,52 @@ func eventTime(values ...string) (time.Time, error) {
 		return t.UTC(), nil
 	}
 	return time.Time{}, errors.New("the event has no time")
+}
+
+// compositionChange is the detail of an "IVS Composition State Change"
+// (the emulator's snake_case spelling; resources[0] is the composition).
+type compositionChange struct {
+	EventName  string `json:"event_name"`
+	StageArn   string `json:"stage_arn"`
+	ChannelArn string `json:"destination_channel_arn"`
+	EventTime  string `json:"event_time"`
+	ErrorCode  string `json:"error_code"`
+}
+
+// parseComposition turns a composition event into an IVS event; only the
+// session's start, end and failure are applied.
+func parseComposition(env envelope) (ivslive.IVSEvent, error) {
+	var d compositionChange
+	if err := json.Unmarshal(env.Detail, &d); err != nil {
+		return ivslive.IVSEvent{}, fmt.Errorf("detail: %w", err)
+	}
+	switch d.EventName {
+	case ivslive.IVSEventCompositionStart, ivslive.IVSEventCompositionEnd, ivslive.IVSEventCompositionFailure:
+	default:
+		return ivslive.IVSEvent{}, fmt.Errorf("%w: composition event_name %q", errIgnored, ivslive.StoredText(d.EventName, 64))
+	}
+	ev := ivslive.IVSEvent{ID: env.ID, Name: d.EventName, StageARN: d.StageArn, ChannelARN: d.ChannelArn, ErrorCode: d.ErrorCode}
+	if len(env.Resources) > 0 {
+		ev.CompositionARN = env.Resources[0]
+	}
+	switch {
+	case ev.ID == "":
+		return ivslive.IVSEvent{}, errors.New("id is missing")
+	case !strings.HasPrefix(ev.CompositionARN, "arn:") || !strings.Contains(ev.CompositionARN, ":composition/"):
+		return ivslive.IVSEvent{}, fmt.Errorf("resources[0] %q is not a composition ARN", ivslive.StoredText(ev.CompositionARN, 100))
+	}
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"id", ev.ID, maxIDLength}, {"resources[0]", ev.CompositionARN, maxARNLength}, {"detail.stage_arn", ev.StageARN, maxARNLength},
+		{"detail.destination_channel_arn", ev.ChannelARN, maxARNLength}, {"detail.error_code", ev.ErrorCode, maxErrorCodeSize}} {
+		if err := ivslive.CheckID(f.name, f.v, f.max); err != nil {
+			return ivslive.IVSEvent{}, err
+		}
+	}
+	var err error
+	if ev.Time, err = eventTime(d.EventTime, env.Time); err != nil {
+		return ivslive.IVSEvent{}, err
+	}
+	return ev, nil
 }

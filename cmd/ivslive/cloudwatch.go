@@ -64,7 +64,7 @@ func (a *app) startCloudWatch(ctx context.Context, leader *live.Leader, bus *liv
 				return cloudwatch.Metrics{}, err
 			}
 			counts := tally.Take()
-			m := cloudwatch.Metrics{TotalViewers: st.TotalViewers, ActiveStages: len(st.Stages) - st.DrainingStages,
+			m := cloudwatch.Metrics{TotalViewers: st.TotalViewers, PlaybackViewers: st.PlaybackViewers, Playback: a.live.Playback != nil, ActiveStages: len(st.Stages) - st.DrainingStages,
 				StageViewers: map[string]int{}, TokensIssued: counts[live.CounterTokensIssued], APIErrors: counts[live.CounterAPIErrors]}
 			for _, v := range st.Stages {
 				m.StageViewers[v.ARN] = v.Viewers

@@ -70,6 +70,12 @@ type Config struct {
 	MaxViewersPerStage int           `env:"MAX_VIEWERS_PER_STAGE" default:"10000" group:"stages" help:"Most viewers seated on one stage: IVS's subscribers-per-stage quota (10,000; set yours if AWS raised it). Replicated stages are the tier above one full stage."`
 	ScaleUpThreshold   int           `env:"SCALE_UP_THRESHOLD" default:"0" group:"stages" help:"New viewers prefer stages below this; the scaler adds a stage when the pool is 80% of it. 0: 90% of MAX_VIEWERS_PER_STAGE."`
 	MaxSubscriptions   int           `env:"MAX_CONCURRENT_SUBSCRIPTIONS" default:"20000" group:"stages" help:"The AWS account's quota of concurrent subscriptions in the region (20,000 by default; set yours if AWS raised it): no viewer is seated past it, and the answer says so."`
+	PlaybackEnabled    bool          `env:"PLAYBACK_ENABLED" default:"false" group:"stages" help:"true sends viewers past the real-time seats to an IVS low-latency channel: the master stage's server-side composition (StartComposition) is broadcast there, and the viewer's answer says mode playback with the playbackUrl instead of STAGE_FULL. A request with mode realtime still gets STAGE_FULL."`
+	PlaybackChannelARN string        `env:"PLAYBACK_CHANNEL_ARN" default:"" group:"stages" help:"The channel to adopt; unset: the channel tagged ManagedBy=ivslive, Audience=playback, or a new one."`
+	PlaybackPrivate    bool          `env:"PLAYBACK_PRIVATE" default:"false" group:"stages" help:"A created channel is private: viewers get a playback token (ES384, IVS's playback-key format) appended to the playbackUrl."`
+	PlaybackKeyFile    string        `env:"PLAYBACK_PRIVATE_KEY_FILE" default:"" group:"stages" help:"PEM P-384 private key that signs playback tokens; its public half is imported into IVS at start (ImportPlaybackKeyPair). Unset: one generated into DATA_DIR."`
+	PlaybackWarmAt     int           `env:"PLAYBACK_WARM_VIEWERS" default:"0" group:"stages" help:"The composition starts when real-time viewers reach this, so the channel is live before the seats run out; 0 starts it with the first playback viewer (the first one waits for it)."`
+	PlaybackTokenTTL   time.Duration `env:"PLAYBACK_TOKEN_DURATION" default:"14400" unit:"s" group:"stages" help:"Playback token lifetime (seconds)."`
 	ScaleDownThreshold int           `env:"SCALE_DOWN_THRESHOLD" default:"5" group:"stages" help:"An auto-scaled stage at or below this many viewers after warm-up is drained and deleted."`
 	AutoScaleEnabled   bool          `env:"AUTO_SCALE_ENABLED" default:"true" group:"stages" help:"false turns stage auto-scaling off."`
 	ScaleInterval      time.Duration `env:"HEALTH_CHECK_INTERVAL" default:"30" unit:"s" group:"stages" help:"How often the scaler checks the pool (seconds); a join crossing the threshold also triggers a check."`
@@ -254,6 +260,9 @@ func (c Config) Validate() error {
 		{c.ScaleUpThreshold < 1 || c.ScaleUpThreshold > c.MaxViewersPerStage, fmt.Sprintf("SCALE_UP_THRESHOLD=%d: want 1–MAX_VIEWERS_PER_STAGE (%d)", c.ScaleUpThreshold, c.MaxViewersPerStage)},
 		{c.ScaleDownThreshold < 0 || c.ScaleDownThreshold >= c.ScaleUpThreshold, fmt.Sprintf("SCALE_DOWN_THRESHOLD=%d: want 0 to below SCALE_UP_THRESHOLD (%d)", c.ScaleDownThreshold, c.ScaleUpThreshold)},
 		{c.MaxSubscriptions < 1 || c.MaxSubscriptions > 10_000_000, fmt.Sprintf("MAX_CONCURRENT_SUBSCRIPTIONS=%d: want 1–10000000 (IVS: 20,000 per account and region by default)", c.MaxSubscriptions)},
+		{c.PlaybackChannelARN != "" && !ivslive.ValidChannelARN(c.PlaybackChannelARN), fmt.Sprintf("PLAYBACK_CHANNEL_ARN=%q: not an IVS channel ARN", c.PlaybackChannelARN)},
+		{c.PlaybackWarmAt < 0, fmt.Sprintf("PLAYBACK_WARM_VIEWERS=%d: want 0 or more", c.PlaybackWarmAt)},
+		{c.PlaybackTokenTTL < time.Minute || c.PlaybackTokenTTL > 14*24*time.Hour, fmt.Sprintf("PLAYBACK_TOKEN_DURATION=%s: want 60 s to 14 days", c.PlaybackTokenTTL)},
 		{c.PublisherGrace < 0 || c.PublisherGrace > time.Hour, fmt.Sprintf("PUBLISHER_GRACE_PERIOD=%s: want 0 to 1 h", c.PublisherGrace)},
 		{!tokenTTL(c.PublisherTokenTTL), fmt.Sprintf("PUBLISHER_TOKEN_DURATION=%s: want 60 s to 14 days (IVS limit)", c.PublisherTokenTTL)},
 		{!tokenTTL(c.ViewerTokenTTL), fmt.Sprintf("VIEWER_TOKEN_DURATION=%s: want 60 s to 14 days (IVS limit)", c.ViewerTokenTTL)},

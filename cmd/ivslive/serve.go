@@ -234,6 +234,11 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 	if a.live.Tokens, err = a.openTokens(ctx, ivsClient, stages); err != nil {
 		return nil, err
 	}
+	if pres.playback != nil {
+		if a.live.Playback, err = a.openPlayback(ctx, ivsClient, pres.playback); err != nil {
+			return nil, err
+		}
+	}
 	a.startJobs(leader)
 	if err := a.startIVSEvents(ctx, pres.eventLog); err != nil {
 		return nil, err

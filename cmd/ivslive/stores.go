@@ -118,6 +118,9 @@ type presence struct {
 	// eventLog remembers the IVS events applied, shared by the instances
 	// in Redis mode.
 	eventLog ivslive.EventLog
+	// playback holds the channel's viewers (PLAYBACK_ENABLED), a second
+	// store of the same twin; nil when playback is off.
+	playback ivslive.PresenceStore
 }
 
 // openPresence opens Redis when configured, else the in-memory store. In
@@ -126,7 +129,11 @@ type presence struct {
 func (a *app) openPresence(ctx context.Context, sink ivslive.SessionSink) (presence, error) {
 	if a.cfg.PresenceMode() == "memory" {
 		p := memory.NewPresence(sink, nil, a.log)
-		return presence{store: p, leases: memory.NewLeases(nil), limiter: memory.NewRateLimiter(nil), eventLog: memory.NewEventLog(nil), check: ivshttp.HealthCheck{
+		var playback ivslive.PresenceStore
+		if a.cfg.PlaybackEnabled {
+			playback = memory.NewPresence(sink, nil, a.log)
+		}
+		return presence{store: p, playback: playback, leases: memory.NewLeases(nil), limiter: memory.NewRateLimiter(nil), eventLog: memory.NewEventLog(nil), check: ivshttp.HealthCheck{
 			Name: "presence", Mode: "memory", Critical: true,
 			Probe: func(ctx context.Context) (map[string]any, error) { return nil, p.Ping(ctx) }}}, nil
 	}
@@ -154,18 +161,20 @@ func (a *app) openPresence(ctx context.Context, sink ivslive.SessionSink) (prese
 	batcher := redis.NewBatcher(client, max(1, runtime.GOMAXPROCS(0)/2))
 	a.onClose(batcher.Close)
 	p := redis.NewPresence(client, prefix, redis.WithBatcher(batcher))
-	rec := redis.NewRecorder(client, prefix, sink, instanceID(), a.log)
-	a.workers = append(a.workers, func(ctx context.Context) {
-		if err := rec.Run(ctx); err != nil {
-			a.log.Error("session recorder stopped", "err", err)
-		}
-	})
+	rec := a.recordSessions(client, prefix, sink)
+	var playback ivslive.PresenceStore
+	if a.cfg.PlaybackEnabled {
+		// Its own keys and closed-sessions stream, recorded to the same
+		// history.
+		playback = redis.NewPresence(client, prefix+"playback:", redis.WithBatcher(batcher))
+		a.recordSessions(client, prefix+"playback:", sink)
+	}
 	events := func(bus *live.Bus) ivslive.EventPublisher {
 		relay := redis.NewEvents(client, prefix, bus.Deliver, a.log)
 		a.workers = append(a.workers, relay.Run)
 		return relay
 	}
-	return presence{store: p, leases: redis.NewLeases(client, prefix), limiter: redis.NewRateLimiter(client, prefix, redis.WithBatcher(batcher)), queue: rec, events: events,
+	return presence{store: p, playback: playback, leases: redis.NewLeases(client, prefix), limiter: redis.NewRateLimiter(client, prefix, redis.WithBatcher(batcher)), queue: rec, events: events,
 		webhooks: redis.NewWebhooks(client, prefix, webhook.DefaultArchiveSize, webhook.DefaultLogSize),
 		secret:   redis.NewSecret(client, prefix, "session"),
 		eventLog: redis.NewEventLog(client, prefix),
@@ -177,4 +186,16 @@ func (a *app) openPresence(ctx context.Context, sink ivslive.SessionSink) (prese
 func instanceID() string {
 	host, _ := os.Hostname()
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomHex(3))
+}
+
+// recordSessions runs a Recorder that moves prefix's closed sessions from
+// their Redis stream to the history store.
+func (a *app) recordSessions(client goredis.UniversalClient, prefix string, sink ivslive.SessionSink) *redis.Recorder {
+	rec := redis.NewRecorder(client, prefix, sink, instanceID(), a.log)
+	a.workers = append(a.workers, func(ctx context.Context) {
+		if err := rec.Run(ctx); err != nil {
+			a.log.Error("session recorder stopped", "err", err, "prefix", prefix)
+		}
+	})
+	return rec
 }

@@ -60,6 +60,9 @@ export function renderTotals(d, perStage) {
   const t = $("total-viewers");
   setText(t, fmtInt(total));
   t.dataset.value = String(total ?? "");
+  // With playback on, how many watch the channel instead of a stage seat.
+  setText("viewer-modes", d.playbackViewers
+    ? fmtInt(d.realtimeViewers) + " real-time · " + fmtInt(d.playbackViewers) + " playback (HLS)" : "");
   setText("active-stages", fmtInt(d.activeStages));
   setText("draining-stages", fmtInt(d.drainingStages));
   setText("capacity-left", fmtInt(d.capacityLeft));

@@ -39,8 +39,9 @@ class Watching {
     if (!window.RTCPeerConnection) throw new DemoError("This browser has no WebRTC.");
     show(status, "token", "Asking for a viewer token…");
     const tok = await api("/api/token/viewer", this.key, { userId });
-    this.token = tok.token;
     this.sessionToken = tok.sessionToken || "";
+    if (tok.mode === "playback") return this.playHLS(tok);
+    this.token = tok.token;
     const whip = claims(tok.token).whip_url;
     $("publisher").textContent = tok.publisherParticipantId;
     $("stage").textContent = tok.stageArn;
@@ -65,6 +66,40 @@ class Watching {
     this.timers.push(setInterval(() => this.stats(), 1000));
   }
 
+  /** playHLS plays the channel (the answer's playbackUrl, token included). */
+  playHLS(tok) {
+    $("publisher").textContent = tok.publisherParticipantId;
+    $("stage").textContent = "channel " + tok.channelArn + " (HLS playback)";
+    if (this.sessionToken) this.timers.push(setInterval(() => this.heartbeat(), HEARTBEAT_EVERY));
+    const playing = () => {
+      show(status, "live", "Watching the channel (HLS playback: a few seconds behind).");
+      this.heartbeat();
+    };
+    video.addEventListener("playing", playing, { once: true });
+    if (window.Hls && window.Hls.isSupported()) {
+      this.hls = new window.Hls({ enableWorker: false, lowLatencyMode: true });
+      this.hls.on(window.Hls.Events.ERROR, (_, data) => {
+        if (!data.fatal || this.ended) return;
+        // A channel answers 404 until the composition's first segment (IVS
+        // does the same while a channel is offline): ask again.
+        if (data.details === window.Hls.ErrorDetails.MANIFEST_LOAD_ERROR) {
+          show(status, "connecting", "Waiting for the channel to go live…");
+          this.timers.push(setTimeout(() => !this.ended && this.hls.loadSource(tok.playbackUrl), 1000));
+          return;
+        }
+        stop("error", "HLS playback failed: " + data.details);
+      });
+      this.hls.loadSource(tok.playbackUrl);
+      this.hls.attachMedia(video);
+    } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
+      video.src = tok.playbackUrl; // Safari plays HLS natively
+    } else {
+      throw new DemoError("This browser cannot play HLS (no MediaSource).");
+    }
+    show(status, "connecting", "Loading the channel's playlist…");
+    this.timers.push(setInterval(() => this.stats(), 1000));
+  }
+
   async heartbeat() {
     try {
       const res = await sessionCall("/api/viewer/heartbeat", this.sessionToken);
@@ -75,10 +110,10 @@ class Watching {
   }
 
   async stats() {
-    if (!this.pc) return;
     const size = $("video-size");
     size.dataset.width = String(video.videoWidth);
     size.textContent = video.videoWidth ? `${video.videoWidth}×${video.videoHeight}` : "no picture yet";
+    if (!this.pc) return;
     const inbound = await rtpStats(this.pc, "inbound-rtp", "video");
     if (inbound) showBytes($("received"), inbound.bytesReceived || 0);
   }
@@ -87,10 +122,12 @@ class Watching {
   end(keepalive) {
     if (this.ended) return;
     this.ended = true;
-    this.timers.forEach(clearInterval);
+    this.timers.forEach((t) => { clearInterval(t); clearTimeout(t); });
     if (this.location) whipDelete(this.location, this.token, keepalive);
     if (this.sessionToken) sessionCall("/api/viewer/leave", this.sessionToken, keepalive).catch(() => {});
     if (this.pc) this.pc.close();
+    if (this.hls) this.hls.destroy();
     video.srcObject = null;
+    video.removeAttribute("src");
   }
 }

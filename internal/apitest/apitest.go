@@ -82,6 +82,11 @@ type Options struct {
 	Stores func(t testing.TB) Stores
 	// Live overrides parts of the core configuration.
 	Live func(c *live.Config)
+	// Playback, when set, turns on the audience past real-time seats: a
+	// channel through the same SDK client, a memory presence store for
+	// playback viewers and a playback key imported into the emulator; the
+	// function tunes it.
+	Playback func(p *live.Playback)
 	// HTTP overrides parts of the HTTP configuration.
 	HTTP func(c *ivshttp.Config)
 	// Clock drives the core and presence; default the real time.
@@ -216,6 +221,10 @@ func New(t testing.TB, o Options) *Env {
 	svc := live.New(cfg, client, signer, store, presence, log)
 	svc.Now = now
 	svc.History = store
+	if o.Playback != nil {
+		svc.Playback = newPlayback(ctx, t, client, sink, now, log)
+		o.Playback(svc.Playback)
+	}
 	// The history twins report dead letters to the core, as in serve.
 	if n, ok := store.(interface {
 		NotifyDeadLetters(func([]ivslive.DeadLetter))
@@ -407,4 +416,21 @@ func (e *Env) Must(t testing.TB, want int, method, path string, body any, header
 		t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Status, want, r.Raw)
 	}
 	return r
+}
+
+// newPlayback builds the playback side as serve does in embedded mode.
+func newPlayback(ctx context.Context, t testing.TB, client *ivs.Client, sink ivslive.SessionSink, now func() time.Time, log *slog.Logger) *live.Playback {
+	key, err := token.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem, _ := token.EncodePublicKey(&key.PublicKey)
+	if _, err := client.ImportPlaybackKeyPair(ctx, "test-playback", string(pem), nil); err != nil {
+		t.Fatal(err)
+	}
+	signer, err := token.NewPlaybackSigner(key, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &live.Playback{Broadcast: client, Presence: memory.NewPresence(sink, now, log), Tokens: signer, TokenTTL: time.Hour}
 }
