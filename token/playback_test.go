@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+	josejwt "github.com/go-jose/go-jose/v4/jwt"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/ivslive/ivslive"
@@ -31,8 +33,9 @@ func newPlaybackSigner(t *testing.T, now time.Time) *PlaybackSigner {
 }
 
 // A playback token is IVS's format: an ES384 JWT with the channel ARN,
-// origin and exp claims, which golang-jwt verifies against the public key
-// alone, and a plain ECDSA check over the signing input accepts too.
+// origin and exp claims, which golang-jwt and go-jose (a library the signer
+// does not use) verify against the public key alone, and a plain ECDSA check
+// over the signing input accepts too.
 func TestPlaybackTokenVerifiesIndependently(t *testing.T) {
 	now := time.Now()
 	s := newPlaybackSigner(t, now)
@@ -58,6 +61,22 @@ func TestPlaybackTokenVerifiesIndependently(t *testing.T) {
 	}
 	if e, _ := claims.GetExpirationTime(); e == nil || e.Unix() != exp.Unix() {
 		t.Errorf("exp = %v, want %v", e, exp)
+	}
+
+	// go-jose, a JWT library the signer does not use, agrees.
+	jt, err := josejwt.ParseSigned(tok, []jose.SignatureAlgorithm{jose.ES384})
+	if err != nil {
+		t.Fatalf("go-jose could not parse the token: %v", err)
+	}
+	var std josejwt.Claims
+	var aws struct {
+		Channel string `json:"aws:channel-arn"`
+	}
+	if err := jt.Claims(s.PublicKey(), &std, &aws); err != nil {
+		t.Fatalf("go-jose refused the signature: %v", err)
+	}
+	if err := std.ValidateWithLeeway(josejwt.Expected{Time: now}, 0); err != nil || aws.Channel != testChannel {
+		t.Errorf("go-jose claims: %v, channel %q", err, aws.Channel)
 	}
 
 	// By hand: SHA-384 over header.payload, r||s of 48 bytes each.
