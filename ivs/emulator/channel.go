@@ -366,33 +366,10 @@ func (e *Emulator) deletePlaybackKeyPair(r *http.Request) (any, error) {
 }
 
 func (e *Emulator) listPlaybackKeyPairs(r *http.Request) (any, error) {
-	var in struct {
-		MaxResults *int    `json:"maxResults"`
-		NextToken  *string `json:"nextToken"`
-	}
-	if err := decode(r, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	v.page(e, in.MaxResults, 100, in.NextToken)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	seqOf := func(k *playbackKeyPair) int64 { return k.Seq }
-	page, next, err := paginate("keyPairs", sortedBySeq(e.state.PlaybackKeys, seqOf), seqOf, in.MaxResults, in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	out := struct {
-		KeyPairs  []map[string]any `json:"keyPairs"`
-		NextToken string           `json:"nextToken,omitempty"`
-	}{KeyPairs: make([]map[string]any, 0, len(page)), NextToken: next}
-	for _, k := range page {
-		s := k.output()
-		delete(s, "fingerprint") // PlaybackKeyPairSummary has none
-		out.KeyPairs = append(out.KeyPairs, s)
-	}
-	return out, nil
+	return listRecords(e, r, "keyPairs", func() map[string]*playbackKeyPair { return e.state.PlaybackKeys }, func(k *playbackKeyPair) int64 { return k.Seq },
+		func(k *playbackKeyPair) map[string]any {
+			s := k.output()
+			delete(s, "fingerprint") // PlaybackKeyPairSummary has none
+			return s
+		})
 }

@@ -123,33 +123,11 @@ func (e *Emulator) deleteEncoderConfiguration(r *http.Request) (any, error) {
 }
 
 func (e *Emulator) listEncoderConfigurations(r *http.Request) (any, error) {
-	var in struct {
-		MaxResults *int    `json:"maxResults"`
-		NextToken  *string `json:"nextToken"`
-	}
-	if err := decode(r, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	v.page(e, in.MaxResults, 100, in.NextToken)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	seqOf := func(c *encoderConfiguration) int64 { return c.Seq }
-	page, next, err := paginate("encoderConfigurations", sortedBySeq(e.state.EncoderConfigurations, seqOf), seqOf, in.MaxResults, in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	out := struct {
-		EncoderConfigurations []map[string]any `json:"encoderConfigurations"`
-		NextToken             string           `json:"nextToken,omitempty"`
-	}{EncoderConfigurations: make([]map[string]any, 0, len(page)), NextToken: next}
-	for _, c := range page {
-		s := c.output()
-		delete(s, "video") // EncoderConfigurationSummary has none
-		out.EncoderConfigurations = append(out.EncoderConfigurations, s)
-	}
-	return out, nil
+	return listRecords(e, r, "encoderConfigurations", func() map[string]*encoderConfiguration { return e.state.EncoderConfigurations },
+		func(c *encoderConfiguration) int64 { return c.Seq },
+		func(c *encoderConfiguration) map[string]any {
+			s := c.output()
+			delete(s, "video") // EncoderConfigurationSummary has none
+			return s
+		})
 }

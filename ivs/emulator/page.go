@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"encoding/base64"
+	"net/http"
 	"strconv"
 	"strings"
 )
@@ -55,4 +56,39 @@ func paginate[T any](kind string, items []T, seqOf func(T) int64, maxResults *in
 		return page, encodePageToken(kind, seqOf(items[end-1])), nil
 	}
 	return page, "", nil
+}
+
+// listRecords answers a List operation over one map of stored records
+// (stages, public keys, playback key pairs, encoder configurations): the
+// model's maxResults and nextToken, the records in creation order, each
+// turned into its summary and listed under key. Those operations differ
+// only in these arguments.
+func listRecords[T, S any](e *Emulator, r *http.Request, key string, records func() map[string]T, seqOf func(T) int64, summary func(T) S) (any, error) {
+	var in struct {
+		MaxResults *int    `json:"maxResults"`
+		NextToken  *string `json:"nextToken"`
+	}
+	if err := decode(r, &in); err != nil {
+		return nil, err
+	}
+	var v validator
+	v.page(e, in.MaxResults, 100, in.NextToken)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	page, next, err := paginate(key, sortedBySeq(records(), seqOf), seqOf, in.MaxResults, in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	list := make([]S, 0, len(page))
+	for _, rec := range page {
+		list = append(list, summary(rec))
+	}
+	out := map[string]any{key: list}
+	if next != "" {
+		out["nextToken"] = next
+	}
+	return out, nil
 }

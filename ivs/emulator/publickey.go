@@ -200,31 +200,8 @@ func (e *Emulator) deletePublicKey(r *http.Request) (any, error) {
 }
 
 func (e *Emulator) listPublicKeys(r *http.Request) (any, error) {
-	var in struct {
-		MaxResults *int    `json:"maxResults"`
-		NextToken  *string `json:"nextToken"`
-	}
-	if err := decode(r, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	v.page(e, in.MaxResults, 100, in.NextToken)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	seqOf := func(k *publicKey) int64 { return k.Seq }
-	page, next, err := paginate("publicKeys", sortedBySeq(e.state.PublicKeys, seqOf), seqOf, in.MaxResults, in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	out := struct {
-		PublicKeys []publicKeySummary `json:"publicKeys"`
-		NextToken  string             `json:"nextToken,omitempty"`
-	}{PublicKeys: make([]publicKeySummary, 0, len(page)), NextToken: next}
-	for _, k := range page {
-		out.PublicKeys = append(out.PublicKeys, publicKeySummary{Arn: k.Arn, Name: k.Name, Tags: cloneTags(k.Tags)})
-	}
-	return out, nil
+	return listRecords(e, r, "publicKeys", func() map[string]*publicKey { return e.state.PublicKeys }, func(k *publicKey) int64 { return k.Seq },
+		func(k *publicKey) publicKeySummary {
+			return publicKeySummary{Arn: k.Arn, Name: k.Name, Tags: cloneTags(k.Tags)}
+		})
 }

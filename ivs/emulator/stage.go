@@ -184,33 +184,10 @@ func (e *Emulator) getStage(r *http.Request) (any, error) {
 }
 
 func (e *Emulator) listStages(r *http.Request) (any, error) {
-	var in struct {
-		MaxResults *int    `json:"maxResults"`
-		NextToken  *string `json:"nextToken"`
-	}
-	if err := decode(r, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	v.page(e, in.MaxResults, 100, in.NextToken)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	all := sortedBySeq(e.state.Stages, func(s *stage) int64 { return s.Seq })
-	page, next, err := paginate("stages", all, func(s *stage) int64 { return s.Seq }, in.MaxResults, in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	out := struct {
-		Stages    []stageSummary `json:"stages"`
-		NextToken string         `json:"nextToken,omitempty"`
-	}{Stages: make([]stageSummary, 0, len(page)), NextToken: next}
-	for _, st := range page {
-		out.Stages = append(out.Stages, stageSummary{Arn: st.Arn, Name: st.Name, ActiveSessionID: st.ActiveSessionID, Tags: cloneTags(st.Tags)})
-	}
-	return out, nil
+	return listRecords(e, r, "stages", func() map[string]*stage { return e.state.Stages }, func(s *stage) int64 { return s.Seq },
+		func(st *stage) stageSummary {
+			return stageSummary{Arn: st.Arn, Name: st.Name, ActiveSessionID: st.ActiveSessionID, Tags: cloneTags(st.Tags)}
+		})
 }
 
 func (e *Emulator) updateStage(r *http.Request) (any, error) {
