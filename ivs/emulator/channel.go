@@ -160,41 +160,14 @@ func (e *Emulator) createChannel(r *http.Request) (any, error) {
 	}
 	e.log.Info("ivs emulator: channel created", "arn", arn, "authorized", c.Authorized)
 	key := map[string]any{
-		"arn":        "arn:aws:ivs:" + e.opts.Region + ":" + e.opts.AccountID + ":stream-key/" + randomAlnum(12),
+		"arn":        e.arn("stream-key", randomAlnum(12)),
 		"channelArn": arn, "value": c.StreamKey, "tags": map[string]string{},
 	}
 	return map[string]any{"channel": c.output(e), "streamKey": key}, nil
 }
 
-// newArnLocked draws a fresh id and ARN for a resource type.
-func (e *Emulator) newArnLocked(kind string, taken func(arn string) bool) (id, arn string) {
-	for {
-		id = randomAlnum(12)
-		arn = "arn:aws:ivs:" + e.opts.Region + ":" + e.opts.AccountID + ":" + kind + "/" + id
-		if !taken(arn) {
-			return id, arn
-		}
-	}
-}
-
-// decodeArn decodes and validates an {"arn"} body against pattern.
-func (e *Emulator) decodeArn(r *http.Request, check func(v *validator, arn *string)) (string, error) {
-	var in struct {
-		Arn *string `json:"arn"`
-	}
-	if err := decode(r, &in); err != nil {
-		return "", err
-	}
-	var v validator
-	check(&v, in.Arn)
-	if err := v.err(); err != nil {
-		return "", err
-	}
-	return *in.Arn, nil
-}
-
 func (e *Emulator) channelArnOf(r *http.Request) (string, error) {
-	return e.decodeArn(r, func(v *validator, arn *string) { v.requiredStr("arn", arn, 1, 128, e.re.channelArn) })
+	return e.decodeArn(r, e.re.channelArn)
 }
 
 func (e *Emulator) findChannelLocked(arn string) (*channel, error) {
@@ -302,13 +275,9 @@ func (e *Emulator) importPlaybackKeyPair(r *http.Request) (any, error) {
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	key, err := parseP384(strings.TrimSpace(*in.PublicKeyMaterial))
+	fp, err := keyFingerprint(strings.TrimSpace(*in.PublicKeyMaterial))
 	if err != nil {
-		return nil, validationErr("1 validation error detected: Value at 'publicKeyMaterial' failed to satisfy constraint: Member must be an ECDSA P-384 public key: %v", err)
-	}
-	fp, err := fingerprint(key)
-	if err != nil {
-		return nil, internalErr(err)
+		return nil, err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -331,7 +300,7 @@ func (e *Emulator) importPlaybackKeyPair(r *http.Request) (any, error) {
 }
 
 func (e *Emulator) playbackKeyArnOf(r *http.Request) (string, error) {
-	return e.decodeArn(r, func(v *validator, arn *string) { v.requiredStr("arn", arn, 1, 128, e.re.playbackKeyArn) })
+	return e.decodeArn(r, e.re.playbackKeyArn)
 }
 
 func (e *Emulator) getPlaybackKeyPair(r *http.Request) (any, error) {

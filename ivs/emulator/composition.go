@@ -365,7 +365,7 @@ func (e *Emulator) failStageCompositionsLocked(stageArn string) {
 }
 
 func (e *Emulator) compositionArnOf(r *http.Request) (string, error) {
-	return e.decodeArn(r, func(v *validator, arn *string) { v.requiredStr("arn", arn, 1, 128, e.re.compositionArn) })
+	return e.decodeArn(r, e.re.compositionArn)
 }
 
 func (e *Emulator) getComposition(r *http.Request) (any, error) {

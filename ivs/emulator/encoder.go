@@ -83,7 +83,7 @@ func derefOr[T any](p *T, def T) T {
 }
 
 func (e *Emulator) encoderArnOf(r *http.Request) (string, error) {
-	return e.decodeArn(r, func(v *validator, arn *string) { v.requiredStr("arn", arn, 1, 128, e.re.encoderArn) })
+	return e.decodeArn(r, e.re.encoderArn)
 }
 
 func (e *Emulator) getEncoderConfiguration(r *http.Request) (any, error) {

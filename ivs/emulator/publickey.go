@@ -82,6 +82,20 @@ func fingerprint(key *ecdsa.PublicKey) (string, error) {
 	return strings.Join(parts, ":"), nil
 }
 
+// keyFingerprint parses imported key material (public and playback keys
+// alike) and answers its fingerprint, or IVS's validation error.
+func keyFingerprint(material string) (string, error) {
+	key, err := parseP384(material)
+	if err != nil {
+		return "", validationErr("1 validation error detected: Value at 'publicKeyMaterial' failed to satisfy constraint: Member must be an ECDSA P-384 public key: %v", err)
+	}
+	fp, err := fingerprint(key)
+	if err != nil {
+		return "", internalErr(err)
+	}
+	return fp, nil
+}
+
 func (e *Emulator) importPublicKey(r *http.Request) (any, error) {
 	var in struct {
 		PublicKeyMaterial *string           `json:"publicKeyMaterial"`
@@ -99,13 +113,9 @@ func (e *Emulator) importPublicKey(r *http.Request) (any, error) {
 		return nil, err
 	}
 	// The model pattern is unanchored, so parse only the part it matched.
-	key, err := parseP384(e.re.pem.FindString(*in.PublicKeyMaterial))
+	fp, err := keyFingerprint(e.re.pem.FindString(*in.PublicKeyMaterial))
 	if err != nil {
-		return nil, validationErr("1 validation error detected: Value at 'publicKeyMaterial' failed to satisfy constraint: Member must be an ECDSA P-384 public key: %v", err)
-	}
-	fp, err := fingerprint(key)
-	if err != nil {
-		return nil, internalErr(err)
+		return nil, err
 	}
 
 	e.mu.Lock()
@@ -118,12 +128,7 @@ func (e *Emulator) importPublicKey(r *http.Request) (any, error) {
 	if len(e.state.PublicKeys) >= e.opts.Quotas.PublicKeys {
 		return nil, quotaErr("public key quota of %d per Region reached", e.opts.Quotas.PublicKeys)
 	}
-	id := randomAlnum(12)
-	arn := "arn:aws:ivs:" + e.opts.Region + ":" + e.opts.AccountID + ":public-key/" + id
-	for e.state.PublicKeys[arn] != nil {
-		id = randomAlnum(12)
-		arn = "arn:aws:ivs:" + e.opts.Region + ":" + e.opts.AccountID + ":public-key/" + id
-	}
+	id, arn := e.newArnLocked("public-key", func(arn string) bool { return e.state.PublicKeys[arn] != nil })
 	k := &publicKey{
 		Arn:         arn,
 		ID:          id,
@@ -151,24 +156,8 @@ func (e *Emulator) findPublicKeyLocked(arn string) (*publicKey, error) {
 	return k, nil
 }
 
-// decodeKeyArn decodes and validates the {"arn"} body of Get/DeletePublicKey.
-func (e *Emulator) decodeKeyArn(r *http.Request) (string, error) {
-	var in struct {
-		Arn *string `json:"arn"`
-	}
-	if err := decode(r, &in); err != nil {
-		return "", err
-	}
-	var v validator
-	v.requiredStr("arn", in.Arn, 1, 128, e.re.publicKeyArn)
-	if err := v.err(); err != nil {
-		return "", err
-	}
-	return *in.Arn, nil
-}
-
 func (e *Emulator) getPublicKey(r *http.Request) (any, error) {
-	arn, err := e.decodeKeyArn(r)
+	arn, err := e.decodeArn(r, e.re.publicKeyArn)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +171,7 @@ func (e *Emulator) getPublicKey(r *http.Request) (any, error) {
 }
 
 func (e *Emulator) deletePublicKey(r *http.Request) (any, error) {
-	arn, err := e.decodeKeyArn(r)
+	arn, err := e.decodeArn(r, e.re.publicKeyArn)
 	if err != nil {
 		return nil, err
 	}

@@ -126,12 +126,7 @@ func (e *Emulator) createStage(r *http.Request) (any, error) {
 	if len(e.state.Stages) >= e.opts.Quotas.Stages {
 		return nil, quotaErr("stage quota of %d per Region reached", e.opts.Quotas.Stages)
 	}
-	id := randomAlnum(12)
-	arn := "arn:aws:ivs:" + e.opts.Region + ":" + e.opts.AccountID + ":stage/" + id
-	for e.state.Stages[arn] != nil {
-		id = randomAlnum(12)
-		arn = "arn:aws:ivs:" + e.opts.Region + ":" + e.opts.AccountID + ":stage/" + id
-	}
+	id, arn := e.newArnLocked("stage", func(arn string) bool { return e.state.Stages[arn] != nil })
 	st := &stage{
 		Arn:       arn,
 		ID:        id,
@@ -163,20 +158,13 @@ func (e *Emulator) createStage(r *http.Request) (any, error) {
 }
 
 func (e *Emulator) getStage(r *http.Request) (any, error) {
-	var in struct {
-		Arn *string `json:"arn"`
-	}
-	if err := decode(r, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	v.requiredStr("arn", in.Arn, 1, 128, e.re.stageArn)
-	if err := v.err(); err != nil {
+	arn, err := e.decodeArn(r, e.re.stageArn)
+	if err != nil {
 		return nil, err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	st, err := e.findStageLocked(*in.Arn)
+	st, err := e.findStageLocked(arn)
 	if err != nil {
 		return nil, err
 	}
@@ -225,20 +213,12 @@ func (e *Emulator) updateStage(r *http.Request) (any, error) {
 }
 
 func (e *Emulator) deleteStage(r *http.Request) (any, error) {
-	var in struct {
-		Arn *string `json:"arn"`
-	}
-	if err := decode(r, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	v.requiredStr("arn", in.Arn, 1, 128, e.re.stageArn)
-	if err := v.err(); err != nil {
+	arn, err := e.decodeArn(r, e.re.stageArn)
+	if err != nil {
 		return nil, err
 	}
 	e.mu.Lock()
 	defer e.unlockClosing()
-	arn := *in.Arn
 	st, err := e.findStageLocked(arn)
 	if err != nil {
 		return nil, err

@@ -106,7 +106,7 @@ func (e *Emulator) readJoin(r *http.Request, stageID string) (joinRequest, error
 	if err != nil {
 		return joinRequest{}, err
 	}
-	arn := "arn:aws:ivs:" + e.opts.Region + ":" + e.opts.AccountID + ":stage/" + stageID
+	arn := e.arn("stage", stageID)
 	e.mu.Lock()
 	st, err := e.findStageLocked(arn)
 	closed := e.closed
