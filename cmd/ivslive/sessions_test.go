@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/redis"
 	"github.com/ivslive/ivslive/token"
@@ -113,7 +114,7 @@ func TestSessionSecretAfterRedisLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	current, _ := client.Get(ctx, prefix+"secret:session").Bytes()
-	tok := sessions.Sign(token.SessionClaims{SessionID: "s", UserID: "u", StageARN: "a", Expires: 4102444800})
+	tok := sessions.Sign(ivslive.SessionClaims{SessionID: "s", UserID: "u", StageARN: "a", Expires: 4102444800})
 
 	client.Del(ctx, prefix+"secret:session")
 	current = a.syncSessionSecret(ctx, shared, sessions, current)
