@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"net/http"
@@ -13,7 +13,7 @@ import (
 // embedded emulator (openIVS's handler) in process, exact and pushed; else
 // ListParticipants through the SDK client (AWS, or an emulator reached
 // over IVS_ENDPOINT).
-func (a *app) participantSource(client ivslive.IVS, embedded http.Handler) ivslive.ParticipantSource {
+func (a *App) participantSource(client ivslive.IVS, embedded http.Handler) ivslive.ParticipantSource {
 	em, ok := embedded.(*emulator.Emulator)
 	if !ok {
 		return &live.ListedParticipants{IVS: client}
