@@ -19,6 +19,16 @@ type ViewerSession struct {
 	IP            string
 }
 
+// SessionClaims is what a viewer session token vouches for: one session of
+// one user on one stage, until Expires (Unix seconds). The HTTP layer hands
+// them out and checks them; the signer that makes the token is an adapter.
+type SessionClaims struct {
+	SessionID string `json:"sid"`
+	UserID    string `json:"uid"`
+	StageARN  string `json:"arn"`
+	Expires   int64  `json:"exp"`
+}
+
 // Mode is how the session watched: "playback" on an IVS channel (its
 // StageARN is the channel's ARN), else "realtime" on a stage. It is derived
 // from the ARN, so history needs no column of its own.

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/ivslive/ivslive"
-	"github.com/ivslive/ivslive/token"
 )
 
 // Scope is what a key may do. admin may do everything; read may read stats,
@@ -42,7 +41,7 @@ type Principal struct {
 	Name  string
 	Scope Scope
 	// Session is set when a viewer session token authenticated the request.
-	Session *token.SessionClaims
+	Session *ivslive.SessionClaims
 }
 
 // allows reports whether p may use a route that needs scope need.
@@ -132,13 +131,13 @@ func (s *Server) authenticate(r *http.Request, key string) (Principal, error) {
 // sessionClaims returns the claims of a valid "Authorization: Bearer"
 // session token. The rate limiter and auth both ask; the token is verified
 // once per request and the answer kept in the request state.
-func (s *Server) sessionClaims(r *http.Request) (token.SessionClaims, bool) {
+func (s *Server) sessionClaims(r *http.Request) (ivslive.SessionClaims, bool) {
 	st := stateOf(r.Context())
 	if st != nil && st.sessionChecked {
 		return st.session, st.sessionOK
 	}
 	var (
-		c  token.SessionClaims
+		c  ivslive.SessionClaims
 		ok bool
 	)
 	if bearer, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); found && s.Sessions != nil {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/ivslive/ivslive"
-	"github.com/ivslive/ivslive/token"
 )
 
 // requestState is what the middleware learns about a request as it goes
@@ -36,7 +35,7 @@ type requestState struct {
 	limitKeys      [2]string // the rate limiter's keys, without their own allocation
 	// session is the request's verified session token, once sessionClaims
 	// has looked (sessionOK says whether it was valid).
-	session                   token.SessionClaims
+	session                   ivslive.SessionClaims
 	sessionChecked, sessionOK bool
 }
 

@@ -14,9 +14,16 @@ import (
 
 	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/live"
-	"github.com/ivslive/ivslive/token"
 	"github.com/ivslive/ivslive/webhook"
 )
+
+// SessionTokens signs and checks viewer session tokens (token.Sessions in
+// production). Declared here, where it is used, so the HTTP layer depends on
+// no signer: Verify fails for any token it did not sign or that expired.
+type SessionTokens interface {
+	Sign(c ivslive.SessionClaims) string
+	Verify(tok string) (ivslive.SessionClaims, error)
+}
 
 // Config is what the HTTP layer needs from the operator's configuration.
 type Config struct {
@@ -87,7 +94,7 @@ type Server struct {
 	OnRateLimit    func(budget string)
 	OnLimiterError func()
 	// Sessions signs and checks viewer session tokens; nil disables them.
-	Sessions *token.Sessions
+	Sessions SessionTokens
 	// OpenAPI is the API document as JSON, served at /api/openapi.json;
 	// Docs renders it at /docs/; Dashboard is the live page at /dashboard/.
 	OpenAPI   []byte

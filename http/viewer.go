@@ -7,7 +7,6 @@ import (
 
 	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/live"
-	"github.com/ivslive/ivslive/token"
 )
 
 type viewerRequest struct {
@@ -180,5 +179,5 @@ func (s *Server) sessionToken(v ivslive.ViewerSession, ivsExp time.Time) string 
 	if ivsExp.After(exp) {
 		exp = ivsExp
 	}
-	return s.Sessions.Sign(token.SessionClaims{SessionID: v.ID, UserID: v.UserID, StageARN: v.StageARN, Expires: exp.Unix()})
+	return s.Sessions.Sign(ivslive.SessionClaims{SessionID: v.ID, UserID: v.UserID, StageARN: v.StageARN, Expires: exp.Unix()})
 }

@@ -12,16 +12,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-)
 
-// SessionClaims is what a viewer session token vouches for: one session of
-// one user on one stage, until Expires.
-type SessionClaims struct {
-	SessionID string `json:"sid"`
-	UserID    string `json:"uid"`
-	StageARN  string `json:"arn"`
-	Expires   int64  `json:"exp"`
-}
+	"github.com/ivslive/ivslive"
+)
 
 // Sessions signs and checks viewer session tokens: an HMAC-SHA256 over a
 // small JSON payload, "v1.<payload>.<mac>" in base64url. A browser holding
@@ -78,15 +71,15 @@ func NewSessionSecret() []byte {
 }
 
 // Sign returns a token for c.
-func (s *Sessions) Sign(c SessionClaims) string {
+func (s *Sessions) Sign(c ivslive.SessionClaims) string {
 	payload, _ := json.Marshal(c)
 	body := "v1." + base64.RawURLEncoding.EncodeToString(payload)
 	return body + "." + base64.RawURLEncoding.EncodeToString(s.mac(body))
 }
 
 // Verify checks a token's signature and expiry and returns its claims.
-func (s *Sessions) Verify(tok string) (SessionClaims, error) {
-	var c SessionClaims
+func (s *Sessions) Verify(tok string) (ivslive.SessionClaims, error) {
+	var c ivslive.SessionClaims
 	if len(tok) > 1024 {
 		return c, ErrSessionToken
 	}
@@ -101,10 +94,10 @@ func (s *Sessions) Verify(tok string) (SessionClaims, error) {
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(body, "v1."))
 	if err != nil || json.Unmarshal(payload, &c) != nil || c.SessionID == "" || c.UserID == "" || c.StageARN == "" {
-		return SessionClaims{}, ErrSessionToken
+		return ivslive.SessionClaims{}, ErrSessionToken
 	}
 	if s.now().Unix() >= c.Expires {
-		return SessionClaims{}, ErrSessionToken
+		return ivslive.SessionClaims{}, ErrSessionToken
 	}
 	return c, nil
 }

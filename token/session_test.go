@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/token"
 )
 
@@ -19,7 +20,7 @@ func TestSessionTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	claims := token.SessionClaims{SessionID: "vs-1", UserID: "u", StageARN: "arn:aws:ivs:us-east-1:123456789012:stage/a", Expires: now.Add(time.Hour).Unix()}
+	claims := ivslive.SessionClaims{SessionID: "vs-1", UserID: "u", StageARN: "arn:aws:ivs:us-east-1:123456789012:stage/a", Expires: now.Add(time.Hour).Unix()}
 	tok := s.Sign(claims)
 	got, err := s.Verify(tok)
 	if err != nil || got != claims {
@@ -49,7 +50,7 @@ func TestSessionSecretCanChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := s.Sign(token.SessionClaims{SessionID: "a", UserID: "b", StageARN: "c", Expires: 4102444800})
+	tok := s.Sign(ivslive.SessionClaims{SessionID: "a", UserID: "b", StageARN: "c", Expires: 4102444800})
 	if err := s.SetSecret([]byte("short")); err == nil {
 		t.Fatal("a short secret was accepted")
 	}
@@ -76,7 +77,7 @@ func TestNewSessionSecretIsRandom(t *testing.T) {
 
 func FuzzSessionVerify(f *testing.F) {
 	s, _ := token.NewSessions(secretA, nil)
-	f.Add(s.Sign(token.SessionClaims{SessionID: "a", UserID: "b", StageARN: "c", Expires: 4102444800}))
+	f.Add(s.Sign(ivslive.SessionClaims{SessionID: "a", UserID: "b", StageARN: "c", Expires: 4102444800}))
 	f.Add("v1..")
 	f.Add("v1.e30.")
 	f.Fuzz(func(t *testing.T, tok string) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -56,29 +55,6 @@ func TestAnonymousHealthHidesAudience(t *testing.T) {
 		}
 		if !strings.Contains(full, field) {
 			t.Errorf("/health with the admin key lacks %s: %s", field, full)
-		}
-	}
-}
-
-// Every listener the app opens (the API, METRICS_ADDR, the embedded
-// emulator's own) drops idle connections and slow headers.
-func TestEveryListenerHasTimeouts(t *testing.T) {
-	t.Chdir(t.TempDir())
-	cfg, err := LoadConfig(lookupFrom(map[string]string{"API_PORT": "0", "API_SECRET_KEY": testKey, "METRICS_ADDR": "127.0.0.1:0"}), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := newApp(context.Background(), cfg, io.Discard, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.close()
-	if len(a.servers) != 3 {
-		t.Fatalf("%d servers, want 3 (API, metrics, emulator)", len(a.servers))
-	}
-	for i, srv := range a.servers {
-		if srv.ReadHeaderTimeout <= 0 || srv.IdleTimeout <= 0 || srv.MaxHeaderBytes <= 0 {
-			t.Errorf("server %d: ReadHeaderTimeout %v, IdleTimeout %v, MaxHeaderBytes %d; want all set", i, srv.ReadHeaderTimeout, srv.IdleTimeout, srv.MaxHeaderBytes)
 		}
 	}
 }

@@ -14,9 +14,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/ivslive/ivslive/internal/app"
 )
 
 func main() {
@@ -71,7 +72,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	case "publish":
 		return publishCmd(ctx, args, lookup, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, versionString())
+		fmt.Fprintln(stdout, app.Version())
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -82,13 +83,16 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 }
 
+// Config is every setting ivslive reads (app.Config).
+type Config = app.Config
+
 // loadConfig reads the environment and ./.env.
 func loadConfig(lookup func(string) (string, bool)) (Config, error) {
-	dotenv, err := readDotenv(".env")
+	dotenv, err := app.ReadDotenv(".env")
 	if err != nil {
 		return Config{}, fmt.Errorf("read .env: %w", err)
 	}
-	return LoadConfig(lookup, dotenv)
+	return app.LoadConfig(lookup, dotenv)
 }
 
 func newFlags(name, summary string, stderr io.Writer) *flag.FlagSet {
@@ -99,19 +103,4 @@ func newFlags(name, summary string, stderr io.Writer) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	return fs
-}
-
-func versionString() string {
-	v, rev := "(devel)", ""
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" {
-			v = bi.Main.Version
-		}
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				rev = " " + s.Value[:12]
-			}
-		}
-	}
-	return "ivslive " + v + rev
 }

@@ -22,7 +22,7 @@ const (
 // memoryPerViewer for each viewer the pool can seat (MAX_STAGES ×
 // MAX_VIEWERS_PER_STAGE, at most MAX_CONCURRENT_SUBSCRIPTIONS), and never
 // more than 90% of the container's memory limit (cgroup v2), if any.
-func (c Config) memoryLimit(cgroupMax int64) int64 {
+func memoryLimit(c Config, cgroupMax int64) int64 {
 	seats := min(int64(c.MaxStages)*int64(c.MaxViewersPerStage), int64(c.MaxSubscriptions))
 	limit := memoryBase + seats*memoryPerViewer
 	if cgroupMax > 0 {
@@ -38,7 +38,7 @@ func setMemoryLimit(cfg Config, log *slog.Logger) {
 		log.Info("memory limit from GOMEMLIMIT", "limit", v)
 		return
 	}
-	limit := cfg.memoryLimit(cgroupMemoryMax())
+	limit := memoryLimit(cfg, cgroupMemoryMax())
 	debug.SetMemoryLimit(limit)
 	log.Info("memory limit derived from the configuration (set GOMEMLIMIT to override)", "limitMiB", limit>>20)
 }

@@ -7,13 +7,13 @@ import "testing"
 func TestMemoryLimitFollowsTheAudience(t *testing.T) {
 	small := Config{MaxStages: 20, MaxViewersPerStage: 10000, MaxSubscriptions: 20000}
 	million := Config{MaxStages: 100, MaxViewersPerStage: 10000, MaxSubscriptions: 1_000_000}
-	if got, want := small.memoryLimit(0), int64(memoryBase+20000*memoryPerViewer); got != want {
+	if got, want := memoryLimit(small, 0), int64(memoryBase+20000*memoryPerViewer); got != want {
 		t.Errorf("default configuration: %d, want %d (seats capped by the subscriptions quota)", got, want)
 	}
-	if got := million.memoryLimit(0); got > 1<<30 || got < 900<<20 {
+	if got := memoryLimit(million, 0); got > 1<<30 || got < 900<<20 {
 		t.Errorf("a million seats: %d MiB, want under 1 GiB with headroom", got>>20)
 	}
-	if got := million.memoryLimit(512 << 20); got != 512<<20/10*9 {
+	if got := memoryLimit(million, 512<<20); got != 512<<20/10*9 {
 		t.Errorf("in a 512 MiB container: %d, want 90%% of it", got)
 	}
 }

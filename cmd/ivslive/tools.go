@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ivslive/ivslive/internal/app"
 	"github.com/ivslive/ivslive/ivs/emulator"
 	"github.com/ivslive/ivslive/token"
 )
@@ -30,7 +32,7 @@ func runEmulator(ctx context.Context, args []string, lookup func(string) (string
 		return err
 	}
 	if *mediaAddr != "" {
-		if err := validMediaAddr(*mediaAddr); err != nil {
+		if err := app.ValidMediaAddr(*mediaAddr); err != nil {
 			return fmt.Errorf("--media-addr %q: %w", *mediaAddr, err)
 		}
 		cfg.EmulatorMediaAddr = *mediaAddr
@@ -42,7 +44,7 @@ func runEmulator(ctx context.Context, args []string, lookup func(string) (string
 	defer ln.Close()
 	base := *publicURL
 	if base == "" {
-		base = "http://" + displayAddr(ln.Addr())
+		base = "http://" + app.DisplayAddr(ln.Addr())
 	}
 	state := filepath.Join(cfg.DataDir, "emulator.json")
 	switch *data {
@@ -53,13 +55,13 @@ func runEmulator(ctx context.Context, args []string, lookup func(string) (string
 		state = filepath.Join(*data, "emulator.json")
 	}
 	if state != "" {
-		unlock, err := lockEmulatorState(state)
+		unlock, err := app.LockEmulatorState(state)
 		if err != nil {
 			return err
 		}
 		defer unlock()
 	}
-	log := newLogger(cfg, stderr)
+	log := app.NewLogger(cfg, stderr)
 	if cfg.Production() {
 		log.Warn("the IVS emulator is running with NODE_ENV=production: it is for development and tests, and its API has no authentication; production uses AWS")
 	}
@@ -70,10 +72,10 @@ func runEmulator(ctx context.Context, args []string, lookup func(string) (string
 	}
 	defer em.Close()
 	// No ReadTimeout or WriteTimeout: WHIP and event streams may be long.
-	srv := newServer(em, log)
+	srv := app.NewServer(em, log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "IVS emulator listening on %s (state: %s)\n", base, orDefault(state, "memory"))
+	fmt.Fprintf(stdout, "IVS emulator listening on %s (state: %s)\n", base, cmp.Or(state, "memory"))
 	fmt.Fprintf(stdout, "WHIP: %s/whip/<stageId> (media over UDP on %s)\n", base, cfg.EmulatorMediaAddr)
 	fmt.Fprintf(stdout, "IVS events (SQS): %s (the instances' default IVS_EVENTS_QUEUE_URL with IVS_ENDPOINT=%s)\n", em.QueueURL(), base)
 	select {
@@ -127,17 +129,7 @@ func keygen(ctx context.Context, args []string, lookup func(string) (string, boo
 	if err != nil {
 		return err
 	}
-	a := &app{cfg: cfg, log: newLogger(cfg, stderr), stdout: stdout}
-	defer a.close()
-	if a.listener, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
-		return err
-	}
-	a.onClose(a.listener.Close)
-	client, _, _, err := a.openIVS(ctx, nil)
-	if err != nil {
-		return err
-	}
-	pk, err := client.ImportPublicKey(ctx, *name, string(pub), map[string]string{"ManagedBy": "ivslive"})
+	pk, err := app.ImportPublicKey(ctx, cfg, app.Options{Stdout: stdout, Stderr: stderr}, *name, string(pub))
 	if err != nil {
 		return errors.Join(errors.New("import the public key"), err)
 	}
@@ -157,16 +149,10 @@ func migrateCmd(ctx context.Context, args []string, lookup func(string) (string,
 	if err != nil {
 		return err
 	}
-	a := &app{cfg: cfg, log: newLogger(cfg, stderr), stdout: stdout}
-	defer a.close()
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return err
-	}
-	db, _, _, _, err := a.openHistory(ctx)
+	applied, err := app.Migrate(ctx, cfg, app.Options{Stdout: stdout, Stderr: stderr})
 	if err != nil {
 		return err
 	}
-	applied := db.Migrated()
 	if len(applied) == 0 {
 		fmt.Fprintf(stdout, "%s: up to date\n", cfg.HistoryMode())
 		return nil

@@ -6,29 +6,25 @@ package apitest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/credentials"
-
 	"github.com/ivslive/ivslive"
-	apidoc "github.com/ivslive/ivslive/api"
-	"github.com/ivslive/ivslive/dashboard"
-	"github.com/ivslive/ivslive/demo"
 	ivshttp "github.com/ivslive/ivslive/http"
+	"github.com/ivslive/ivslive/internal/app"
 	"github.com/ivslive/ivslive/internal/contract"
 	"github.com/ivslive/ivslive/ivs"
 	"github.com/ivslive/ivslive/ivs/emulator"
 	"github.com/ivslive/ivslive/live"
-	"github.com/ivslive/ivslive/memory"
 	"github.com/ivslive/ivslive/sqlite"
 	"github.com/ivslive/ivslive/sqs"
 	"github.com/ivslive/ivslive/token"
@@ -115,6 +111,8 @@ type Options struct {
 
 // Env is a running test server.
 type Env struct {
+	// App is the application the test runs, as serve would.
+	App      *app.App
 	URL      string
 	Server   *ivshttp.Server
 	Live     *live.Service
@@ -133,14 +131,11 @@ type Env struct {
 	Consumer *sqs.Consumer
 }
 
-// New starts a server for the test; it stops at cleanup.
+// New starts a server for the test through app.New, the constructor serve
+// uses, with a configuration for tests (Config) and the test's
+// substitutions; it stops at cleanup.
 func New(t testing.TB, o Options) *Env {
 	t.Helper()
-	ctx := context.Background()
-	now := time.Now
-	if o.Clock != nil {
-		now = o.Clock.Now
-	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("IVSLIVE_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -148,182 +143,152 @@ func New(t testing.TB, o Options) *Env {
 	if o.Log != nil {
 		log = o.Log
 	}
-
-	eo := o.Emulator
-	eo.Logger = log
-	if eo.Now == nil && o.Clock != nil {
-		// One clock: IVS's event times and the service's must agree, or an
-		// event dated by the wall clock outlives every fake-clock deadline.
-		eo.Now = now
-	}
-	em, err := emulator.New(eo)
+	env := &Env{}
+	a, err := app.New(context.Background(), Config(t, o), appOptions(t, o, env, log))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { em.Close() })
-	emSrv := httptest.NewServer(em)
-	t.Cleanup(emSrv.Close)
-	client, err := ivs.New(ctx, ivs.Options{Endpoint: emSrv.URL, Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-		Quotas: map[string]float64{"CreateStage": 1000, "DeleteStage": 1000, "GetStage": 1000, "ListStages": 1000,
-			"UpdateStage": 1000, "StartParticipantReplication": 1000, "StopParticipantReplication": 1000,
-			"ListParticipants": 1000, "ListParticipantReplicas": 1000}, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var store Stores
-	if o.Stores != nil {
-		store = o.Stores(t)
-	} else {
-		db, err := sqlite.Open(ctx, ":memory:")
-		if err != nil {
-			t.Fatal(err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("the server stopped: %v", err)
 		}
-		t.Cleanup(func() { db.Close() })
-		db.Now = now
-		store = db
-	}
+		tr.CloseIdleConnections()
+	})
+	signer, _ := a.Live.Tokens.(*token.Signer)
+	env.App, env.URL, env.Server, env.Live, env.Emulator, env.IVS = a, a.URL(), a.API, a.Live, a.Emulator, a.IVS
+	env.Store, env.Presence, env.Signer, env.Hub, env.Webhooks, env.Consumer = a.History, a.Presence, signer, a.Hub, a.Webhooks, a.Consumer
+	env.HTTP = &http.Client{Transport: tr}
+	return env
+}
 
-	sink := &contract.Sink{Next: store}
-	var presence ivslive.PresenceStore
-	var flush func(context.Context) error
+// Config is the configuration of every test server: what serve reads from
+// the environment, with small pools, the test keys, no rate limits or
+// connection caps (tests that want them set them through Options.HTTP or
+// Options.Limiter), on a free loopback port and a data dir of the test's.
+func Config(t testing.TB, o Options) app.Config {
+	t.Helper()
+	cfg, err := app.LoadConfig(func(string) (string, bool) { return "", false }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Host, cfg.Port, cfg.DataDir, cfg.NodeEnv = "127.0.0.1", 0, t.TempDir(), "test"
+	cfg.APISecretKey = Key
+	cfg.APIKeys = "reader:read:" + ReadKey + ",frontend:viewer:" + ViewerKey
+	cfg.InternalSecret = "internal-secret"
+	cfg.StageNamePrefix = "test-"
+	cfg.MaxStages, cfg.MaxViewersPerStage, cfg.ScaleUpThreshold, cfg.ScaleDownThreshold = 20, 50, 45, 5
+	cfg.AutoScaleEnabled, cfg.ScaleWarmUp, cfg.DrainTimeout = false, 5*time.Minute, 10*time.Minute
+	cfg.PublisherTokenTTL, cfg.ViewerTokenTTL, cfg.MediaTokenTTL, cfg.PublisherGrace = 4*time.Hour, time.Hour, 4*time.Hour, time.Minute
+	cfg.RateMax, cfg.RateHeartbeat, cfg.AuthFailMax = 0, 0, 0
+	cfg.WSMaxConns, cfg.WSMaxPerKey, cfg.WSMaxPerAddr = 0, 0, 0
+	cfg.PlaybackEnabled, cfg.PlaybackTokenTTL = o.Playback != nil, time.Hour
+	if o.Emulator.AccountID != "" {
+		cfg.AWSAccountID = o.Emulator.AccountID
+	}
+	return cfg
+}
+
+// appOptions turns the test's Options into app.Options, filling env's
+// Sink and flush as the server is built.
+func appOptions(t testing.TB, o Options, env *Env, log *slog.Logger) app.Options {
+	var now func() time.Time
+	if o.Clock != nil {
+		now = o.Clock.Now
+	}
+	ao := app.Options{Log: log, Now: now, NoJobs: true, Live: o.Live, Playback: o.Playback, IVSEvents: o.IVSEvents, EventLog: o.IVSEventLog,
+		Webhooks: o.Webhooks, Limiter: o.Limiter, HeartbeatLimiter: o.HeartbeatLimiter}
+	ao.History = func(ctx context.Context) (app.History, error) { return history(t, o, now) }
+	ao.Sink = func(next ivslive.SessionSink) ivslive.SessionSink {
+		env.Sink = &contract.Sink{Next: next}
+		return env.Sink
+	}
 	if o.Presence != nil {
-		presence, flush = o.Presence(t, sink, now)
-	} else {
-		presence = memory.NewPresence(sink, now, log)
+		ao.Presence = func(sink ivslive.SessionSink) (ivslive.PresenceStore, error) {
+			clock := now
+			if clock == nil {
+				clock = time.Now
+			}
+			store, flush := o.Presence(t, sink, clock)
+			env.flush = flush
+			return store, nil
+		}
 	}
-
-	key, err := token.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
+	ao.Emulator = func(eo *emulator.Options) {
+		// The test's options, with serve's where it leaves them empty;
+		// the state stays in memory unless the test names a file.
+		want := o.Emulator
+		want.Logger = eo.Logger
+		want.BaseURL = cmp.Or(want.BaseURL, eo.BaseURL)
+		want.Region, want.AccountID = cmp.Or(want.Region, eo.Region), cmp.Or(want.AccountID, eo.AccountID)
+		want.MediaAddr = cmp.Or(want.MediaAddr, eo.MediaAddr)
+		if want.Now == nil {
+			want.Now = eo.Now
+		}
+		*eo = want
 	}
-	pem, _ := token.EncodePublicKey(&key.PublicKey)
-	pk, err := client.ImportPublicKey(ctx, "test", string(pem), nil)
-	if err != nil {
-		t.Fatal(err)
+	ao.IVS = func(opts *ivs.Options) {
+		// Tests make calls faster than IVS's quotas allow.
+		opts.Quotas = map[string]float64{"CreateStage": 1000, "DeleteStage": 1000, "GetStage": 1000, "ListStages": 1000,
+			"UpdateStage": 1000, "StartParticipantReplication": 1000, "StopParticipantReplication": 1000,
+			"ListParticipants": 1000, "ListParticipantReplicas": 1000}
 	}
-	signer, err := token.NewSigner(key, pk.ARN, now)
-	if err != nil {
-		t.Fatal(err)
+	ao.HTTP = func(c *ivshttp.Config) {
+		// Error details shown, as in development.
+		c.Development, c.Environment, c.Version = true, "test", "test"
+		if o.HTTP != nil {
+			o.HTTP(c)
+		}
 	}
-
-	identity, err := client.Identity(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := live.Config{StageNamePrefix: "test-", Environment: "test", MaxStages: 20, Capacity: 50, Threshold: 45,
-		PublisherTokenTTL: 4 * time.Hour, ViewerTokenTTL: time.Hour, MediaServerTokenTTL: 4 * time.Hour,
-		AutoScale: false, ScaleDownThreshold: 5, WarmUp: 5 * time.Minute, DrainTimeout: 10 * time.Minute, MaxReplicas: 5,
-		PublisherGrace: time.Minute, MaxSubscriptions: 20000,
-		IVSIdentity: identity}
-	if o.Live != nil {
-		o.Live(&cfg)
-	}
-	svc := live.New(cfg, client, signer, store, presence, log)
-	svc.Now = now
-	svc.History = store
-	if o.Playback != nil {
-		svc.Playback = newPlayback(ctx, t, client, sink, now, log)
-		o.Playback(svc.Playback)
-	}
-	// The history twins report dead letters to the core, as in serve.
-	if n, ok := store.(interface {
-		NotifyDeadLetters(func([]ivslive.DeadLetter))
-	}); ok {
-		n.NotifyDeadLetters(svc.DeadLettered)
-	}
-	bus := live.NewBus()
-	svc.Events = bus
 	if o.Events != nil {
-		svc.Events = o.Events(t, bus)
+		ao.Events = func(bus *live.Bus) ivslive.EventPublisher { return o.Events(t, bus) }
 	}
-	var hooks *webhook.Service
 	if o.Webhooks != nil {
-		hooks = startWebhooks(t, o, now, log)
-		svc.Webhooks = hooks
+		ao.WebhookStore = webhookStore(t, o)
 	}
-	hub := ivshttp.NewHub(svc, bus, log)
-	hubCtx, stopHub := context.WithCancel(context.Background())
-	hubDone := make(chan struct{})
-	go func() { defer close(hubDone); hub.Run(hubCtx) }()
-	t.Cleanup(func() { stopHub(); <-hubDone })
-	if err := svc.Bootstrap(ctx); err != nil {
-		t.Fatal(err)
-	}
-	hc := ivshttp.Config{Development: true, Environment: "test", Version: "test", Keys: []ivshttp.APIKey{{Name: "admin", Scope: ivshttp.ScopeAdmin, Secret: Key},
-		{Name: "reader", Scope: ivshttp.ScopeRead, Secret: ReadKey}, {Name: "frontend", Scope: ivshttp.ScopeViewer, Secret: ViewerKey}},
-		InternalSecret: "internal-secret", CORSOrigins: []string{"http://localhost:3000"}, MaxBodyBytes: 1 << 20, IVSBackend: "emulator"}
-	if o.HTTP != nil {
-		o.HTTP(&hc)
-	}
-	sessions, err := token.NewSessions(token.NewSessionSecret(), now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := apidoc.JSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := &ivshttp.Server{Live: svc, Config: hc, Log: log, Now: now, Emulator: em, Hub: hub, Sessions: sessions, Limiter: o.Limiter, HeartbeatLimiter: o.HeartbeatLimiter,
-		OpenAPI: doc, Docs: apidoc.DocsHandler(), Dashboard: dashboard.Handler(), Webhooks: hooks, Demo: demo.Handler(),
-		Health: []ivshttp.HealthCheck{{Name: "presence", Mode: "memory", Critical: true,
-			Probe: func(ctx context.Context) (map[string]any, error) { return nil, presence.Ping(ctx) }}}}
-	consumer := startIVSEvents(t, o, emSrv.URL, svc, now, log)
-	srv := httptest.NewUnstartedServer(api.Handler())
-	srv.Listener = ivshttp.Listener(srv.Listener)
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &Env{URL: srv.URL, Server: api, Live: svc, Emulator: em, IVS: client, Store: store,
-		Presence: presence, Sink: sink, Signer: signer, HTTP: srv.Client(), flush: flush, Hub: hub, Webhooks: hooks, Consumer: consumer}
+	return ao
 }
 
-// startIVSEvents consumes the emulator's event queue (at endpoint) into the
-// core until the test ends, with the SQS client serve makes.
-func startIVSEvents(t testing.TB, o Options, endpoint string, svc *live.Service, now func() time.Time, log *slog.Logger) *sqs.Consumer {
-	account := o.Emulator.AccountID
-	if account == "" {
-		account = "123456789012"
+// history is the test's stage and history store: Options.Stores, or a
+// fresh SQLite database in memory on the test's clock.
+func history(t testing.TB, o Options, now func() time.Time) (app.History, error) {
+	if o.Stores != nil {
+		h, ok := o.Stores(t).(app.History)
+		if !ok {
+			return nil, fmt.Errorf("apitest: Options.Stores returned %T, which is not an app.History", h)
+		}
+		return h, nil
 	}
-	queueURL := endpoint + "/sqs/" + account + "/" + emulator.EventQueueName
-	client, err := sqs.NewClient(context.Background(), sqs.Options{QueueURL: queueURL, Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	db, err := sqlite.Open(context.Background(), ":memory:")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	events := o.IVSEventLog
-	if events == nil {
-		events = memory.NewEventLog(now)
+	t.Cleanup(func() { db.Close() })
+	if now != nil {
+		db.Now = now
 	}
-	c := &sqs.Consumer{Client: client, QueueURL: queueURL, Handler: svc, Events: events, Log: log.With("part", "ivs-events")}
-	if o.IVSEvents != nil {
-		o.IVSEvents(c)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); c.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return c
+	return db, nil
 }
 
-// startWebhooks runs the webhook service until the test ends.
-func startWebhooks(t testing.TB, o Options, now func() time.Time, log *slog.Logger) *webhook.Service {
-	var store webhook.Store
+// webhookStore is Options.WebhookStore, or a SQLite queue in memory.
+func webhookStore(t testing.TB, o Options) webhook.Store {
 	if o.WebhookStore != nil {
-		store = o.WebhookStore(t)
-	} else {
-		db, err := sqlite.Open(context.Background(), ":memory:")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		if store, err = sqlite.NewWebhooks(context.Background(), db, webhook.DefaultArchiveSize, webhook.DefaultLogSize); err != nil {
-			t.Fatal(err)
-		}
+		return o.WebhookStore(t)
 	}
-	hooks := webhook.New(store, *o.Webhooks, now, log, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); hooks.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return hooks
+	db, err := sqlite.Open(context.Background(), ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	store, err := sqlite.NewWebhooks(context.Background(), db, webhook.DefaultArchiveSize, webhook.DefaultLogSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store
 }
 
 // Recorded returns the closed sessions the sink has received, after
@@ -416,21 +381,4 @@ func (e *Env) Must(t testing.TB, want int, method, path string, body any, header
 		t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Status, want, r.Raw)
 	}
 	return r
-}
-
-// newPlayback builds the playback side as serve does in embedded mode.
-func newPlayback(ctx context.Context, t testing.TB, client *ivs.Client, sink ivslive.SessionSink, now func() time.Time, log *slog.Logger) *live.Playback {
-	key, err := token.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pem, _ := token.EncodePublicKey(&key.PublicKey)
-	if _, err := client.ImportPlaybackKeyPair(ctx, "test-playback", string(pem), nil); err != nil {
-		t.Fatal(err)
-	}
-	signer, err := token.NewPlaybackSigner(key, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &live.Playback{Broadcast: client, Presence: memory.NewPresence(sink, now, log), Tokens: signer, TokenTTL: time.Hour}
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -23,7 +23,7 @@ func counterInterval(send time.Duration) time.Duration {
 // startCloudWatch sends the live numbers to CloudWatch from the leader.
 // Token and error counts are cluster-wide: every instance reports its own
 // on the bus, and the leader's tally adds them up.
-func (a *app) startCloudWatch(ctx context.Context, leader *live.Leader, bus *live.Bus) error {
+func (a *App) startCloudWatch(ctx context.Context, leader *live.Leader, bus *live.Bus) error {
 	if !a.cfg.CloudWatch() {
 		return nil
 	}
@@ -50,7 +50,7 @@ func (a *app) startCloudWatch(ctx context.Context, leader *live.Leader, bus *liv
 			tally.Take() // counts from before this term were sent by the previous leader
 		}
 	}
-	reporter := &live.CounterReporter{Events: a.live.Events, Interval: counterInterval(a.cfg.MetricsInterval), Origin: instanceID(),
+	reporter := &live.CounterReporter{Events: a.Live.Events, Interval: counterInterval(a.cfg.MetricsInterval), Origin: instanceID(),
 		Read: func() map[string]int64 {
 			tokens, errs := a.metrics.Totals()
 			return map[string]int64{live.CounterTokensIssued: tokens, live.CounterAPIErrors: errs}
@@ -59,12 +59,12 @@ func (a *app) startCloudWatch(ctx context.Context, leader *live.Leader, bus *liv
 		Client: client, Namespace: a.cfg.CloudWatchNamespace, Environment: orDefault(a.cfg.NodeEnv, "development"),
 		Service: "ivslive", Interval: a.cfg.MetricsInterval, IsLeader: leader.IsLeader, Logger: a.log,
 		Source: func(ctx context.Context) (cloudwatch.Metrics, error) {
-			st, err := a.live.Stats(ctx)
+			st, err := a.Live.Stats(ctx)
 			if err != nil {
 				return cloudwatch.Metrics{}, err
 			}
 			counts := tally.Take()
-			m := cloudwatch.Metrics{TotalViewers: st.TotalViewers, PlaybackViewers: st.PlaybackViewers, Playback: a.live.Playback != nil, ActiveStages: len(st.Stages) - st.DrainingStages,
+			m := cloudwatch.Metrics{TotalViewers: st.TotalViewers, PlaybackViewers: st.PlaybackViewers, Playback: a.Live.Playback != nil, ActiveStages: len(st.Stages) - st.DrainingStages,
 				StageViewers: map[string]int{}, TokensIssued: counts[live.CounterTokensIssued], APIErrors: counts[live.CounterAPIErrors]}
 			for _, v := range st.Stages {
 				m.StageViewers[v.ARN] = v.Viewers

@@ -1,10 +1,9 @@
-package main
+package app
 
 import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"time"
 
 	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/ivs"
@@ -16,7 +15,7 @@ import (
 // the ivs client for the channel and compositions, the playback presence
 // store, and the playback signer whose public half IVS must know. The key is
 // imported at every start; IVS refusing it as already imported is fine.
-func (a *app) openPlayback(ctx context.Context, client *ivs.Client, store ivslive.PresenceStore) (*live.Playback, error) {
+func (a *App) openPlayback(ctx context.Context, client *ivs.Client, store ivslive.PresenceStore) (*live.Playback, error) {
 	path := a.cfg.PlaybackKeyFile
 	if path == "" {
 		path = filepath.Join(a.cfg.DataDir, "ivs-playback-key.pem")
@@ -25,7 +24,7 @@ func (a *app) openPlayback(ctx context.Context, client *ivs.Client, store ivsliv
 	if err != nil {
 		return nil, fmt.Errorf("playback key %s: %w", path, err)
 	}
-	signer, err := token.NewPlaybackSigner(key, nil)
+	signer, err := token.NewPlaybackSigner(key, a.opts.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +32,7 @@ func (a *app) openPlayback(ctx context.Context, client *ivs.Client, store ivsliv
 	if err != nil {
 		return nil, err
 	}
-	kp, err := client.ImportPlaybackKeyPair(ctx, "ivslive-playback-"+time.Now().UTC().Format("20060102-150405"), string(pem),
+	kp, err := client.ImportPlaybackKeyPair(ctx, "ivslive-playback-"+a.now().UTC().Format("20060102-150405"), string(pem),
 		map[string]string{live.TagManagedBy: live.ManagedByValue})
 	switch ivslive.ErrorCode(err) {
 	case "":
@@ -42,6 +41,10 @@ func (a *app) openPlayback(ctx context.Context, client *ivs.Client, store ivsliv
 	default:
 		return nil, fmt.Errorf("import the playback key: %w", err)
 	}
-	return &live.Playback{Broadcast: client, Presence: store, Tokens: signer, ChannelARN: a.cfg.PlaybackChannelARN,
-		Private: a.cfg.PlaybackPrivate, TokenTTL: a.cfg.PlaybackTokenTTL, WarmAt: a.cfg.PlaybackWarmAt}, nil
+	p := &live.Playback{Broadcast: client, Presence: store, Tokens: signer, ChannelARN: a.cfg.PlaybackChannelARN,
+		Private: a.cfg.PlaybackPrivate, TokenTTL: a.cfg.PlaybackTokenTTL, WarmAt: a.cfg.PlaybackWarmAt}
+	if a.opts.Playback != nil {
+		a.opts.Playback(p)
+	}
+	return p, nil
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // workers: every instance consumes, and the event log (shared in Redis)
 // applies each event once. In emulator mode the queue defaults to the
 // emulator's own, so the path AWS takes runs in every mode.
-func (a *app) startIVSEvents(ctx context.Context, events ivslive.EventLog) error {
+func (a *App) startIVSEvents(ctx context.Context, events ivslive.EventLog) error {
 	queueURL, creds := a.cfg.IVSEventsQueueURL, awsCredentials(a.cfg)
 	if a.cfg.Backend() == "emulator" {
 		if queueURL == "" {
@@ -35,10 +35,17 @@ func (a *app) startIVSEvents(ctx context.Context, events ivslive.EventLog) error
 	if err != nil {
 		return fmt.Errorf("IVS_EVENTS_QUEUE_URL: %w", err)
 	}
-	c := &sqs.Consumer{Client: client, QueueURL: queueURL, Handler: a.live, Events: events, Observer: a.metrics,
+	if a.opts.EventLog != nil {
+		events = a.opts.EventLog
+	}
+	c := &sqs.Consumer{Client: client, QueueURL: queueURL, Handler: a.Live, Events: events, Observer: a.metrics,
 		Log: a.log.With("part", "ivs-events"), Owner: instanceID()}
+	if a.opts.IVSEvents != nil {
+		a.opts.IVSEvents(c)
+	}
+	a.Consumer = c
 	a.workers = append(a.workers, c.Run)
-	a.eventsCheck = eventsCheck(c.Status, a.cfg.Backend(), time.Now)
+	a.eventsCheck = eventsCheck(c.Status, a.cfg.Backend(), a.now)
 	a.log.Info("consuming IVS events", "queue", queueURL)
 	return nil
 }

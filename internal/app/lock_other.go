@@ -1,6 +1,6 @@
 //go:build !unix
 
-package main
+package app
 
 // lockFile does nothing where flock(2) does not exist: two processes on one
 // emulator state file are not detected there.

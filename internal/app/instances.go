@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"errors"
@@ -45,9 +45,9 @@ func bootstrapError(cfg Config, err error) error {
 		ivsDescription(cfg), other, advice)
 }
 
-// lockEmulatorState keeps a second process off an emulator's state file: two
+// LockEmulatorState keeps a second process off an emulator's state file: two
 // emulators loaded from one file would share an id but not their stages.
-func lockEmulatorState(state string) (func() error, error) {
+func LockEmulatorState(state string) (func() error, error) {
 	if err := os.MkdirAll(filepath.Dir(state), 0o700); err != nil {
 		return nil, fmt.Errorf("create the emulator's state directory: %w", err)
 	}

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -23,22 +23,22 @@ const sessionSecretCheck = 30 * time.Second
 // the data dir otherwise. It is never derived from an API key: every
 // viewer's browser holds a MAC made with it, which would let anyone test
 // guesses of that API key offline.
-func (a *app) openSessions(ctx context.Context, shared *redis.Secret) (*token.Sessions, error) {
+func (a *App) openSessions(ctx context.Context, shared *redis.Secret) (*token.Sessions, error) {
 	if a.cfg.SessionSecret != "" {
-		return token.NewSessions([]byte(a.cfg.SessionSecret), nil)
+		return token.NewSessions([]byte(a.cfg.SessionSecret), a.opts.Now)
 	}
 	if shared == nil {
 		secret, err := a.localSessionSecret()
 		if err != nil {
 			return nil, err
 		}
-		return token.NewSessions(secret, nil)
+		return token.NewSessions(secret, a.opts.Now)
 	}
 	secret, _, err := shared.Ensure(ctx, token.NewSessionSecret())
 	if err != nil {
 		return nil, fmt.Errorf("session token secret in Redis: %w", err)
 	}
-	sessions, err := token.NewSessions(secret, nil)
+	sessions, err := token.NewSessions(secret, a.opts.Now)
 	if err != nil {
 		return nil, fmt.Errorf("session token secret in Redis: %w", err)
 	}
@@ -63,7 +63,7 @@ func (a *app) openSessions(ctx context.Context, shared *redis.Secret) (*token.Se
 // the key is missing (tokens stay valid), and a different value stored
 // meanwhile by another instance is adopted (tokens signed with ours become
 // invalid: logged). It returns the secret in use.
-func (a *app) syncSessionSecret(ctx context.Context, shared *redis.Secret, sessions *token.Sessions, current []byte) []byte {
+func (a *App) syncSessionSecret(ctx context.Context, shared *redis.Secret, sessions *token.Sessions, current []byte) []byte {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	value, stored, err := shared.Ensure(ctx, current)
@@ -87,7 +87,7 @@ func (a *app) syncSessionSecret(ctx context.Context, shared *redis.Secret, sessi
 
 // localSessionSecret reads the session-token secret kept in the data dir,
 // generating it on the first start.
-func (a *app) localSessionSecret() ([]byte, error) {
+func (a *App) localSessionSecret() ([]byte, error) {
 	path := filepath.Join(a.cfg.DataDir, "session-secret")
 	b, err := os.ReadFile(path)
 	if err == nil && len(trimNewline(b)) >= token.MinSessionSecret {

@@ -1,4 +1,4 @@
-package main
+package app
 
 // helpZH returns the Traditional Chinese (Taiwan) translation of every
 // Config field's help tag, by variable name.

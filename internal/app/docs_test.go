@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// update rewrites the generated parts of the docs: go test ./cmd/ivslive -run TestDocs -update
+// update rewrites the generated parts of the docs: go test ./internal/app -run TestDocs -update
 var update = flag.Bool("update", false, "rewrite the generated configuration docs")
 
 // envExample renders .env.example from Config.
@@ -22,7 +22,7 @@ func envExample() string {
 # Copy to .env to use it: values in the real environment win over .env.
 # Durations take a bare number in the unit named (seconds, or milliseconds for
 # *_MS) or a Go duration such as 90s, 5m or 4h.
-# Generated from cmd/ivslive/config.go: go test ./cmd/ivslive -run TestDocs -update
+# Generated from internal/app/config.go: go test ./internal/app -run TestDocs -update
 `)
 	var c Config
 	group := ""
@@ -71,7 +71,7 @@ func configTable(l tableLang) string {
 }
 
 const (
-	tableBegin = "<!-- config:begin (generated from cmd/ivslive/config.go by go test ./cmd/ivslive -run TestDocs -update) -->\n"
+	tableBegin = "<!-- config:begin (generated from internal/app/config.go by go test ./internal/app -run TestDocs -update) -->\n"
 	tableEnd   = "<!-- config:end -->"
 )
 
@@ -106,7 +106,7 @@ func TestDocs(t *testing.T) {
 			}
 			return
 		}
-		t.Errorf("%s is out of date with cmd/ivslive/config.go; run: go test ./cmd/ivslive -run TestDocs -update", path)
+		t.Errorf("%s is out of date with internal/app/config.go; run: go test ./internal/app -run TestDocs -update", path)
 	}
 	check("../../.env.example", []byte(envExample()))
 	for _, l := range tableLangs {

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"fmt"
@@ -336,7 +336,7 @@ func (c Config) Validate() error {
 	if _, err := ivshttp.ParseTrustProxy(c.TrustProxy); err != nil {
 		return fmt.Errorf("invalid configuration: %w", err)
 	}
-	if err := validMediaAddr(c.EmulatorMediaAddr); err != nil {
+	if err := ValidMediaAddr(c.EmulatorMediaAddr); err != nil {
 		return fmt.Errorf("invalid configuration: EMULATOR_MEDIA_ADDR=%q: %w", c.EmulatorMediaAddr, err)
 	}
 	if c.MasterStageARN != "" && !ivslive.ValidStageARN(c.MasterStageARN) {
@@ -355,10 +355,10 @@ func (c Config) Webhooks() ([]webhook.Target, error) {
 		Timeout: c.WebhookTimeout, MaxConns: c.WebhookMaxConns, AllowPrivate: c.WebhookAllowPrivate})
 }
 
-// validMediaAddr accepts IP:port with a specific IP: the emulator offers
+// ValidMediaAddr accepts IP:port with a specific IP: the emulator offers
 // that IP as its only ICE candidate, so 0.0.0.0 or a host name would give
 // clients nothing to connect to.
-func validMediaAddr(addr string) error {
+func ValidMediaAddr(addr string) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("want IP:port, like 127.0.0.1:0 or 192.168.1.20:50000")

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -24,18 +24,18 @@ const (
 
 // newLeader is this instance's leader election. Bootstrap may take the
 // lease already (to replace a master stage that is gone); startJobs keeps it.
-func (a *app) newLeader(leases ivslive.LeaseStore) *live.Leader {
+func (a *App) newLeader(leases ivslive.LeaseStore) *live.Leader {
 	return &live.Leader{Leases: leases, Name: "jobs", Owner: instanceID(), TTL: leaseTTL, Log: a.log, OnChange: a.metrics.SetLeader}
 }
 
 // startJobs runs the leader election and the jobs only the leader runs.
-func (a *app) startJobs(leader *live.Leader) {
-	sweeper := &live.Sweeper{Service: a.live, Leader: leader, Timeout: a.cfg.ViewerTimeout, Interval: sweepInterval}
-	a.scaler = &live.Scaler{Service: a.live, Leader: leader, Interval: a.cfg.ScaleInterval}
-	a.live.Nudge = a.scaler.Nudge
-	snapshots := &live.Snapshotter{Service: a.live, Leader: leader, Interval: a.cfg.SnapshotInterval,
+func (a *App) startJobs(leader *live.Leader) {
+	sweeper := &live.Sweeper{Service: a.Live, Leader: leader, Timeout: a.cfg.ViewerTimeout, Interval: sweepInterval}
+	a.scaler = &live.Scaler{Service: a.Live, Leader: leader, Interval: a.cfg.ScaleInterval}
+	a.Live.Nudge = a.scaler.Nudge
+	snapshots := &live.Snapshotter{Service: a.Live, Leader: leader, Interval: a.cfg.SnapshotInterval,
 		SnapshotRetention: days(a.cfg.SnapshotRetentionDays), SessionRetention: days(a.cfg.SessionRetentionDays)}
-	attendance := &live.Attendance{Service: a.live, Leader: leader, Source: a.participants, Interval: a.cfg.PresenceInterval}
+	attendance := &live.Attendance{Service: a.Live, Leader: leader, Source: a.participants, Interval: a.cfg.PresenceInterval}
 	a.workers = append(a.workers, leader.Run, sweeper.Run, a.scaler.Run, snapshots.Run, attendance.Run)
 }
 
@@ -45,13 +45,13 @@ func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
 // sessions are saved and come back at the next start (then expire as usual
 // if their viewers left meanwhile, closing at their last heartbeat). In
 // Redis mode they simply stay in Redis for the other instances.
-func (a *app) finalCheckpoint() {
-	if a.cfg.PresenceMode() != "memory" || a.live == nil {
+func (a *App) finalCheckpoint() {
+	if a.cfg.PresenceMode() != "memory" || a.Live == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	n, err := a.live.Checkpoint(ctx)
+	n, err := a.Live.Checkpoint(ctx)
 	if err != nil {
 		a.log.Error("could not checkpoint live sessions at shutdown", "err", err)
 		return
@@ -61,10 +61,10 @@ func (a *app) finalCheckpoint() {
 
 // scalerCheck reports, in /api/health, a pool that is full and cannot grow,
 // with the reason (degraded, not unhealthy: viewers already seated are fine).
-func (a *app) scalerCheck() ivshttp.HealthCheck {
+func (a *App) scalerCheck() ivshttp.HealthCheck {
 	return ivshttp.HealthCheck{Name: "scaler", Mode: map[bool]string{true: "auto", false: "off"}[a.cfg.AutoScaleEnabled],
 		Probe: func(ctx context.Context) (map[string]any, error) {
-			st, err := a.live.Stats(ctx)
+			st, err := a.Live.Stats(ctx)
 			if err != nil {
 				return nil, err
 			}

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -27,7 +27,7 @@ type tokenState struct {
 // key, in AWS_REGION, and its material must be the public half of the
 // configured private key. Otherwise every token signed here would be
 // refused when a viewer joins, long after a start that looked fine.
-func (a *app) verifyPublicKey(ctx context.Context, client *ivs.Client, arn string, want *ecdsa.PublicKey) error {
+func (a *App) verifyPublicKey(ctx context.Context, client *ivs.Client, arn string, want *ecdsa.PublicKey) error {
 	region, ok := publicKeyRegion(arn)
 	if !ok {
 		return fmt.Errorf("IVS_PUBLIC_KEY_ARN=%q: want arn:aws:ivs:<region>:<account>:public-key/<id>", arn)
@@ -49,7 +49,7 @@ func (a *app) verifyPublicKey(ctx context.Context, client *ivs.Client, arn strin
 	if !got.Equal(want) {
 		return fmt.Errorf("IVS_PUBLIC_KEY_ARN %s holds another public key than the half of IVS_PRIVATE_KEY(_FILE): IVS would refuse every token signed here; set the ARN of this key's public half, or import it with `ivslive keygen --import`", arn)
 	}
-	a.tokens.verifiedAt = time.Now().UTC()
+	a.tokens.verifiedAt = a.now().UTC()
 	a.log.Info("verified the token signing key in IVS", "arn", arn)
 	return nil
 }
@@ -65,7 +65,7 @@ func publicKeyRegion(arn string) (string, bool) {
 
 // tokensCheck reports the token strategy in /api/health (to read keys):
 // key-pair or api, the public key's ARN and when IVS confirmed it.
-func (a *app) tokensCheck() ivshttp.HealthCheck {
+func (a *App) tokensCheck() ivshttp.HealthCheck {
 	return ivshttp.HealthCheck{Name: "tokens", Mode: a.tokens.strategy,
 		Probe: func(context.Context) (map[string]any, error) {
 			info := map[string]any{"strategy": a.tokens.strategy}

@@ -1,11 +1,6 @@
-package main
+package app
 
 import (
-	"bytes"
-	"context"
-	"errors"
-	"flag"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,7 +39,7 @@ API_SECRET_KEY='k # not a comment'
 RATE_IGNORED=1
 MASTER_STAGE_ARN=arn:aws:ivs:us-east-1:123456789012:stage/abcdEFGH1234
 `), 0o600)
-	dotenv, err := readDotenv(path)
+	dotenv, err := ReadDotenv(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +175,7 @@ func FuzzDotenv(f *testing.F) {
 		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		vals, err := readDotenv(path)
+		vals, err := ReadDotenv(path)
 		if err != nil {
 			if !strings.Contains(err.Error(), path+":") {
 				t.Fatalf("error without a line: %v", err)
@@ -193,47 +188,6 @@ func FuzzDotenv(f *testing.F) {
 			}
 		}
 	})
-}
-
-func TestConfigCheck(t *testing.T) {
-	t.Chdir(t.TempDir())
-	var out bytes.Buffer
-	env := map[string]string{"API_SECRET_KEY": "hush-hush-hush-hush", "REDIS_URL": "redis://:pw@r:6379/0"}
-	if err := run(context.Background(), []string{"config", "check"}, lookupFrom(env), &out, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	got := out.String()
-	if !strings.Contains(got, "configuration is valid: ivs=emulator presence=redis") || !strings.Contains(got, "API_PORT=3000") {
-		t.Fatalf("output:\n%s", got)
-	}
-	if strings.Contains(got, "hush") || strings.Contains(got, ":pw@") {
-		t.Fatalf("secrets printed:\n%s", got)
-	}
-	err := run(context.Background(), []string{"config", "check"}, lookupFrom(map[string]string{"API_PORT": "x"}), io.Discard, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "API_PORT") {
-		t.Fatalf("invalid config: %v", err)
-	}
-}
-
-// Every command answers --help (flag.ErrHelp, no error message) and the
-// top-level help lists them.
-func TestHelp(t *testing.T) {
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"--help"}, lookupFrom(nil), &out, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	for _, cmd := range []string{"serve", "emulator", "keygen", "migrate", "config check", "version", "loadtest"} {
-		if !strings.Contains(out.String(), "ivslive "+cmd) && !strings.Contains(out.String(), cmd) {
-			t.Errorf("help does not list %q", cmd)
-		}
-	}
-	for _, cmd := range []string{"serve", "emulator", "keygen", "migrate"} {
-		var errOut bytes.Buffer
-		err := run(context.Background(), []string{cmd, "--help"}, lookupFrom(nil), io.Discard, &errOut)
-		if !errors.Is(err, flag.ErrHelp) || !strings.Contains(errOut.String(), "Usage: ivslive "+cmd) {
-			t.Errorf("%s --help: %v\n%s", cmd, err, errOut.String())
-		}
-	}
 }
 
 // Every credential form pgx and go-redis accept is hidden from the startup
@@ -264,24 +218,6 @@ func TestRedactDSN(t *testing.T) {
 			if strings.Contains(c.in, secret) && strings.Contains(got, secret) {
 				t.Errorf("redactDSN(%q) shows %q", c.in, secret)
 			}
-		}
-	}
-}
-
-// config check shows no password, whatever form DATABASE_URL and
-// REDIS_URL take; a keyword/value DATABASE_URL is accepted as pgx does.
-func TestConfigCheckHidesPasswords(t *testing.T) {
-	t.Chdir(t.TempDir())
-	for _, env := range []map[string]string{
-		{"DATABASE_URL": "postgres://app@db:5432/live?password=hunter2-pg", "REDIS_URL": "redis://:hunter2-redis@cache:6379/0"},
-		{"DATABASE_URL": "host=db user=app password='hunter2 pg' dbname=live", "REDIS_HOST": "cache", "REDIS_PASSWORD": "hunter2-redis"},
-	} {
-		var out bytes.Buffer
-		if err := run(context.Background(), []string{"config", "check"}, lookupFrom(env), &out, io.Discard); err != nil {
-			t.Fatalf("%v: %v", env, err)
-		}
-		if strings.Contains(out.String(), "hunter2") {
-			t.Errorf("config check shows a password:\n%s", out.String())
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -20,8 +20,9 @@ import (
 	"github.com/ivslive/ivslive/webhook"
 )
 
-// history is what the history twins offer the rest of the program.
-type history interface {
+// History is what the history twins (sqlite, postgres) offer the rest of
+// the program.
+type History interface {
 	ivslive.StageStore
 	ivslive.HistoryStore
 	Migrated() []string
@@ -38,62 +39,91 @@ type queue interface {
 	Oldest(ctx context.Context) (time.Time, error)
 }
 
+// historyParts is what openHistory opens.
+type historyParts struct {
+	db History
+	// sink is where the presence store hands closed sessions: the database
+	// itself, or the spool in front of it.
+	sink ivslive.SessionSink
+	// spool is the local spool when there is one (PostgreSQL without
+	// Redis), which is also where closed sessions wait.
+	spool *sqlite.Spool
+	check ivshttp.HealthCheck
+}
+
 // openHistory opens PostgreSQL when configured, else SQLite in the data dir.
 // The sink it returns is where the presence store hands closed sessions: the
 // database itself, or, for PostgreSQL without Redis, a spool on local disk
-// that forwards to it (returned as the queue too), so a PostgreSQL outage
-// never refuses a leave. Records the database refuses are dead-lettered and
-// reported to the core (a.deadLettered).
-func (a *app) openHistory(ctx context.Context) (history, ivslive.SessionSink, queue, ivshttp.HealthCheck, error) {
-	var (
-		db  history
-		err error
-	)
-	check := ivshttp.HealthCheck{Name: "history", Mode: a.cfg.HistoryMode()}
-	if a.cfg.HistoryMode() == "postgres" {
-		db, err = postgres.Open(ctx, postgres.Options{
+// that forwards to it, so a PostgreSQL outage never refuses a leave.
+// Records the database refuses are dead-lettered and reported to the core
+// (a.deadLettered).
+func (a *App) openHistory(ctx context.Context) (historyParts, error) {
+	p := historyParts{check: ivshttp.HealthCheck{Name: "history", Mode: a.cfg.HistoryMode()}}
+	var err error
+	switch {
+	case a.opts.History != nil:
+		if p.db, err = a.opts.History(ctx); err != nil {
+			return p, err
+		}
+	case a.cfg.HistoryMode() == "postgres":
+		db, err := postgres.Open(ctx, postgres.Options{
 			URL: a.cfg.PostgresAddress(), Schema: a.cfg.DBSchema,
 			MaxConns: int32(a.cfg.DBPoolMax), MinConns: int32(a.cfg.DBPoolMin),
 			StatementTimeout: a.cfg.DBStatementTimeout,
 		})
 		if err != nil {
-			return nil, nil, nil, check, fmt.Errorf("open PostgreSQL (%s): %w", redactDSN(a.cfg.PostgresAddress()), err)
+			return p, fmt.Errorf("open PostgreSQL (%s): %w", redactDSN(a.cfg.PostgresAddress()), err)
 		}
-	} else {
+		if a.opts.Now != nil {
+			db.Now = a.opts.Now
+		}
+		p.db = db
+		a.onClose(db.Close)
+	default:
 		path := filepath.Join(a.cfg.DataDir, "ivslive.db")
-		db, err = sqlite.Open(ctx, path)
+		db, err := sqlite.Open(ctx, path)
 		if err != nil {
-			return nil, nil, nil, check, fmt.Errorf("open SQLite %s: %w", path, err)
+			return p, fmt.Errorf("open SQLite %s: %w", path, err)
 		}
+		if a.opts.Now != nil {
+			db.Now = a.opts.Now
+		}
+		p.db = db
+		a.onClose(db.Close)
 		// The embedded store is on local disk: if it fails nothing works.
-		check.Critical = true
+		p.check.Critical = true
 	}
-	a.onClose(db.Close)
+	db := p.db
+	p.sink = db
+	a.History = db
 	db.NotifyDeadLetters(a.deadLettered)
 	if m := db.Migrated(); len(m) > 0 {
 		a.log.Info("database migrated", "history", a.cfg.HistoryMode(), "applied", m)
 	}
-	check.Probe = func(ctx context.Context) (map[string]any, error) { return nil, db.Ping(ctx) }
-	if a.cfg.HistoryMode() != "postgres" || a.cfg.PresenceMode() != "memory" {
-		return db, db, nil, check, nil
+	p.check.Probe = func(ctx context.Context) (map[string]any, error) { return nil, db.Ping(ctx) }
+	if a.opts.History == nil && a.cfg.HistoryMode() == "postgres" && a.cfg.PresenceMode() == "memory" {
+		path := filepath.Join(a.cfg.DataDir, "spool.db")
+		local, err := sqlite.Open(ctx, path)
+		if err != nil {
+			return p, fmt.Errorf("open the session spool %s: %w", path, err)
+		}
+		a.onClose(local.Close)
+		p.spool = sqlite.NewSpool(local, a.log)
+		a.workers = append(a.workers, func(ctx context.Context) { p.spool.Run(ctx, db, time.Second) })
+		p.sink = p.spool
 	}
-	path := filepath.Join(a.cfg.DataDir, "spool.db")
-	local, err := sqlite.Open(ctx, path)
-	if err != nil {
-		return nil, nil, nil, check, fmt.Errorf("open the session spool %s: %w", path, err)
+	if a.opts.Sink != nil {
+		p.sink = a.opts.Sink(p.sink)
 	}
-	a.onClose(local.Close)
-	spool := sqlite.NewSpool(local, a.log)
-	a.workers = append(a.workers, func(ctx context.Context) { spool.Run(ctx, db, time.Second) })
-	return db, spool, spool, check, nil
+	return p, nil
 }
 
 // deadLettered hands the records the history store refused to the core,
 // which counts and publishes them. The store is opened before the core, so
 // it is looked up at call time; records are only written once it exists.
-func (a *app) deadLettered(letters []ivslive.DeadLetter) {
-	if a.live != nil {
-		a.live.DeadLettered(letters)
+func (a *App) deadLettered(letters []ivslive.DeadLetter) {
+	if a.Live != nil {
+		a.Live.DeadLettered(letters)
 	}
 }
 
@@ -126,14 +156,22 @@ type presence struct {
 // openPresence opens Redis when configured, else the in-memory store. In
 // Redis mode closed sessions travel through a Redis stream, and a Recorder
 // on every instance moves them to the history store.
-func (a *app) openPresence(ctx context.Context, sink ivslive.SessionSink) (presence, error) {
+func (a *App) openPresence(ctx context.Context, sink ivslive.SessionSink) (presence, error) {
 	if a.cfg.PresenceMode() == "memory" {
-		p := memory.NewPresence(sink, nil, a.log)
+		now := a.opts.Now
+		var p ivslive.PresenceStore = memory.NewPresence(sink, now, a.log)
+		if a.opts.Presence != nil {
+			var err error
+			if p, err = a.opts.Presence(sink); err != nil {
+				return presence{}, err
+			}
+		}
+		a.Presence = p
 		var playback ivslive.PresenceStore
 		if a.cfg.PlaybackEnabled {
-			playback = memory.NewPresence(sink, nil, a.log)
+			playback = memory.NewPresence(sink, now, a.log)
 		}
-		return presence{store: p, playback: playback, leases: memory.NewLeases(nil), limiter: memory.NewRateLimiter(nil), eventLog: memory.NewEventLog(nil), check: ivshttp.HealthCheck{
+		return presence{store: p, playback: playback, leases: memory.NewLeases(now), limiter: memory.NewRateLimiter(now), eventLog: memory.NewEventLog(now), check: ivshttp.HealthCheck{
 			Name: "presence", Mode: "memory", Critical: true,
 			Probe: func(ctx context.Context) (map[string]any, error) { return nil, p.Ping(ctx) }}}, nil
 	}
@@ -161,6 +199,7 @@ func (a *app) openPresence(ctx context.Context, sink ivslive.SessionSink) (prese
 	batcher := redis.NewBatcher(client, max(1, runtime.GOMAXPROCS(0)/2))
 	a.onClose(batcher.Close)
 	p := redis.NewPresence(client, prefix, redis.WithBatcher(batcher))
+	a.Presence = p
 	rec := a.recordSessions(client, prefix, sink)
 	var playback ivslive.PresenceStore
 	if a.cfg.PlaybackEnabled {
@@ -190,7 +229,7 @@ func instanceID() string {
 
 // recordSessions runs a Recorder that moves prefix's closed sessions from
 // their Redis stream to the history store.
-func (a *app) recordSessions(client goredis.UniversalClient, prefix string, sink ivslive.SessionSink) *redis.Recorder {
+func (a *App) recordSessions(client goredis.UniversalClient, prefix string, sink ivslive.SessionSink) *redis.Recorder {
 	rec := redis.NewRecorder(client, prefix, sink, instanceID(), a.log)
 	a.workers = append(a.workers, func(ctx context.Context) {
 		if err := rec.Run(ctx); err != nil {

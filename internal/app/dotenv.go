@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bufio"
@@ -8,12 +8,12 @@ import (
 	"strings"
 )
 
-// readDotenv parses a .env file: KEY=VALUE lines, optional "export ",
+// ReadDotenv parses a .env file: KEY=VALUE lines, optional "export ",
 // single- or double-quoted values, and comments — whole lines starting with
 // "#" and, for unquoted values, " #" to the end of the line (the Node server's
 // .env.example writes PUBLISHER_TOKEN_DURATION=14400  # 4 小時). A missing file
 // is not an error.
-func readDotenv(path string) (map[string]string, error) {
+func ReadDotenv(path string) (map[string]string, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return map[string]string{}, nil

@@ -1,11 +1,10 @@
-package main
+package app
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,24 +20,31 @@ import (
 	"github.com/ivslive/ivslive/token"
 )
 
+// ivsParts is what openIVS opens.
+type ivsParts struct {
+	client *ivs.Client
+	// emulator is the embedded emulator, nil on AWS or with IVS_ENDPOINT.
+	emulator *emulator.Emulator
+	check    ivshttp.HealthCheck
+}
+
 // openIVS returns the IVS client. In embedded mode it first starts the
 // emulator: on a loopback listener of its own, where the SDK client talks to
 // it, and as a handler the API mounts at /ivs/.
 // shared, when set, is the rate budget every instance spends (Redis).
-func (a *app) openIVS(ctx context.Context, shared ivslive.RateLimiter) (*ivs.Client, http.Handler, ivshttp.HealthCheck, error) {
-	check := ivshttp.HealthCheck{Name: "ivs", Mode: a.cfg.Backend(), CacheFor: 15 * time.Second}
+func (a *App) openIVS(ctx context.Context, shared ivslive.RateLimiter) (ivsParts, error) {
+	p := ivsParts{check: ivshttp.HealthCheck{Name: "ivs", Mode: a.cfg.Backend(), CacheFor: 15 * time.Second}}
 	opts := ivs.Options{Region: a.cfg.AWSRegion, Endpoint: a.cfg.IVSEndpoint, Logger: a.log, Credentials: awsCredentials(a.cfg), Shared: shared}
 	if a.metrics != nil {
 		opts.Observe, opts.OnSharedError = a.metrics.IVSCall, a.metrics.IVSPaceFallback
 	}
-	var handler http.Handler
 	if a.cfg.Backend() == "emulator" && a.cfg.IVSEndpoint == "" {
 		port := a.listener.Addr().(*net.TCPAddr).Port
 		em, endpoint, err := a.startEmulator(publicBase(a.cfg.Host, port) + "/ivs")
 		if err != nil {
-			return nil, nil, check, err
+			return p, err
 		}
-		handler, opts.Endpoint = em, endpoint
+		p.emulator, opts.Endpoint = em, endpoint
 		a.warnEmulatorExposure()
 	}
 	if a.cfg.Backend() == "emulator" {
@@ -46,29 +52,38 @@ func (a *app) openIVS(ctx context.Context, shared ivslive.RateLimiter) (*ivs.Cli
 		// searching the default chain (and IMDS) for nothing.
 		opts.Credentials = credentials.NewStaticCredentialsProvider("emulator", "emulator", "")
 	}
+	if a.opts.IVS != nil {
+		a.opts.IVS(&opts)
+	}
 	a.ivsEndpoint = opts.Endpoint
 	client, err := ivs.New(ctx, opts)
 	if err != nil {
-		return nil, nil, check, err
+		return p, err
 	}
-	check.Probe = func(ctx context.Context) (map[string]any, error) {
+	p.client = client
+	p.check.Probe = func(ctx context.Context) (map[string]any, error) {
 		_, _, err := client.ListStages(ctx, "", 1)
 		return nil, err
 	}
-	return client, handler, check, nil
+	a.IVS, a.Emulator = client, p.emulator
+	return p, nil
 }
 
-func (a *app) startEmulator(baseURL string) (*emulator.Emulator, string, error) {
+func (a *App) startEmulator(baseURL string) (*emulator.Emulator, string, error) {
 	state := filepath.Join(a.cfg.DataDir, "emulator.json")
-	unlock, err := lockEmulatorState(state)
+	unlock, err := LockEmulatorState(state)
 	if err != nil {
 		return nil, "", err
 	}
 	a.onClose(unlock)
-	em, err := emulator.New(emulator.Options{
+	opts := emulator.Options{
 		Region: a.cfg.AWSRegion, AccountID: a.cfg.AWSAccountID, BaseURL: baseURL, MediaAddr: a.cfg.EmulatorMediaAddr,
-		StatePath: state, Logger: a.log.With("part", "emulator"),
-	})
+		StatePath: state, Logger: a.log.With("part", "emulator"), Now: a.opts.Now,
+	}
+	if a.opts.Emulator != nil {
+		a.opts.Emulator(&opts)
+	}
+	em, err := emulator.New(opts)
 	if err != nil {
 		return nil, "", fmt.Errorf("start the IVS emulator: %w", err)
 	}
@@ -86,7 +101,7 @@ func (a *app) startEmulator(baseURL string) (*emulator.Emulator, string, error) 
 
 // warnEmulatorExposure says when the embedded emulator runs where it does
 // not belong, or where its control plane cannot be used.
-func (a *app) warnEmulatorExposure() {
+func (a *App) warnEmulatorExposure() {
 	if a.cfg.Production() {
 		a.log.Warn("the IVS emulator is running with NODE_ENV=production: it is for development and tests; production uses AWS (set MASTER_STAGE_ARN or IVS_BACKEND=aws)",
 			"emulatorControl", a.cfg.EmulatorControl)
@@ -105,7 +120,7 @@ func publicBase(host string, port int) string {
 
 // sharedPace is the IVS rate budget the instances share: IVS's quotas are
 // per account and region, so with Redis every instance spends one budget.
-func (a *app) sharedPace(pres presence) ivslive.RateLimiter {
+func (a *App) sharedPace(pres presence) ivslive.RateLimiter {
 	if a.cfg.PresenceMode() != "redis" {
 		return nil
 	}
@@ -114,7 +129,7 @@ func (a *app) sharedPace(pres presence) ivslive.RateLimiter {
 
 // openTokens picks the token strategy: key-pair (signed here, no AWS call)
 // when a private key is configured or in embedded mode, API otherwise.
-func (a *app) openTokens(ctx context.Context, client *ivs.Client, store ivslive.StageStore) (ivslive.TokenIssuer, error) {
+func (a *App) openTokens(ctx context.Context, client *ivs.Client, store ivslive.StageStore) (ivslive.TokenIssuer, error) {
 	a.tokens = tokenState{strategy: a.cfg.TokenMode()}
 	if a.cfg.TokenMode() == "api" {
 		return ivs.Tokens{Client: client}, nil
@@ -138,12 +153,12 @@ func (a *app) openTokens(ctx context.Context, client *ivs.Client, store ivslive.
 		}
 	}
 	a.tokens.keyARN = arn
-	return token.NewSigner(key, arn, nil)
+	return token.NewSigner(key, arn, a.opts.Now)
 }
 
 // signingKey reads the configured private key, or in embedded mode the one
 // generated into the data dir.
-func (a *app) signingKey() (key *ecdsaKey, generated bool, err error) {
+func (a *App) signingKey() (key *ecdsaKey, generated bool, err error) {
 	switch {
 	case a.cfg.IVSPrivateKey != "":
 		// Environments often carry PEM with literal \n sequences.
@@ -172,7 +187,7 @@ func (a *app) signingKey() (key *ecdsaKey, generated bool, err error) {
 // and returns its ARN: the key imported before, found by its material, or
 // imported now. Never the ARN recorded in the stage store alone: instances
 // that share the store may each have a key of their own.
-func (a *app) embeddedKeyARN(ctx context.Context, client *ivs.Client, store ivslive.StageStore, key *ecdsaKey, generated bool) (string, error) {
+func (a *App) embeddedKeyARN(ctx context.Context, client *ivs.Client, store ivslive.StageStore, key *ecdsaKey, generated bool) (string, error) {
 	pem, err := token.EncodePublicKey(&key.PublicKey)
 	if err != nil {
 		return "", err
@@ -183,7 +198,7 @@ func (a *app) embeddedKeyARN(ctx context.Context, client *ivs.Client, store ivsl
 		pk, err = client.FindPublicKey(ctx, string(pem))
 	}
 	if generated || ivslive.ErrorCode(err) == ivslive.ENOTFOUND {
-		pk, err = client.ImportPublicKey(ctx, "ivslive-"+time.Now().UTC().Format("20060102-150405"), string(pem), map[string]string{"ManagedBy": "ivslive"})
+		pk, err = client.ImportPublicKey(ctx, "ivslive-"+a.now().UTC().Format("20060102-150405"), string(pem), map[string]string{"ManagedBy": "ivslive"})
 		how = "imported the token signing key"
 		if ivslive.ErrorCode(err) == ivslive.ECONFLICT {
 			// Imported meanwhile (IVS never imports a key twice).
