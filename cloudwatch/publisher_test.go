@@ -249,17 +249,6 @@ func runFor(t *testing.T, p *Publisher) (stop func() time.Duration) {
 	}
 }
 
-// waitFor polls cond for up to 3 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestRunLeaderOnly(t *testing.T) {
 	f := cwfake.New(t)
 	var leader atomic.Bool
@@ -280,7 +269,7 @@ func TestRunLeaderOnly(t *testing.T) {
 		t.Fatalf("follower sent %d requests and took %d observations, want none", requests, observed.Load())
 	}
 	leader.Store(true)
-	waitFor(t, "two observations from the leader", func() bool {
+	testenv.Eventually(t, 10*time.Second, "two observations from the leader", func() bool {
 		calls, _, _ := f.Snapshot()
 		return len(calls) >= 2
 	})
@@ -308,7 +297,7 @@ func TestRunGivesUpWithoutBlockingNextTick(t *testing.T) {
 	stop := runFor(t, p)
 	// Each observation fails in ~30 ms (3 attempts, 10 + 20 ms backoff),
 	// well within the interval, so no tick is skipped.
-	waitFor(t, "three observations", func() bool { return observed.Load() >= 3 })
+	testenv.Eventually(t, 10*time.Second, "three observations", func() bool { return observed.Load() >= 3 })
 	stop()
 	_, requests, _ := f.Snapshot()
 	if n := int(observed.Load()); requests > 3*n || requests < 3*(n-1) {
@@ -339,7 +328,7 @@ func TestRunSkipsTicksWhileCloudWatchHangs(t *testing.T) {
 	// Every observation gives up at 0.9 × interval, so the ticks keep
 	// coming although no send ever finishes: a pile-up or a stuck loop
 	// would stop the observations.
-	waitFor(t, "observations while CloudWatch hangs", func() bool { return observed.Load() >= 4 })
+	testenv.Eventually(t, 10*time.Second, "observations while CloudWatch hangs", func() bool { return observed.Load() >= 4 })
 	if took := stop(); took > time.Second {
 		t.Errorf("Run took %v to return after cancel", took)
 	}
@@ -370,7 +359,7 @@ func TestRunSourceError(t *testing.T) {
 		},
 	})
 	stop := runFor(t, p)
-	waitFor(t, "the failure logged", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the failure logged", func() bool {
 		return strings.Contains(logs.String(), "taking observation: presence unavailable")
 	})
 	stop()

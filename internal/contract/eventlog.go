@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ivslive/ivslive"
+	"github.com/ivslive/ivslive/internal/testenv"
 )
 
 // EventLog runs the event log contract. open must return an empty log on
@@ -54,14 +55,14 @@ func EventLog(t *testing.T, open func(t *testing.T) ivslive.EventLog) {
 	t.Run("claims and marks expire", func(t *testing.T) {
 		l := open(t)
 		claim(t, l, "dead", "a", 50*time.Millisecond, ivslive.EventClaimed)
-		eventually(t, "a dead holder's claim to expire", func() bool {
+		testenv.Eventually(t, 5*time.Second, "a dead holder's claim to expire", func() bool {
 			got, err := l.ClaimEvent(ctx, "dead", "b", time.Minute)
 			return err == nil && got == ivslive.EventClaimed
 		})
 		if err := l.FinishEvent(ctx, "old", 50*time.Millisecond); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "the applied mark to expire", func() bool {
+		testenv.Eventually(t, 5*time.Second, "the applied mark to expire", func() bool {
 			got, err := l.ClaimEvent(ctx, "old", "c", time.Minute)
 			return err == nil && got == ivslive.EventClaimed
 		})
@@ -93,16 +94,4 @@ func EventLog(t *testing.T, open func(t *testing.T) ivslive.EventLog) {
 			t.Errorf("%d owners claimed the event, want 1", won)
 		}
 	})
-}
-
-// eventually polls cond every 10 ms for up to 5 s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 5s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ivsrealtime"
 	"github.com/aws/aws-sdk-go-v2/service/ivsrealtime/types"
 
+	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/internal/whiptest"
 	"github.com/ivslive/ivslive/ivs/emulator/media"
 )
@@ -248,7 +249,7 @@ func TestFanoutClients(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	whiptest.Eventually(t, 30*time.Second, "media at every subscriber", func() bool {
+	testenv.Eventually(t, 30*time.Second, "media at every subscriber", func() bool {
 		for _, s := range subs {
 			if _, _, video := s.Received(); video == 0 {
 				return false
