@@ -18,6 +18,7 @@ import (
 	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/api"
 	"github.com/ivslive/ivslive/internal/apitest"
+	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/webhook"
 )
 
@@ -62,10 +63,7 @@ func webhookOptions(t *testing.T, in *inbox) *webhook.Config {
 // events.
 func exerciseWebhooks(t *testing.T, c *checker, in *inbox) {
 	c.do(t, 200, "GET", "/api/webhooks", nil)
-	deadline := time.Now().Add(10 * time.Second)
-	for len(in.all()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, "a webhook", func() bool { return len(in.all()) > 0 })
 	var first webhook.Message
 	if bodies := in.all(); len(bodies) == 0 || json.Unmarshal(bodies[0], &first) != nil {
 		t.Fatal("no webhook arrived")
@@ -129,15 +127,14 @@ func TestWebhooksMatchTheDocument(t *testing.T) {
 	}
 	arn := env.Live.MasterARN()
 	seen := map[string]bool{}
-	deadline := time.Now().Add(10 * time.Second)
-	for !seen[webhook.BroadcastEnded] && time.Now().Before(deadline) {
+	testenv.Eventually(t, 10*time.Second, "a "+webhook.BroadcastEnded+" webhook", func() bool {
 		for _, b := range in.all() {
 			var m webhook.Message
 			json.Unmarshal(b, &m)
 			seen[m.Type] = true
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return seen[webhook.BroadcastEnded]
+	})
 	bodies := in.all()
 	for _, e := range []ivslive.Event{
 		{Type: ivslive.EventStageDraining, StageARN: arn},

@@ -14,10 +14,10 @@
 //   - StageViewers: once per stage, with the extra dimension StageArn.
 //
 // With several instances behind a load balancer only the leader sends, so
-// each number is counted once: [Publisher.Run] asks Options.IsLeader on every
-// tick and stays silent when it reports false. How leadership is decided is
-// the caller's business; the counts in [Metrics] are expected to be
-// cluster-wide already.
+// each number is counted once: the caller runs [Publisher.Observe] on the
+// leader only (cmd/ivslive in live.WhileLeader, the loop of every leader
+// job). How leadership is decided is the caller's business; the counts in
+// [Metrics] are expected to be cluster-wide already.
 //
 // Metrics are best effort. A failed PutMetricData call is retried with
 // exponential backoff a few times, then the observation is logged and

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	cwsdk "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -41,14 +39,12 @@ type Options struct {
 	Environment string
 	// Service is the value of the Service dimension; default "ivslive".
 	Service string
-	// Interval is METRICS_INTERVAL, how often Run sends; default 60 s.
+	// Interval is METRICS_INTERVAL, how often the caller runs Observe; it
+	// bounds each observation and each attempt. Default 60 s.
 	Interval time.Duration
-	// Source takes one observation; Run calls it once per tick, on the
-	// leader only. It is required by Run, not by Send.
+	// Source takes one observation; Observe calls it. It is required by
+	// Observe, not by Send.
 	Source func(ctx context.Context) (Metrics, error)
-	// IsLeader reports whether this instance should send; nil means always
-	// (a single instance).
-	IsLeader func() bool
 	// Now stamps the metric data; default time.Now.
 	Now func() time.Time
 	// Logger receives failures; default slog.Default().
@@ -58,7 +54,8 @@ type Options struct {
 	MaxRetries int
 }
 
-// Publisher sends observations to CloudWatch: Run on a timer, Send on demand.
+// Publisher sends observations to CloudWatch: Observe on the caller's timer,
+// Send on demand.
 // Its methods are safe for concurrent use.
 type Publisher struct {
 	o   Options
@@ -66,10 +63,6 @@ type Publisher struct {
 
 	// firstDelay and maxDelay bound the retry backoff (tests shorten them).
 	firstDelay, maxDelay time.Duration
-
-	// busy is set while an observation is being taken or sent, so that a
-	// slow CloudWatch makes Run skip ticks instead of piling up sends.
-	busy atomic.Bool
 }
 
 // New returns a Publisher for o, with defaults filled in.
@@ -86,9 +79,6 @@ func New(o Options) *Publisher {
 	if o.Interval <= 0 {
 		o.Interval = defaultInterval
 	}
-	if o.IsLeader == nil {
-		o.IsLeader = func() bool { return true }
-	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -104,49 +94,20 @@ func New(o Options) *Publisher {
 	return &Publisher{o: o, log: o.Logger, firstDelay: firstBackoff, maxDelay: maxBackoff}
 }
 
-// Run sends one observation every Interval while this instance is the leader,
-// until ctx is done; it then waits for the send in flight, which ctx cancels.
-//
-// Each observation is taken and sent in its own goroutine under a deadline
-// just short of Interval, so a slow or failing CloudWatch never delays the
-// ticker: a tick that finds the previous observation still in flight is
-// skipped, and Source is not called for it, so the deltas it would have
-// carried are reported by the next observation instead of being lost.
-func (p *Publisher) Run(ctx context.Context) {
+// Observe takes one observation from Source and sends it, logging rather
+// than returning failures because nobody waits on a metrics loop. The
+// caller runs it every Interval on the leader (cmd runs it in
+// live.WhileLeader, the loop of every leader job). It gives up at 0.9 ×
+// Interval, so a slow or failing CloudWatch never holds up the next tick
+// and sends never pile up; should a tick be skipped all the same, it calls
+// no Source, so the deltas it would have carried go with the next
+// observation.
+func (p *Publisher) Observe(parent context.Context) {
 	if p.o.Source == nil {
 		p.log.Error("cloudwatch: no metrics source; not sending metrics")
 		return
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	tick := time.NewTicker(p.o.Interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		if !p.o.IsLeader() {
-			continue
-		}
-		if !p.busy.CompareAndSwap(false, true) {
-			p.log.Warn("cloudwatch: previous observation still in flight; skipping this tick",
-				"interval", p.o.Interval)
-			continue
-		}
-		wg.Go(func() {
-			defer p.busy.Store(false)
-			p.observe(ctx)
-		})
-	}
-}
-
-// observe takes one observation and sends it, logging rather than returning
-// failures because nobody waits on Run's goroutine.
-func (p *Publisher) observe(parent context.Context) {
-	// End before the next tick so that at most one tick is skipped; the
-	// tenth kept back absorbs timer jitter.
+	// End before the next tick; the tenth kept back absorbs timer jitter.
 	ctx, cancel := context.WithTimeout(parent, p.o.Interval*9/10)
 	defer cancel()
 	m, err := p.o.Source(ctx)

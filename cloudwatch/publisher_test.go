@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -231,117 +230,66 @@ func TestSendRespectsContext(t *testing.T) {
 	}
 }
 
-// runFor runs p until stop is closed and reports how long Run took to return
-// once stopped.
-func runFor(t *testing.T, p *Publisher) (stop func() time.Duration) {
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
-	return func() time.Duration {
-		start := time.Now()
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatal("Run did not return")
-		}
-		return time.Since(start)
-	}
-}
-
-// waitFor polls cond for up to 3 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func TestRunLeaderOnly(t *testing.T) {
+func TestObserve(t *testing.T) {
 	f := cwfake.New(t)
-	var leader atomic.Bool
-	var observed atomic.Int32
-	p, _ := newTest(t, f, Options{
-		Interval: 20 * time.Millisecond,
-		IsLeader: leader.Load,
-		Source: func(context.Context) (Metrics, error) {
-			observed.Add(1)
-			return Metrics{TotalViewers: 9}, nil
-		},
-	})
-	stop := runFor(t, p)
-	defer stop()
-
-	time.Sleep(150 * time.Millisecond) // about 7 ticks as a follower
-	if _, requests, _ := f.Snapshot(); requests != 0 || observed.Load() != 0 {
-		t.Fatalf("follower sent %d requests and took %d observations, want none", requests, observed.Load())
-	}
-	leader.Store(true)
-	waitFor(t, "two observations from the leader", func() bool {
-		calls, _, _ := f.Snapshot()
-		return len(calls) >= 2
-	})
-	stop()
+	p, _ := newTest(t, f, Options{Source: func(context.Context) (Metrics, error) {
+		return Metrics{TotalViewers: 9}, nil
+	}})
+	p.Observe(t.Context())
 	calls, _, _ := f.Snapshot()
+	if len(calls) != 1 {
+		t.Fatalf("%d calls for one observation, want 1", len(calls))
+	}
 	if got := calls[0].Data[0]; got.Name != "TotalViewers" || got.Value != 9 {
 		t.Errorf("first datum %s = %v, want TotalViewers = 9", got.Name, got.Value)
 	}
 }
 
-func TestRunGivesUpWithoutBlockingNextTick(t *testing.T) {
+func TestObserveGivesUpAfterRetries(t *testing.T) {
 	f := cwfake.New(t)
-	var observed atomic.Int32
 	p, logs := newTest(t, f, Options{
-		// Roomy enough that three quick attempts fit even on a loaded
-		// machine under -race.
-		Interval:   500 * time.Millisecond,
+		Interval:   time.Minute,
 		MaxRetries: 2,
 		Source: func(context.Context) (Metrics, error) {
-			observed.Add(1)
 			return Metrics{TotalViewers: 1}, nil
 		},
 	})
 	f.FailNext(-1, 500, "InternalServiceFault")
-	stop := runFor(t, p)
-	// Each observation fails in ~30 ms (3 attempts, 10 + 20 ms backoff),
-	// well within the interval, so no tick is skipped.
-	waitFor(t, "three observations", func() bool { return observed.Load() >= 3 })
-	stop()
-	_, requests, _ := f.Snapshot()
-	if n := int(observed.Load()); requests > 3*n || requests < 3*(n-1) {
-		// The last observation may have been cut short by stop.
-		t.Errorf("%d requests for %d observations, want 3 each", requests, n)
+	p.Observe(t.Context())
+	if _, requests, _ := f.Snapshot(); requests != 3 {
+		t.Errorf("%d requests for one observation, want 3 (2 retries)", requests)
 	}
 	out := logs.String()
-	if strings.Count(out, "observation dropped") < 2 || strings.Contains(out, "skipping this tick") {
-		t.Errorf("want drops logged and no skipped tick; logs:\n%s", out)
+	if !strings.Contains(out, "observation dropped") {
+		t.Errorf("want the drop logged; logs:\n%s", out)
 	}
 	if strings.Contains(out, "SECRET") {
 		t.Errorf("logs contain the secret key:\n%s", out)
 	}
 }
 
-func TestRunSkipsTicksWhileCloudWatchHangs(t *testing.T) {
+// An observation ends before the next tick even while CloudWatch hangs, so
+// the loop that runs it is never held up and sends never pile up.
+func TestObserveEndsBeforeTheNextTickWhileCloudWatchHangs(t *testing.T) {
 	f := cwfake.New(t)
 	f.SetHang(true)
-	var observed atomic.Int32
+	const interval = 500 * time.Millisecond
 	p, logs := newTest(t, f, Options{
-		Interval: 40 * time.Millisecond,
-		Source: func(context.Context) (Metrics, error) {
-			observed.Add(1)
-			return Metrics{}, nil
-		},
+		Interval: interval,
+		Source:   func(context.Context) (Metrics, error) { return Metrics{}, nil },
 	})
-	stop := runFor(t, p)
-	// Every observation gives up at 0.9 × interval, so the ticks keep
-	// coming although no send ever finishes: a pile-up or a stuck loop
-	// would stop the observations.
-	waitFor(t, "observations while CloudWatch hangs", func() bool { return observed.Load() >= 4 })
-	if took := stop(); took > time.Second {
-		t.Errorf("Run took %v to return after cancel", took)
+	for range 3 {
+		// Measured on the wall clock because the deadline under test is the
+		// runtime's timer, and the fake CloudWatch is a real HTTP server
+		// (so testing/synctest cannot run it). Without the 0.9 × interval
+		// deadline an observation would take its four attempts of a whole
+		// interval each; the margin up to two intervals is for a loaded
+		// machine.
+		start := time.Now()
+		p.Observe(t.Context())
+		if took := time.Since(start); took >= 2*interval {
+			t.Errorf("an observation took %v while CloudWatch hung, want it given up at 0.9 × %v", took, interval)
+		}
 	}
 	_, _, maxIn := f.Snapshot()
 	if maxIn != 1 {
@@ -352,28 +300,26 @@ func TestRunSkipsTicksWhileCloudWatchHangs(t *testing.T) {
 	}
 }
 
-func TestRunWithoutSource(t *testing.T) {
+func TestObserveWithoutSource(t *testing.T) {
 	f := cwfake.New(t)
 	p, logs := newTest(t, f, Options{Interval: 10 * time.Millisecond})
-	p.Run(t.Context()) // returns at once instead of ticking forever
+	p.Observe(t.Context())
 	if !strings.Contains(logs.String(), "no metrics source") {
 		t.Errorf("missing error log:\n%s", logs.String())
 	}
 }
 
-func TestRunSourceError(t *testing.T) {
+func TestObserveSourceError(t *testing.T) {
 	f := cwfake.New(t)
 	p, logs := newTest(t, f, Options{
-		Interval: 10 * time.Millisecond,
 		Source: func(context.Context) (Metrics, error) {
 			return Metrics{}, errors.New("presence unavailable")
 		},
 	})
-	stop := runFor(t, p)
-	waitFor(t, "the failure logged", func() bool {
-		return strings.Contains(logs.String(), "taking observation: presence unavailable")
-	})
-	stop()
+	p.Observe(t.Context())
+	if !strings.Contains(logs.String(), "taking observation: presence unavailable") {
+		t.Errorf("the failure not logged:\n%s", logs.String())
+	}
 	if _, requests, _ := f.Snapshot(); requests != 0 {
 		t.Errorf("%d requests without an observation, want 0", requests)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ivslive/ivslive/internal/apitest"
+	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/internal/whiptest"
 	"github.com/ivslive/ivslive/live"
 )
@@ -107,7 +108,7 @@ func vanishingRound(b *testing.B, mode string, viewers, vanish int) (settle time
 		}
 		return st.TotalViewers
 	}
-	whiptest.Eventually(b, 10*time.Second, "every viewer connected", func() bool { return truth() == viewers && count() == viewers })
+	testenv.Eventually(b, 10*time.Second, "every viewer connected", func() bool { return truth() == viewers && count() == viewers })
 
 	b.ResetTimer()
 	start := time.Now()

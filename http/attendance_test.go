@@ -119,7 +119,7 @@ func publishHost(t testing.TB, env *apitest.Env) host {
 		t.Fatalf("WHIP publish: %v %+v", err, resp)
 	}
 	master := env.Live.MasterARN()
-	whiptest.Eventually(t, 5*time.Second, "the host publishing", func() bool {
+	testenv.Eventually(t, 5*time.Second, "the host publishing", func() bool {
 		for _, p := range env.Emulator.StageParticipants(master) {
 			if p.ParticipantID == h.ParticipantID && p.Published && p.Connected {
 				return true
@@ -141,7 +141,7 @@ func watch(t testing.TB, env *apitest.Env, h host, token string) *whiptest.Subsc
 	if resp, err := sub.Connect(context.Background(), env.HTTP, reachable(env, h.WhipEndpoint)+"/subscribe/"+h.ParticipantID, token); err != nil || resp.Status != 201 {
 		t.Fatalf("subscribe: %v %+v", err, resp)
 	}
-	whiptest.Eventually(t, 10*time.Second, "the host's media at a viewer", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the host's media at a viewer", func() bool {
 		packets, _, video := sub.Received()
 		return packets > 0 && video > 0
 	})

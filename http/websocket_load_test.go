@@ -17,6 +17,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/ivslive/ivslive/internal/apitest"
+	"github.com/ivslive/ivslive/internal/testenv"
 )
 
 // heartbeatLatencies sends n heartbeats and returns their latencies sorted.
@@ -106,10 +107,12 @@ func TestSlowWebSocketReaderIsDropped(t *testing.T) {
 	// A flood of events: each join is one event for the slow client.
 	loaded := floodWhileMeasuring(t, env, "f", 2000)
 
-	deadline := time.Now().Add(10 * time.Second)
-	for (got.Load() < idle || env.Hub.Clients() != idle) && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	// A roomy window: on a loaded machine (-race, -count=3, other packages
+	// in parallel) delivering to 1,000 readers takes a while, and polling
+	// ends as soon as the outcome is there.
+	testenv.Eventually(t, 30*time.Second, "the slow client dropped and the final count everywhere", func() bool {
+		return got.Load() >= idle && env.Hub.Clients() == idle
+	})
 	if n := env.Hub.Clients(); n != idle {
 		t.Fatalf("%d clients connected, want the %d idle ones (the slow one dropped)", n, idle)
 	}
@@ -118,7 +121,7 @@ func TestSlowWebSocketReaderIsDropped(t *testing.T) {
 	}
 	// The slow client, reading at last, gets what was in flight and then
 	// finds the connection cut.
-	rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for {
 		if _, _, err := slow.Read(rctx); err != nil {

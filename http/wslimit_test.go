@@ -15,6 +15,7 @@ import (
 	"github.com/ivslive/ivslive"
 	ivshttp "github.com/ivslive/ivslive/http"
 	"github.com/ivslive/ivslive/internal/apitest"
+	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/memory"
 )
 
@@ -78,18 +79,13 @@ func TestWebSocketConnectionCaps(t *testing.T) {
 	mustRefuse(t, "a sixth connection in total", resp, err, 503)
 
 	first.Close(websocket.StatusNormalClosure, "")
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testenv.Eventually(t, 5*time.Second, "the closed connection's slot freed", func() bool {
 		conn, _, err := dialFrom(t, env, apitest.Key, e)
 		if err == nil {
 			conn.CloseNow()
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the closed connection's slot was never freed: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond) // polling for the server to see the close
-	}
+		return err == nil
+	})
 }
 
 // countingPresence counts the stats computations (each reads Loads once).

@@ -35,7 +35,12 @@ const attendanceGap = 200 * time.Millisecond
 // the scaler and every instance), so with many stages attendance takes at
 // most about half of that budget instead of all of it.
 func (a *Attendance) Run(ctx context.Context) {
-	whileLeader(ctx, a.Interval, a.Leader, a.Source.Changed(), func(ctx context.Context) {
+	WhileLeader(ctx, a.Interval, a.Leader, a.Source.Changed(), func(ctx context.Context) {
+		// The round is timed on the runtime's monotonic clock, not the
+		// service's Now: the rest is a wait on the runtime's timers (which
+		// testing/synctest fakes together with it), and IVS's TPS budget is
+		// real time. A test's settable clock may jump hours during a round,
+		// which must not turn a 200 ms rest into hours.
 		start := time.Now()
 		a.Reconcile(ctx)
 		select { // coalesce the next wake-ups

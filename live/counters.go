@@ -22,23 +22,29 @@ type CounterReporter struct {
 	Read     func() map[string]int64 // running totals of this instance
 	Interval time.Duration
 	Origin   string
+	// Now stamps the events; nil means time.Now.
+	Now func() time.Time
 }
 
 // Run reports until ctx is done, and once more on the way out so counts are
 // not lost at shutdown.
 func (r *CounterReporter) Run(ctx context.Context) {
+	now := r.Now
+	if now == nil {
+		now = time.Now
+	}
 	last := map[string]int64{}
 	report := func() {
-		now := r.Read()
+		totals := r.Read()
 		delta := map[string]int64{}
-		for k, v := range now {
+		for k, v := range totals {
 			if d := v - last[k]; d != 0 {
 				delta[k] = d
 			}
 		}
-		last = now
+		last = totals
 		if len(delta) > 0 {
-			r.Events.Publish(ivslive.Event{Type: ivslive.EventInstanceCounters, Time: time.Now().UTC(), Counters: delta, Origin: r.Origin})
+			r.Events.Publish(ivslive.Event{Type: ivslive.EventInstanceCounters, Time: now().UTC(), Counters: delta, Origin: r.Origin})
 		}
 	}
 	tick := time.NewTicker(r.Interval)

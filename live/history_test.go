@@ -53,13 +53,17 @@ func TestSnapshotsAreTakenByTheLeaderOnly(t *testing.T) {
 		if err := svc.Bootstrap(ctx); err != nil {
 			t.Fatal(err)
 		}
-		leader := &live.Leader{Leases: leases, Name: "jobs", Owner: fmt.Sprint("i", i), TTL: time.Second, Log: log}
+		// A TTL no loaded machine outlasts, so the lease never changes hands.
+		leader := &live.Leader{Leases: leases, Name: "jobs", Owner: fmt.Sprint("i", i), TTL: 10 * time.Second, Log: log}
 		job := &live.Snapshotter{Service: svc, Leader: leader, Interval: 20 * time.Millisecond}
 		wg.Add(2)
 		go func() { defer wg.Done(); leader.Run(ctx) }()
 		go func() { defer wg.Done(); job.Run(ctx) }()
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Enough passes (every 20 ms) that a follower writing would show.
+	testenv.Eventually(t, 10*time.Second, "five snapshot passes", func() bool {
+		return counters[0].writes.Load()+counters[1].writes.Load() >= 5
+	})
 	cancel()
 	wg.Wait()
 	a, b := counters[0].writes.Load(), counters[1].writes.Load()

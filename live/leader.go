@@ -21,6 +21,10 @@ type Leader struct {
 	Log    *slog.Logger
 	// OnChange, when set, is told when leadership is gained or lost.
 	OnChange func(leader bool)
+	// Now is the clock the term is measured on; nil means time.Now. Give
+	// it the service's clock, so a test that moves the clock past the
+	// term sees leadership lapse.
+	Now func() time.Time
 
 	mu         sync.Mutex
 	token      int64
@@ -32,7 +36,7 @@ type Leader struct {
 func (l *Leader) IsLeader() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.leading && time.Now().Before(l.validUntil)
+	return l.leading && l.now().Before(l.validUntil)
 }
 
 // Token returns the fencing token of the current term (0 when not leading).
@@ -80,7 +84,7 @@ func (l *Leader) TryLead(ctx context.Context) bool {
 }
 
 func (l *Leader) renew(ctx context.Context) {
-	start := time.Now()
+	start := l.now()
 	rctx, cancel := context.WithTimeout(ctx, l.TTL/3)
 	defer cancel()
 	token, held, err := l.Leases.AcquireLease(rctx, l.Name, l.Owner, l.TTL)
@@ -91,6 +95,13 @@ func (l *Leader) renew(ctx context.Context) {
 	// A quarter of the TTL is kept as margin for clock drift between us and
 	// the lease store.
 	l.set(held, token, start.Add(l.TTL*3/4))
+}
+
+func (l *Leader) now() time.Time {
+	if l.Now == nil {
+		return time.Now()
+	}
+	return l.Now()
 }
 
 func (l *Leader) set(held bool, token int64, until time.Time) {
@@ -106,10 +117,13 @@ func (l *Leader) set(held bool, token int64, until time.Time) {
 	}
 }
 
-// whileLeader calls job every interval, and whenever nudges delivers (nil
+// WhileLeader calls job every interval, and whenever nudges delivers (nil
 // for never), as long as leader says this instance leads, until ctx is
-// done: the loop of every leader job (sweeper, scaler, snapshotter).
-func whileLeader(ctx context.Context, interval time.Duration, leader interface{ IsLeader() bool }, nudges <-chan struct{}, job func(context.Context)) {
+// done: the loop of every leader job (sweeper, scaler, snapshotter,
+// attendance, and the CloudWatch sends cmd wires). The job runs in the loop,
+// so a job slower than interval skips ticks (the ticker drops them) instead
+// of piling up.
+func WhileLeader(ctx context.Context, interval time.Duration, leader interface{ IsLeader() bool }, nudges <-chan struct{}, job func(context.Context)) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {

@@ -29,6 +29,7 @@ func TestTwoScalersOnOneRedisCreateOneStage(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var leaders []*live.Leader
+	var scalers []*live.Scaler
 	for i := 0; i < 2; i++ {
 		svc := env.Live
 		if i == 1 {
@@ -38,36 +39,54 @@ func TestTwoScalersOnOneRedisCreateOneStage(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		leader := &live.Leader{Leases: leases, Name: "jobs", Owner: fmt.Sprint("instance-", i), TTL: time.Second, Log: slog.New(slog.DiscardHandler)}
+		leader := &live.Leader{Leases: leases, Name: "jobs", Owner: fmt.Sprint("instance-", i), TTL: 10 * time.Second, Log: slog.New(slog.DiscardHandler)}
 		leaders = append(leaders, leader)
 		sc := &live.Scaler{Service: svc, Leader: leader, Interval: 10 * time.Millisecond}
+		scalers = append(scalers, sc)
 		wg.Add(2)
 		go func() { defer wg.Done(); leader.Run(ctx) }()
 		go func() { defer wg.Done(); sc.Run(ctx) }()
 	}
-	time.Sleep(500 * time.Millisecond)
+	defer func() { cancel(); wg.Wait() }()
+	lead := -1
+	testenv.Eventually(t, 10*time.Second, "a leader", func() bool {
+		for i, l := range leaders {
+			if l.IsLeader() {
+				lead = i
+			}
+		}
+		return lead >= 0
+	})
+	autoScaled := func() int {
+		stages, _, _, err := env.Store.FindStages(context.Background(), ivslive.StageFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		auto := 0
+		for _, s := range stages {
+			if s.AutoScaled {
+				auto++
+			}
+		}
+		return auto
+	}
+	testenv.Eventually(t, 10*time.Second, "an auto-scaled stage", func() bool { return autoScaled() > 0 })
+	// Two more whole checks by the leader's scaler, which see the pool
+	// large enough: a second stage would have come from one of them.
+	for range 2 {
+		since := scalers[lead].Status().LastCheck
+		testenv.Eventually(t, 10*time.Second, "another check", func() bool { return scalers[lead].Status().LastCheck.After(since) })
+	}
 	holders := 0
 	for _, l := range leaders {
 		if l.IsLeader() {
 			holders++
 		}
 	}
-	cancel()
-	wg.Wait()
 	if holders != 1 {
 		t.Fatalf("%d instances believed they led, want 1", holders)
 	}
-	stages, _, _, err := env.Store.FindStages(context.Background(), ivslive.StageFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	auto := 0
-	for _, s := range stages {
-		if s.AutoScaled {
-			auto++
-		}
-	}
-	if auto != 1 {
+	if auto := autoScaled(); auto != 1 {
 		t.Fatalf("%d auto-scaled stages created, want exactly 1", auto)
 	}
 }
@@ -83,19 +102,15 @@ func TestLeaderTakeover(t *testing.T) {
 	bctx, stopB := context.WithCancel(context.Background())
 	defer stopB()
 	go a.Run(actx)
-	time.Sleep(50 * time.Millisecond)
-	go b.Run(bctx)
-	time.Sleep(200 * time.Millisecond)
-	if !a.IsLeader() || b.IsLeader() {
-		t.Fatalf("a=%v b=%v, want a leading", a.IsLeader(), b.IsLeader())
+	testenv.Eventually(t, 5*time.Second, "a leading", a.IsLeader)
+	if b.TryLead(bctx) {
+		t.Fatal("b took the lease a holds")
 	}
 	termA := a.Token()
 	killA() // a graceful stop releases the lease
-	deadline := time.Now().Add(2 * time.Second)
-	for !b.IsLeader() && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !b.IsLeader() || b.Token() <= termA {
-		t.Fatalf("b did not take over with a newer term: leader=%v term=%d (a had %d)", b.IsLeader(), b.Token(), termA)
+	go b.Run(bctx)
+	testenv.Eventually(t, 5*time.Second, "b leading", b.IsLeader)
+	if b.Token() <= termA {
+		t.Fatalf("b took over with term %d, want newer than a's %d", b.Token(), termA)
 	}
 }

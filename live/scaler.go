@@ -70,7 +70,7 @@ func (sc *Scaler) Status() ScalerStatus {
 // Run checks until ctx is done.
 func (sc *Scaler) Run(ctx context.Context) {
 	sc.init()
-	whileLeader(ctx, sc.Interval, sc.Leader, sc.nudges, func(ctx context.Context) {
+	WhileLeader(ctx, sc.Interval, sc.Leader, sc.nudges, func(ctx context.Context) {
 		if err := sc.Check(ctx); err != nil {
 			sc.Service.Log.Warn("scaler check failed", "err", err)
 		}

@@ -24,7 +24,7 @@ type Snapshotter struct {
 
 // Run works until ctx is done.
 func (j *Snapshotter) Run(ctx context.Context) {
-	whileLeader(ctx, j.Interval, j.Leader, nil, j.pass)
+	WhileLeader(ctx, j.Interval, j.Leader, nil, j.pass)
 }
 
 // pass is one leader tick: snapshot, checkpoint, and retention once a day.

@@ -21,7 +21,7 @@ type Sweeper struct {
 
 // Run sweeps until ctx is done.
 func (w *Sweeper) Run(ctx context.Context) {
-	whileLeader(ctx, w.Interval, w.Leader, nil, func(ctx context.Context) { w.Sweep(ctx) })
+	WhileLeader(ctx, w.Interval, w.Leader, nil, func(ctx context.Context) { w.Sweep(ctx) })
 }
 
 // Sweep expires every viewer silent for longer than Timeout, in batches.

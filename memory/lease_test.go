@@ -2,12 +2,17 @@ package memory_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/internal/contract"
+	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/memory"
 )
 
 func TestLeaseContract(t *testing.T) {
-	contract.LeaseStore(t, func(*testing.T) ivslive.LeaseStore { return memory.NewLeases(nil) })
+	contract.LeaseStore(t, func(*testing.T) (ivslive.LeaseStore, func(time.Duration)) {
+		clock := testenv.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
+		return memory.NewLeases(clock.Now), clock.Add
+	})
 }

@@ -21,6 +21,15 @@ func TestPresenceContract(t *testing.T) {
 	})
 }
 
+// The twins agree on what the store's clock decides.
+func TestPresenceClockContract(t *testing.T) {
+	contract.PresenceClock(t, func(t *testing.T, now func() time.Time) contract.Presence {
+		sink := &contract.Sink{}
+		return contract.Presence{Store: memory.NewPresence(sink, now, nil),
+			Recorded: func(*testing.T) []ivslive.ClosedSession { return sink.Sessions() }}
+	})
+}
+
 // A leave whose record cannot be written is refused and undone, so the API
 // never acknowledges a leave that history will not have.
 func TestLeaveRestoresSessionWhenSinkFails(t *testing.T) {

@@ -17,7 +17,7 @@
 //	<p>session:<arn>:<userId>  HASH   id, pid, joined (ms), ua, ip
 //	<p>sessions:closed         STREAM one entry per closed session: id, user,
 //	                                  stage, pid, joined, last, left, reason, ua, ip
-//	<p>publisher               HASH   user, pid, stage, joined, expires; PEXPIREAT expires
+//	<p>publisher               HASH   user, pid, stage, joined, expires; PEXPIRE until expires
 //	<p>secret:session          STRING the key of viewer session tokens (64 hex
 //	                                  characters), set once with SET NX
 //	<p>ivsevent:<id>           STRING "claim:<owner>" (PX claim ttl) or "applied"

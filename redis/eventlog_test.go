@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/internal/contract"
@@ -10,8 +11,8 @@ import (
 )
 
 func TestEventLogContract(t *testing.T) {
-	contract.EventLog(t, func(t *testing.T) ivslive.EventLog {
+	contract.EventLog(t, func(t *testing.T) (ivslive.EventLog, func(time.Duration)) {
 		client, prefix := testenv.Redis(t)
-		return redis.NewEventLog(client, prefix)
+		return redis.NewEventLog(client, prefix), waitOnRedisClock
 	})
 }

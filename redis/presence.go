@@ -25,6 +25,8 @@ type Presence struct {
 	// itself, or a Batcher that shares round trips between concurrent calls.
 	scripts runner
 	prefix  string
+	// now tells a publisher's expiry (WithNow).
+	now func() time.Time
 }
 
 var _ ivslive.PresenceStore = (*Presence)(nil)
@@ -35,13 +37,16 @@ var _ ivslive.PresenceStore = (*Presence)(nil)
 // prefix to move them to the history store.
 func NewPresence(client goredis.UniversalClient, prefix string, opts ...Option) *Presence {
 	o := options(client, opts)
-	return &Presence{client: client, scripts: o.scripts, prefix: prefix}
+	return &Presence{client: client, scripts: o.scripts, prefix: prefix, now: o.now}
 }
 
 // Option tunes a Presence or a RateLimiter.
 type Option func(*optionSet)
 
-type optionSet struct{ scripts runner }
+type optionSet struct {
+	scripts runner
+	now     func() time.Time
+}
 
 // runner is what the hot paths send commands through: go-redis's client,
 // or a Batcher.
@@ -54,7 +59,7 @@ type runner interface {
 func WithBatcher(b *Batcher) Option { return func(o *optionSet) { o.scripts = b } }
 
 func options(client goredis.UniversalClient, opts []Option) optionSet {
-	o := optionSet{scripts: client}
+	o := optionSet{scripts: client, now: time.Now}
 	for _, f := range opts {
 		f(&o)
 	}

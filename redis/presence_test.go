@@ -22,6 +22,14 @@ func TestPresenceContract(t *testing.T) {
 	t.Run("batched", func(t *testing.T) { presenceContract(t, true) })
 }
 
+// The twins agree on what the store's clock decides.
+func TestPresenceClockContract(t *testing.T) {
+	contract.PresenceClock(t, func(t *testing.T, now func() time.Time) contract.Presence {
+		client, prefix := testenv.Redis(t)
+		return contract.Presence{Store: redis.NewPresence(client, prefix, redis.WithNow(now))}
+	})
+}
+
 func presenceContract(t *testing.T, batched bool) {
 	contract.PresenceStore(t, func(t *testing.T) contract.Presence {
 		client, prefix := testenv.Redis(t)

@@ -12,22 +12,29 @@ import (
 
 func errNoPublisher() error { return ivslive.Errorf(ivslive.ENOTFOUND, "主播直播不存在") }
 
-// SetPublisher implements ivslive.PresenceStore. The hash expires at
-// pub.ExpiresAt, so a publisher whose token ran out disappears without a
-// sweeper. The old hash is deleted in the same MULTI so no field of a
-// previous publisher survives.
+// WithNow sets the clock a Presence tells a publisher's expiry by (time.Now
+// by default), as memory.NewPresence's now does, so the twins agree under a
+// test's clock.
+func WithNow(now func() time.Time) Option { return func(o *optionSet) { o.now = now } }
+
+// SetPublisher implements ivslive.PresenceStore. The hash expires when
+// pub.ExpiresAt comes on the store's clock, so a publisher whose token ran
+// out disappears without a sweeper: the key's lifetime is relative
+// (PEXPIRE), because the store's clock need not be Redis's. The old hash is
+// deleted in the same MULTI so no field of a previous publisher survives.
 func (p *Presence) SetPublisher(ctx context.Context, pub ivslive.Publisher) error {
 	key := p.publisherKey()
 	_, err := p.client.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
 		pipe.Del(ctx, key)
-		if !pub.ExpiresAt.After(time.Now()) {
+		ttl := pub.ExpiresAt.Sub(p.now())
+		if ttl <= 0 {
 			return nil // already expired: nothing is live
 		}
 		pipe.HSet(ctx, key,
 			"user", pub.UserID, "pid", pub.ParticipantID, "stage", pub.StageARN,
 			"joined", pub.JoinedAt.UnixMilli(), "expires", pub.ExpiresAt.UnixMilli(),
 			"publishing", boolField(pub.Publishing), "spid", pub.PublishingID, "state", pub.StateAt.UnixMilli())
-		pipe.Do(ctx, "pexpireat", key, pub.ExpiresAt.UnixMilli())
+		pipe.Do(ctx, "pexpire", key, max(ttl.Milliseconds(), 1))
 		return nil
 	})
 	if err != nil {
@@ -37,7 +44,7 @@ func (p *Presence) SetPublisher(ctx context.Context, pub ivslive.Publisher) erro
 }
 
 // Publisher implements ivslive.PresenceStore. Besides the key's own expiry,
-// the stored expiry is checked against this host's clock, as memory does,
+// the stored expiry is checked against the store's clock, as memory does,
 // so a Redis clock running behind never extends a broadcast.
 func (p *Presence) Publisher(ctx context.Context) (ivslive.Publisher, error) {
 	h, err := p.client.HGetAll(ctx, p.publisherKey()).Result()
@@ -55,7 +62,7 @@ func (p *Presence) Publisher(ctx context.Context) (ivslive.Publisher, error) {
 	if err != nil {
 		return ivslive.Publisher{}, malformed("publisher", fmt.Errorf("expires: %w", err))
 	}
-	if !time.Now().Before(expires) {
+	if !p.now().Before(expires) {
 		return ivslive.Publisher{}, errNoPublisher()
 	}
 	var state time.Time

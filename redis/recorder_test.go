@@ -76,17 +76,6 @@ func start(t *testing.T, r *redis.Recorder) (stop func()) {
 	return stop
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // assertExactlyOnce checks the sink got want distinct sessions, none twice,
 // and the stream kept nothing.
 func assertExactlyOnce(t *testing.T, client *goredis.Client, prefix string, rec *redis.Recorder, sink *contract.Sink, want int) {
@@ -118,7 +107,7 @@ func TestRecorderRetriesFailingSink(t *testing.T) {
 	closeSessions(t, p, 0, 5)
 	stop := start(t, rec)
 
-	waitFor(t, "three failed attempts", func() bool { return sink.attempts.Load() >= 3 })
+	testenv.Eventually(t, 10*time.Second, "three failed attempts", func() bool { return sink.attempts.Load() >= 3 })
 	if n := len(sink.Sessions()); n != 0 {
 		t.Fatalf("failing sink kept %d sessions", n)
 	}
@@ -128,7 +117,7 @@ func TestRecorderRetriesFailingSink(t *testing.T) {
 
 	sink.SetFail(nil)
 	closeSessions(t, p, 5, 2)
-	waitFor(t, "every session delivered", func() bool { return len(sink.Sessions()) >= 7 })
+	testenv.Eventually(t, 10*time.Second, "every session delivered", func() bool { return len(sink.Sessions()) >= 7 })
 	stop()
 	assertExactlyOnce(t, client, prefix, rec, &sink.Sink, 7)
 }
@@ -152,7 +141,7 @@ func TestRecorderClaimsFromDeadConsumer(t *testing.T) {
 	sink := &contract.Sink{}
 	rec := redis.NewRecorder(client, prefix, sink, "alive", nil, redis.WithMinIdle(20*time.Millisecond))
 	stop := start(t, rec)
-	waitFor(t, "the dead consumer's entries", func() bool { return len(sink.Sessions()) >= 4 })
+	testenv.Eventually(t, 10*time.Second, "the dead consumer's entries", func() bool { return len(sink.Sessions()) >= 4 })
 	stop()
 	assertExactlyOnce(t, client, prefix, rec, sink, 4)
 }
@@ -174,7 +163,7 @@ func TestRecorderRespectsMinIdle(t *testing.T) {
 	// A record closed now is read in a pass after that pass's claim step:
 	// once it is delivered, the recorder has had its chance to claim.
 	closeSessions(t, p, 2, 1)
-	waitFor(t, "the new record", func() bool { return len(sink.Sessions()) > 0 })
+	testenv.Eventually(t, 10*time.Second, "the new record", func() bool { return len(sink.Sessions()) > 0 })
 	if got := sink.Sessions(); len(got) != 1 {
 		t.Fatalf("delivered %d records, want only the new one: the busy consumer's entries were claimed", len(got))
 	}

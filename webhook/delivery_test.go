@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ivslive/ivslive"
+	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/webhook"
 )
 
@@ -43,10 +44,10 @@ func TestDeliveryThroughFailuresAndTimeout(t *testing.T) {
 		if err := svc.Flush(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 30*time.Second, "every event delivered", func() bool { return rc.distinct() == stages*perStage })
+		testenv.Eventually(t, 30*time.Second, "every event delivered", func() bool { return rc.distinct() == stages*perStage })
 		// The receiver has the last request before its sender has the
 		// answer and counts it.
-		eventually(t, 5*time.Second, "every delivery counted", func() bool { return obs.get(ivslive.WebhookDelivered) >= stages*perStage })
+		testenv.Eventually(t, 5*time.Second, "every delivery counted", func() bool { return obs.get(ivslive.WebhookDelivered) >= stages*perStage })
 
 		last := map[string]int{}
 		for _, r := range rc.receipts() {
@@ -90,7 +91,7 @@ func TestDeliveryThroughFailuresAndTimeout(t *testing.T) {
 		if len(logged) != failures || !strings.Contains(errs[0], "no answer within 300ms") || !strings.Contains(errs[1], "answered 500") {
 			t.Errorf("failures log: %q", errs)
 		}
-		eventually(t, 5*time.Second, "queue empty", func() bool {
+		testenv.Eventually(t, 5*time.Second, "queue empty", func() bool {
 			st, err := store.Target(context.Background(), "rx")
 			return err == nil && st.Queued == 0 && st.Failing == 0
 		})
@@ -117,14 +118,14 @@ func TestStopGivesJobsBack(t *testing.T) {
 		done := make(chan struct{})
 		go func() { defer close(done); first.Run(ctx) }()
 		first.Publish(joined("arn:aws:ivs:us-east-1:123456789012:stage/stop", 1, time.Now()))
-		eventually(t, 10*time.Second, "the first attempt under way", func() bool { return len(rc.receipts()) == 1 })
+		testenv.Eventually(t, 10*time.Second, "the first attempt under way", func() bool { return len(rc.receipts()) == 1 })
 		cancel()
 		<-done
 
 		start(t, store, cfg, nil, nil)
-		eventually(t, 10*time.Second, "delivered by the next instance", func() bool { return len(rc.receipts()) == 2 })
+		testenv.Eventually(t, 10*time.Second, "delivered by the next instance", func() bool { return len(rc.receipts()) == 2 })
 		var attempts []ivslive.WebhookAttempt
-		eventually(t, 5*time.Second, "the attempt logged", func() bool {
+		testenv.Eventually(t, 5*time.Second, "the attempt logged", func() bool {
 			attempts, _ = store.Attempts(context.Background(), ivslive.WebhookAttemptFilter{Limit: 10})
 			return len(attempts) == 1
 		})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ivslive/ivslive"
+	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/webhook"
 )
 
@@ -50,7 +51,7 @@ func attemptOnce(t *testing.T, u string, allow bool, resolver *net.Resolver) ivs
 		AllowPrivate: allow, Resolver: resolver, Backoff: webhook.Backoff{Min: time.Hour, Max: time.Hour}}, nil, nil)
 	svc.Publish(joined("arn:aws:ivs:us-east-1:123456789012:stage/guard", 1, time.Now()))
 	var a ivslive.WebhookAttempt
-	eventually(t, 10*time.Second, "an attempt", func() bool {
+	testenv.Eventually(t, 10*time.Second, "an attempt", func() bool {
 		list, _ := store.Attempts(context.Background(), ivslive.WebhookAttemptFilter{Limit: 1})
 		if len(list) > 0 {
 			a = list[0]
@@ -110,7 +111,7 @@ func TestGoneDisablesTarget(t *testing.T) {
 		for i := range 5 {
 			svc.Publish(joined("arn:aws:ivs:us-east-1:123456789012:stage/gone", i, time.Now()))
 		}
-		eventually(t, 10*time.Second, "disabled", func() bool {
+		testenv.Eventually(t, 10*time.Second, "disabled", func() bool {
 			st, _ := store.Target(context.Background(), "rx")
 			return st.Disabled
 		})
@@ -139,7 +140,7 @@ func TestGoneDisablesTarget(t *testing.T) {
 			t.Fatal(err)
 		}
 		svc.Publish(joined("arn:aws:ivs:us-east-1:123456789012:stage/gone", 10, time.Now()))
-		eventually(t, 10*time.Second, "delivery after enable", func() bool { return len(rc.receipts()) == 2 })
+		testenv.Eventually(t, 10*time.Second, "delivery after enable", func() bool { return len(rc.receipts()) == 2 })
 	})
 }
 

@@ -147,18 +147,6 @@ func (rc *receiver) duplicates() int {
 	return len(rc.got) - len(rc.seen)
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, within)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // counts is an Observer that counts.
 type counts struct {
 	mu       sync.Mutex

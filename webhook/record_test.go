@@ -8,6 +8,7 @@ import (
 
 	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/internal/apitest"
+	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/webhook"
 )
 
@@ -79,7 +80,7 @@ func TestStalledQueueDelaysTheAPIBoundedly(t *testing.T) {
 		t.Fatalf("%d deliveries while the queue was stalled", n)
 	}
 	close(store.release)
-	eventually(t, 10*time.Second, "both events delivered", func() bool { return rc.distinct() == 2 })
+	testenv.Eventually(t, 10*time.Second, "both events delivered", func() bool { return rc.distinct() == 2 })
 	if lost := env.Webhooks.Lost(); lost != 0 {
 		t.Errorf("%d events lost", lost)
 	}

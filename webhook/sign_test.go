@@ -17,6 +17,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/ivslive/ivslive"
+	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/webhook"
 )
 
@@ -28,7 +29,7 @@ func deliverOne(t *testing.T, skew time.Duration, secrets ...string) receipt {
 	now := func() time.Time { return time.Now().Add(skew) }
 	svc := start(t, openSQLite(t), webhook.Config{Targets: []webhook.Target{target(t, "rx", rc.URL, 5*time.Second, secrets...)}, AllowPrivate: true}, now, nil)
 	svc.Publish(joined("arn:aws:ivs:us-east-1:123456789012:stage/sig", 1, now()))
-	eventually(t, 10*time.Second, "delivery", func() bool { return rc.distinct() == 1 })
+	testenv.Eventually(t, 10*time.Second, "delivery", func() bool { return rc.distinct() == 1 })
 	return rc.receipts()[0]
 }
 
@@ -118,7 +119,7 @@ func TestDocumentedNodeVerifier(t *testing.T) {
 		}
 	}()
 	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
-	eventually(t, 10*time.Second, "node listening", func() bool {
+	testenv.Eventually(t, 10*time.Second, "node listening", func() bool {
 		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
 		if err == nil {
 			c.Close()
@@ -141,7 +142,7 @@ func TestDocumentedNodeVerifier(t *testing.T) {
 		svc := start(t, store, webhook.Config{Targets: []webhook.Target{target(t, "node", url, 5*time.Second, c.secret)}, AllowPrivate: true}, now, nil)
 		svc.Publish(joined("arn:aws:ivs:us-east-1:123456789012:stage/node", 7, now()))
 		var status int
-		eventually(t, 10*time.Second, c.name+": an attempt", func() bool {
+		testenv.Eventually(t, 10*time.Second, c.name+": an attempt", func() bool {
 			list, _ := store.Attempts(context.Background(), ivslive.WebhookAttemptFilter{Limit: 1})
 			if len(list) > 0 {
 				status = list[0].Status

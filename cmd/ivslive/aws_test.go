@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ivslive/ivslive/internal/cwfake"
+	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/ivs/emulator"
 )
 
@@ -88,19 +89,13 @@ func TestSessionTokenReachesAWS(t *testing.T) {
 					t.Fatalf("IVS request %d of %d carried X-Amz-Security-Token %q, want %q", i+1, len(seen), tok, creds["AWS_SESSION_TOKEN"])
 				}
 			}
-			deadline := time.Now().Add(15 * time.Second)
-			for {
-				calls, _, _ := cw.Snapshot()
-				if len(calls) > 0 {
-					if calls[0].SecurityToken != creds["AWS_SESSION_TOKEN"] {
-						t.Fatalf("CloudWatch request carried X-Amz-Security-Token %q", calls[0].SecurityToken)
-					}
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("no CloudWatch request within 15 s")
-				}
-				time.Sleep(100 * time.Millisecond) // polling for the first send
+			var calls []cwfake.Call
+			testenv.Eventually(t, 15*time.Second, "a CloudWatch request", func() bool {
+				calls, _, _ = cw.Snapshot()
+				return len(calls) > 0
+			})
+			if calls[0].SecurityToken != creds["AWS_SESSION_TOKEN"] {
+				t.Fatalf("CloudWatch request carried X-Amz-Security-Token %q", calls[0].SecurityToken)
 			}
 		})
 	}

@@ -132,9 +132,8 @@ func TestCloudWatchFromTheLeaderOnly(t *testing.T) {
 			t.Fatalf("join: %d", status)
 		}
 	}
-	deadline := time.Now().Add(15 * time.Second)
 	var calls []cwfake.Call
-	for time.Now().Before(deadline) {
+	testenv.Poll(15*time.Second, func() bool {
 		calls, _, _ = fake.Snapshot()
 		tokens, viewers := 0.0, -1.0
 		for _, c := range calls {
@@ -147,11 +146,8 @@ func TestCloudWatchFromTheLeaderOnly(t *testing.T) {
 				}
 			}
 		}
-		if tokens == 6 && viewers == 5 {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return tokens == 6 && viewers == 5
+	})
 	keys := map[string]bool{}
 	var tokens float64
 	var last map[string]float64
@@ -259,14 +255,7 @@ func TestTwoInstancesOnOneStandaloneEmulator(t *testing.T) {
 	}
 
 	leader := -1
-	for deadline := time.Now().Add(10 * time.Second); leader < 0 && time.Now().Before(deadline); {
-		if leader = c.leader(); leader < 0 {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	if leader < 0 {
-		t.Fatal("no leader elected")
-	}
+	testenv.Eventually(t, 10*time.Second, "a leader elected", func() bool { leader = c.leader(); return leader >= 0 })
 	survivor := 1 - leader
 	c.nodes[leader].kill()
 	c.dead[leader] = true
@@ -280,9 +269,14 @@ func TestTwoInstancesOnOneStandaloneEmulator(t *testing.T) {
 		stages[u] = seat.StageARN
 	}
 	swept, scaled := false, false
-	for deadline := time.Now().Add(20 * time.Second); !(swept && scaled) && time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
-		for _, u := range crowd {
-			must(survivor, "/api/viewer/heartbeat", map[string]string{"userId": u, "stageArn": stages[u]})
+	var beat time.Time
+	testenv.Poll(20*time.Second, func() bool {
+		// The crowd heartbeats at a viewer's pace while the test watches.
+		if time.Since(beat) >= 300*time.Millisecond {
+			for _, u := range crowd {
+				must(survivor, "/api/viewer/heartbeat", map[string]string{"userId": u, "stageArn": stages[u]})
+			}
+			beat = time.Now()
 		}
 		if !swept {
 			status, data, err := c.on(survivor, "GET", "/api/viewer/history/silent", nil)
@@ -292,7 +286,8 @@ func TestTwoInstancesOnOneStandaloneEmulator(t *testing.T) {
 			_, data, err := c.on(survivor, "GET", "/api/stage/list", nil)
 			scaled = err == nil && strings.Contains(string(data), `"autoScaled":true`)
 		}
-	}
+		return swept && scaled
+	})
 	if !swept || !scaled {
 		t.Fatalf("after the leader was killed the survivor swept the silent viewer: %v, added a stage: %v", swept, scaled)
 	}

@@ -56,7 +56,7 @@ func churn(t *testing.T, c client, n, conc, killAt int, kill func()) []ack {
 					SessionID string `json:"sessionId"`
 				}
 				json.Unmarshal(data, &join)
-				time.Sleep(time.Duration(rand.IntN(30)) * time.Millisecond)
+				time.Sleep(time.Duration(rand.IntN(30)) * time.Millisecond) // a viewer's random watch time: the workload, not a wait
 				t2 := time.Now()
 				status, data, err = c.do("POST", "/api/viewer/leave", map[string]string{"userId": user, "stageArn": join.StageARN})
 				if err != nil || status != 200 {
@@ -121,7 +121,8 @@ type record struct {
 // deadline passes (queued records land asynchronously), and returns the
 // records of the last answer.
 func awaitRecords(deadline time.Time, fetch func() (int, []byte, error)) []record {
-	for {
+	var history []record
+	testenv.Poll(time.Until(deadline), func() bool {
 		status, data, err := fetch()
 		var page struct {
 			History []record `json:"history"`
@@ -129,11 +130,10 @@ func awaitRecords(deadline time.Time, fetch func() (int, []byte, error)) []recor
 		if err == nil && status == 200 {
 			json.Unmarshal(data, &page)
 		}
-		if len(page.History) > 0 || !time.Now().Before(deadline) {
-			return page.History
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		history = page.History
+		return len(history) > 0
+	})
+	return history
 }
 
 func crashTest(t *testing.T, env map[string]string) {
@@ -228,14 +228,10 @@ func TestPostgresOutage(t *testing.T) {
 			}
 			pg.up(t)
 			verify(t, c, acks)
-			deadline := time.Now().Add(30 * time.Second)
-			for {
+			testenv.Poll(30*time.Second, func() bool {
 				status, _, backlog = health(t, c)
-				if status == "healthy" && backlog == 0 || time.Now().After(deadline) {
-					break
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
+				return status == "healthy" && backlog == 0
+			})
 			if status != "healthy" || backlog != 0 {
 				t.Fatalf("after the outage: %s with backlog %v", status, backlog)
 			}

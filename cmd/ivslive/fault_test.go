@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/ivs"
@@ -57,14 +60,13 @@ func (r *redisServer) start() {
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatal(err)
 	}
-	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", r.addr()); err == nil {
+	testenv.Eventually(r.t, 2*time.Second, "redis-server listening", func() bool {
+		c, err := net.Dial("tcp", r.addr())
+		if err == nil {
 			c.Close()
-			return
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	r.t.Fatal("redis-server did not start")
+		return err == nil
+	})
 }
 
 func (r *redisServer) kill() {
@@ -256,7 +258,8 @@ func TestFaultsAcrossInstances(t *testing.T) {
 		t.Skip("processes and faults")
 	}
 	redis := startRedis(t)
-	dbURL, err := url.Parse(testenv.PostgresURL(t))
+	direct := testenv.PostgresURL(t)
+	dbURL, err := url.Parse(direct)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,13 +296,7 @@ func TestFaultsAcrossInstances(t *testing.T) {
 	t.Run("leader killed", func(t *testing.T) {
 		c.t = t
 		leader := -1
-		for deadline := time.Now().Add(10 * time.Second); leader < 0 && time.Now().Before(deadline); {
-			leader = c.leader()
-			time.Sleep(100 * time.Millisecond)
-		}
-		if leader < 0 {
-			t.Fatal("no leader elected")
-		}
+		testenv.Eventually(t, 10*time.Second, "a leader elected", func() bool { leader = c.leader(); return leader >= 0 })
 		var took atomic.Int64 // nanoseconds until another instance led
 		for step := 0; step < 120; step++ {
 			pop.join(c, fmt.Sprint("u", step))
@@ -311,26 +308,22 @@ func TestFaultsAcrossInstances(t *testing.T) {
 				c.nodes[leader].kill()
 				c.dead[leader] = true
 				go func() {
-					for time.Since(killed) < 20*time.Second {
-						if l := c.leaderQuiet(); l >= 0 {
-							took.Store(int64(time.Since(killed)))
-							return
-						}
-						time.Sleep(50 * time.Millisecond)
+					if testenv.Poll(20*time.Second, func() bool { return c.leaderQuiet() >= 0 }) {
+						took.Store(int64(time.Since(killed)))
 					}
 				}()
 			}
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(20 * time.Millisecond) // the population's pace: steps of traffic, not a wait for an outcome
 		}
-		for deadline := time.Now().Add(15 * time.Second); took.Load() == 0 && time.Now().Before(deadline); {
-			time.Sleep(100 * time.Millisecond)
-		}
+		testenv.Poll(15*time.Second, func() bool { return took.Load() != 0 })
 		takeover := time.Duration(took.Load())
 		t.Logf("leader %d killed with SIGKILL; another took over the jobs %v later", leader, takeover)
 		if takeover == 0 || takeover > 10*time.Second {
 			t.Fatalf("takeover after %v, want within 10 s", takeover)
 		}
-		time.Sleep(3 * time.Second) // let the new leader's scaler settle
+		// The new leader's scaler settles: its actions in flight (a stage
+		// created, a drained one deleted) end with IVS and the pool agreeing.
+		testenv.Poll(30*time.Second, func() bool { return stagesAgree(ivsSrv.URL, c) })
 		checkStages(t, c, ivsSrv.URL)
 		for i := range c.nodes {
 			if !c.dead[i] {
@@ -345,7 +338,7 @@ func TestFaultsAcrossInstances(t *testing.T) {
 	t.Run("redis restarted", func(t *testing.T) {
 		c.t = t
 		want := pop.live()
-		time.Sleep(2500 * time.Millisecond) // a checkpoint with the current sessions
+		checkpointed(t, direct, want, time.Now())
 		waitBacklog(t, c, 0)
 		redis.kill()
 		// While Redis is down, requests fail fast with 503, never hang.
@@ -365,12 +358,8 @@ func TestFaultsAcrossInstances(t *testing.T) {
 		restarted := time.Now()
 		redis.start()
 		var back time.Duration
-		for time.Since(restarted) < 30*time.Second {
-			if c.viewers(c.firstAlive()) == want {
-				back = time.Since(restarted)
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
+		if testenv.Poll(30*time.Second, func() bool { return c.viewers(c.firstAlive()) == want }) {
+			back = time.Since(restarted)
 		}
 		t.Logf("Redis restarted empty; %d live sessions restored from the checkpoint %v later", want, back)
 		if back == 0 {
@@ -446,32 +435,55 @@ func (c *cluster) leaderQuiet() int {
 // waitBacklog waits until the history backlog (Redis stream) is at most n.
 func waitBacklog(t *testing.T, c *cluster, n float64) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testenv.Eventually(t, 30*time.Second, fmt.Sprintf("a history backlog of at most %v", n), func() bool {
 		_, _, backlog := health(t, client{url: c.nodes[c.firstAlive()].url, http: c.http})
-		if backlog <= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("backlog still %v", backlog)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return backlog <= n
+	})
 }
 
-// checkStages compares the stages IVS has with the stages ivslive manages:
-// no duplicates, no orphans, at most five auto-scaled.
-func checkStages(t *testing.T, c *cluster, ivsURL string) {
+// checkpointed waits for the leader's checkpoint of the live sessions (every
+// SNAPSHOT_INTERVAL) taken after since with the want sessions, so a
+// presence store lost now is restored to them.
+func checkpointed(t *testing.T, dbURL string, want int, since time.Time) {
 	t.Helper()
-	api, err := ivs.New(context.Background(), ivs.Options{Endpoint: ivsURL, Credentials: credentials.NewStaticCredentialsProvider("x", "x", "")})
+	ctx := context.Background()
+	cfg, err := pgx.ParseConfig(dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	inIVS := map[string]bool{}
+	cfg.RuntimeParams["search_path"] = "ivslive"
+	db, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	testenv.Eventually(t, 30*time.Second, fmt.Sprintf("a checkpoint of %d sessions", want), func() bool {
+		var n int
+		var taken *time.Time
+		err := db.QueryRow(ctx, `SELECT count(*), max(taken_at) FROM presence_checkpoint`).Scan(&n, &taken)
+		return err == nil && n == want && taken != nil && taken.After(since)
+	})
+}
+
+// stagesAgree reports whether IVS's stages and the managed pool are the
+// same set (what checkStages then checks in detail).
+func stagesAgree(ivsURL string, c *cluster) bool {
+	inIVS, managed, _, err := stageSets(ivsURL, c)
+	return err == nil && maps.Equal(inIVS, managed)
+}
+
+// stageSets lists the stages IVS has and the stages ivslive manages, and
+// counts the auto-scaled ones.
+func stageSets(ivsURL string, c *cluster) (inIVS, managed map[string]bool, auto int, err error) {
+	api, err := ivs.New(context.Background(), ivs.Options{Endpoint: ivsURL, Credentials: credentials.NewStaticCredentialsProvider("x", "x", "")})
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	inIVS = map[string]bool{}
 	for next := ""; ; {
 		page, n, err := api.ListStages(context.Background(), next, 100)
 		if err != nil {
-			t.Fatal(err)
+			return nil, nil, 0, err
 		}
 		for _, s := range page {
 			inIVS[s.ARN] = true
@@ -482,7 +494,7 @@ func checkStages(t *testing.T, c *cluster, ivsURL string) {
 	}
 	status, data, err := c.on(c.firstAlive(), "GET", "/api/stage/list?limit=100", nil)
 	if err != nil || status != 200 {
-		t.Fatalf("stage list: %d %v", status, err)
+		return nil, nil, 0, fmt.Errorf("stage list: %d %v", status, err)
 	}
 	var list struct {
 		Stages []struct {
@@ -491,12 +503,23 @@ func checkStages(t *testing.T, c *cluster, ivsURL string) {
 		} `json:"stages"`
 	}
 	json.Unmarshal(data, &list)
-	managed, auto := map[string]bool{}, 0
+	managed = map[string]bool{}
 	for _, s := range list.Stages {
 		managed[s.StageARN] = true
 		if s.AutoScaled {
 			auto++
 		}
+	}
+	return inIVS, managed, auto, nil
+}
+
+// checkStages compares the stages IVS has with the stages ivslive manages:
+// no duplicates, no orphans, at most five auto-scaled.
+func checkStages(t *testing.T, c *cluster, ivsURL string) {
+	t.Helper()
+	inIVS, managed, auto, err := stageSets(ivsURL, c)
+	if err != nil {
+		t.Fatal(err)
 	}
 	for arn := range inIVS {
 		if !managed[arn] {

@@ -113,11 +113,10 @@ func TestPoisonRecordsNeverStallHistory(t *testing.T) {
 
 			var status, history string
 			var backlog float64
-			for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-				if status, history, backlog = health(t, c); status == "degraded" && history == "degraded" {
-					break
-				}
-			}
+			testenv.Poll(20*time.Second, func() bool {
+				status, history, backlog = health(t, c)
+				return status == "degraded" && history == "degraded"
+			})
 			t.Logf("while the history writes were stuck: health %s, history %s, backlog %v", status, history, backlog)
 			// The 100 sessions wait at least (the NUL record may already be
 			// a dead letter: it needs no write to viewer_sessions).
@@ -154,11 +153,10 @@ func TestPoisonRecordsNeverStallHistory(t *testing.T) {
 			if _, fams := scrape(t, s.url+"/metrics", testKey); value(fams, "ivslive_history_dead_letters_total") != 1 {
 				t.Fatalf("ivslive_history_dead_letters_total = %v, want 1", value(fams, "ivslive_history_dead_letters_total"))
 			}
-			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-				if status, _, backlog = health(t, c); status == "healthy" && backlog == 0 {
-					break
-				}
-			}
+			testenv.Poll(30*time.Second, func() bool {
+				status, _, backlog = health(t, c)
+				return status == "healthy" && backlog == 0
+			})
 			if status != "healthy" || backlog != 0 {
 				t.Fatalf("after the lock: %s with backlog %v", status, backlog)
 			}

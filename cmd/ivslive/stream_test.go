@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ivsrealtime"
 
+	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/internal/whiptest"
 )
 
@@ -70,7 +71,7 @@ func TestEmbeddedStageCarriesMedia(t *testing.T) {
 	// The emulator's control plane, mounted on the API server, tells when
 	// the host's first packet arrived.
 	ivs := emulatorClient(s.url + "/ivs")
-	whiptest.Eventually(t, 5*time.Second, "the host published", func() bool {
+	testenv.Eventually(t, 5*time.Second, "the host published", func() bool {
 		return published(t, ivs, claim(t, host.Token, "resource"), host.ParticipantID)
 	})
 
@@ -89,7 +90,7 @@ func TestEmbeddedStageCarriesMedia(t *testing.T) {
 	if err != nil || resp.Status != http.StatusCreated {
 		t.Fatalf("subscribe: %v %+v", err, resp)
 	}
-	whiptest.Eventually(t, 5*time.Second, "the host's RTP at the viewer", func() bool {
+	testenv.Eventually(t, 5*time.Second, "the host's RTP at the viewer", func() bool {
 		packets, bytes, _ := sub.Received()
 		return packets > 0 && bytes > 0
 	})
@@ -105,12 +106,12 @@ func TestEmbeddedStageCarriesMedia(t *testing.T) {
 		}
 		return st
 	}
-	whiptest.Eventually(t, 5*time.Second, "IVS's count of the viewer", func() bool {
+	testenv.Eventually(t, 5*time.Second, "IVS's count of the viewer", func() bool {
 		st := read()
 		return *st.TotalViewers == 1 && st.IVSConnected != nil && *st.IVSConnected == 1 && *st.Drift == 0
 	})
 	sub.Close()
-	whiptest.Eventually(t, 5*time.Second, "the viewer gone from the count", func() bool {
+	testenv.Eventually(t, 5*time.Second, "the viewer gone from the count", func() bool {
 		st := read()
 		return *st.TotalViewers == 0 && st.IVSConnected != nil && *st.IVSConnected == 0
 	})
@@ -165,7 +166,7 @@ func TestStandaloneEmulatorServesWHIP(t *testing.T) {
 	if err != nil || resp.Status != http.StatusCreated {
 		t.Fatalf("WHIP publish to the standalone emulator: %v %+v", err, resp)
 	}
-	whiptest.Eventually(t, 5*time.Second, "the publisher published", func() bool {
+	testenv.Eventually(t, 5*time.Second, "the publisher published", func() bool {
 		return published(t, client, aws.ToString(st.Stage.Arn), aws.ToString(tok.ParticipantToken.ParticipantId))
 	})
 }

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ivslive/ivslive/internal/testenv"
 )
 
 // hook is one webhook request a receiver got.
@@ -123,7 +125,7 @@ func TestWebhooksSurviveKillOfTheDeliveringInstance(t *testing.T) {
 	for n := range before {
 		join(api[n%2], n)
 	}
-	waitFor(t, 20*time.Second, "deliveries from both instances", func() bool { return len(rx.hooks()) >= 15 })
+	testenv.Eventually(t, 20*time.Second, "deliveries from both instances", func() bool { return len(rx.hooks()) >= 15 })
 
 	b.cmd.Process.Signal(syscall.SIGSTOP) // a delivers alone from here
 	t.Cleanup(func() { b.cmd.Process.Signal(syscall.SIGCONT) })
@@ -152,7 +154,7 @@ func TestWebhooksSurviveKillOfTheDeliveringInstance(t *testing.T) {
 		want[hook{typ: "viewer.joined", stage: stages[n%len(stages)], user: fmt.Sprint("u", n)}] = true
 	}
 	key := func(h hook) hook { return hook{typ: h.typ, stage: h.stage, user: h.user} }
-	waitFor(t, 60*time.Second, "every event delivered", func() bool {
+	testenv.Eventually(t, 60*time.Second, "every event delivered", func() bool {
 		seen := map[hook]bool{}
 		for _, h := range rx.hooks() {
 			seen[key(h)] = true
@@ -195,17 +197,5 @@ func TestWebhooksSurviveKillOfTheDeliveringInstance(t *testing.T) {
 	}
 	if redelivered < 2 {
 		t.Errorf("the event a held (%s) arrived %d times, want it again from b", held.id, redelivered)
-	}
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, within)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

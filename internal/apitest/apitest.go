@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	ivshttp "github.com/ivslive/ivslive/http"
 	"github.com/ivslive/ivslive/internal/app"
 	"github.com/ivslive/ivslive/internal/contract"
+	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/ivs"
 	"github.com/ivslive/ivslive/ivs/emulator"
 	"github.com/ivslive/ivslive/live"
@@ -38,28 +38,12 @@ const (
 	ViewerKey = "test-viewer-key-0123456789"
 )
 
-// Clock is a settable clock for tests.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// Clock is a settable clock for tests (testenv.Clock, under the name the
+// tests have always used).
+type Clock = testenv.Clock
 
 // NewClock returns a clock at t.
-func NewClock(t time.Time) *Clock { return &Clock{now: t} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Add moves the clock forward.
-func (c *Clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func NewClock(t time.Time) *Clock { return testenv.NewClock(t) }
 
 // Stores is what the history twins offer.
 type Stores interface {

@@ -12,12 +12,15 @@ import (
 
 // RedisPresence is an Options.Presence that uses the test Redis server with
 // a key prefix of the test's own; it skips (or fails in CI) without Redis.
-func RedisPresence(t testing.TB, sink ivslive.SessionSink, _ func() time.Time) (ivslive.PresenceStore, func(context.Context) error) {
+func RedisPresence(t testing.TB, sink ivslive.SessionSink, now func() time.Time) (ivslive.PresenceStore, func(context.Context) error) {
 	client, prefix := testenv.Redis(t)
-	rec := redis.NewRecorder(client, prefix, sink, "apitest", nil)
+	if now == nil {
+		now = time.Now
+	}
+	rec := redis.NewRecorder(client, prefix, sink, "apitest", nil, redis.WithClock(now))
 	b := redis.NewBatcher(client, 1)
 	t.Cleanup(func() { b.Close() })
-	return redis.NewPresence(client, prefix, redis.WithBatcher(b)), rec.Flush
+	return redis.NewPresence(client, prefix, redis.WithBatcher(b), redis.WithNow(now)), rec.Flush
 }
 
 // Twins runs f once with memory presence and once with Redis presence.

@@ -57,7 +57,7 @@ func (a *App) startCloudWatch(ctx context.Context, leader *live.Leader, bus *liv
 		}}
 	pub := cloudwatch.New(cloudwatch.Options{
 		Client: client, Namespace: a.cfg.CloudWatchNamespace, Environment: orDefault(a.cfg.NodeEnv, "development"),
-		Service: "ivslive", Interval: a.cfg.MetricsInterval, IsLeader: leader.IsLeader, Logger: a.log,
+		Service: "ivslive", Interval: a.cfg.MetricsInterval, Logger: a.log,
 		Source: func(ctx context.Context) (cloudwatch.Metrics, error) {
 			st, err := a.Live.Stats(ctx)
 			if err != nil {
@@ -72,7 +72,8 @@ func (a *App) startCloudWatch(ctx context.Context, leader *live.Leader, bus *liv
 			return m, nil
 		},
 	})
-	a.workers = append(a.workers, func(ctx context.Context) { tally.Run(ctx, bus) }, reporter.Run, pub.Run)
+	send := func(ctx context.Context) { live.WhileLeader(ctx, a.cfg.MetricsInterval, leader, nil, pub.Observe) }
+	a.workers = append(a.workers, func(ctx context.Context) { tally.Run(ctx, bus) }, reporter.Run, send)
 	a.log.Info("CloudWatch metrics on", "namespace", a.cfg.CloudWatchNamespace, "interval", a.cfg.MetricsInterval)
 	return nil
 }

@@ -8,11 +8,12 @@ import (
 	"github.com/ivslive/ivslive"
 )
 
-// LeaseStore runs the lease contract. open must return an empty store on the
-// real clock.
-func LeaseStore(t *testing.T, open func(t *testing.T) ivslive.LeaseStore) {
+// LeaseStore runs the lease contract. open must return an empty store and
+// a function that moves the store's clock forward by d (a fake clock's,
+// or for a store that keeps time itself, such as Redis, waiting d).
+func LeaseStore(t *testing.T, open func(t *testing.T) (s ivslive.LeaseStore, advance func(d time.Duration))) {
 	ctx := context.Background()
-	s := open(t)
+	s, advance := open(t)
 	tokA, held, err := s.AcquireLease(ctx, "scaler", "a", time.Minute)
 	if err != nil || !held {
 		t.Fatalf("first acquire: held=%v err=%v", held, err)
@@ -40,7 +41,7 @@ func LeaseStore(t *testing.T, open func(t *testing.T) ivslive.LeaseStore) {
 		t.Fatalf("after release: held=%v token=%d, want a token above %d", held, tokB, tokA)
 	}
 	// An expired lease goes to the next one who asks.
-	time.Sleep(250 * time.Millisecond)
+	advance(100 * time.Millisecond)
 	tokA2, held, _ := s.AcquireLease(ctx, "scaler", "a", time.Minute)
 	if !held || tokA2 <= tokB {
 		t.Fatalf("after expiry: held=%v token=%d, want a token above %d", held, tokA2, tokB)

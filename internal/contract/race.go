@@ -70,7 +70,7 @@ func presenceConcurrency(t *testing.T, open func(t *testing.T) Presence) {
 			}()
 			go func() {
 				defer wg.Done()
-				time.Sleep(time.Duration(rand.IntN(200)) * time.Microsecond)
+				time.Sleep(time.Duration(rand.IntN(200)) * time.Microsecond) // jitter, so leaves land among the heartbeats
 				if _, err := p.Store.Leave(ctx, ivslive.LeaveRequest{StageARN: stageA, UserID: user, Now: t0.Add(30 * time.Second)}); err != nil {
 					t.Errorf("leave %s: %v", user, err)
 				}

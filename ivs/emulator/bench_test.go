@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ivsrealtime"
 	"github.com/aws/aws-sdk-go-v2/service/ivsrealtime/types"
 
+	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/internal/whiptest"
 	"github.com/ivslive/ivslive/ivs/emulator/media"
 )
@@ -216,23 +217,25 @@ func TestFanoutClients(t *testing.T) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			// 404 until the publisher's first packet is in: try again.
-			for deadline := time.Now().Add(30 * time.Second); ; {
+			var fail error
+			testenv.Poll(30*time.Second, func() bool {
 				sub, err := whiptest.NewSubscriber(whiptest.Codecs{}, true)
 				if err != nil {
-					errs <- err
-					return
+					fail = err
+					return true
 				}
 				resp, err := sub.Connect(t.Context(), client, plan.WHIP+"/subscribe/"+plan.PublisherID, tok)
 				if err == nil && resp.Status == http.StatusCreated {
 					subs[i] = sub
-					return
+					return true
 				}
 				sub.Close()
-				if err != nil || resp.Status != http.StatusNotFound || time.Now().After(deadline) {
-					errs <- fmt.Errorf("subscribe: %v %+v", err, resp)
-					return
-				}
-				time.Sleep(50 * time.Millisecond)
+				fail = fmt.Errorf("subscribe: %v %+v", err, resp)
+				// Only a publisher not there yet (404) is worth another try.
+				return err != nil || resp.Status != http.StatusNotFound
+			})
+			if subs[i] == nil {
+				errs <- fail
 			}
 		}()
 	}
@@ -248,7 +251,7 @@ func TestFanoutClients(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	whiptest.Eventually(t, 30*time.Second, "media at every subscriber", func() bool {
+	testenv.Eventually(t, 30*time.Second, "media at every subscriber", func() bool {
 		for _, s := range subs {
 			if _, _, video := s.Received(); video == 0 {
 				return false

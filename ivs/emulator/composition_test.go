@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ivsrealtime/types"
 
 	"github.com/ivslive/ivslive"
+	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/internal/whiptest"
 	"github.com/ivslive/ivslive/token"
 )
@@ -89,10 +90,10 @@ func TestCompositionServesHLS(t *testing.T) {
 		aws.ToString(comp.Destinations[0].Configuration.Channel.ChannelArn) != aws.ToString(ch.Arn) {
 		t.Fatalf("composition = %+v", comp)
 	}
-	eventually(t, 5*time.Second, "composition ACTIVE", func() bool { return h.compositionState(t, compArn) == types.CompositionStateActive })
+	testenv.Eventually(t, 5*time.Second, "composition ACTIVE", func() bool { return h.compositionState(t, compArn) == types.CompositionStateActive })
 
 	var playlist string
-	eventually(t, 15*time.Second, "a playlist with two segments", func() bool {
+	testenv.Eventually(t, 15*time.Second, "a playlist with two segments", func() bool {
 		status, body := h.get(t, playURL)
 		playlist = string(body)
 		return status == http.StatusOK && len(segmentLine.FindAllString(playlist, -1)) >= 2
@@ -123,9 +124,9 @@ func TestCompositionServesHLS(t *testing.T) {
 	if s := h.compositionState(t, compArn); s != types.CompositionStateStopping && s != types.CompositionStateStopped {
 		t.Errorf("state after stop = %s", s)
 	}
-	eventually(t, 5*time.Second, "STOPPED", func() bool { return h.compositionState(t, compArn) == types.CompositionStateStopped })
+	testenv.Eventually(t, 5*time.Second, "STOPPED", func() bool { return h.compositionState(t, compArn) == types.CompositionStateStopped })
 	var names []string
-	eventually(t, 5*time.Second, "composition events", func() bool {
+	testenv.Eventually(t, 5*time.Second, "composition events", func() bool {
 		bridge.mu.Lock()
 		defer bridge.mu.Unlock()
 		names = names[:0]
@@ -256,13 +257,13 @@ func TestCompositionIdleStops(t *testing.T) {
 	if s := h.compositionState(t, aws.ToString(c.Arn)); s != types.CompositionStateStarting {
 		t.Errorf("state = %s, want STARTING", s)
 	}
-	h.clock.Advance(compositionIdleTimeout)
+	h.clock.Add(compositionIdleTimeout)
 	h.em.Sweep() // STOPPING
 	h.em.Sweep() // STOPPED
 	if s := h.compositionState(t, aws.ToString(c.Arn)); s != types.CompositionStateStopped {
 		t.Errorf("state after a minute alone = %s, want STOPPED", s)
 	}
-	h.clock.Advance(compositionRetention)
+	h.clock.Add(compositionRetention)
 	h.em.Sweep()
 	_, err = h.client.GetComposition(t.Context(), &ivsrealtime.GetCompositionInput{Arn: c.Arn})
 	wantAPIError[*types.ResourceNotFoundException](t, err)
@@ -307,7 +308,7 @@ func TestPrivatePlayback(t *testing.T) {
 	}
 	good := sign(signer, aws.ToString(ch.Arn), time.Hour)
 	var playlist string
-	eventually(t, 15*time.Second, "a private playlist", func() bool {
+	testenv.Eventually(t, 15*time.Second, "a private playlist", func() bool {
 		status, body := h.get(t, playURL+"?token="+good)
 		playlist = string(body)
 		return status == http.StatusOK && segmentLine.MatchString(playlist)
@@ -355,17 +356,17 @@ func TestCompositionEndsWithoutHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	compArn := aws.ToString(comp.Arn)
-	eventually(t, 15*time.Second, "a segment", func() bool { status, _ := h.get(t, playURL); return status == http.StatusOK })
+	testenv.Eventually(t, 15*time.Second, "a segment", func() bool { status, _ := h.get(t, playURL); return status == http.StatusOK })
 
 	if resp, err := pub.Delete(t.Context(), h.srv.Client()); err != nil || resp.Status != http.StatusOK {
 		t.Fatalf("host DELETE: %v %+v", err, resp)
 	}
-	h.clock.Advance(compositionIdleTimeout - time.Second)
+	h.clock.Add(compositionIdleTimeout - time.Second)
 	h.em.Sweep()
 	if s := h.compositionState(t, compArn); s != types.CompositionStateActive {
 		t.Fatalf("state within the minute = %s, want ACTIVE", s)
 	}
-	h.clock.Advance(time.Second)
+	h.clock.Add(time.Second)
 	h.em.Sweep()
 	h.em.Sweep()
 	if s := h.compositionState(t, compArn); s != types.CompositionStateStopped {
@@ -386,7 +387,7 @@ func TestCompositionEndsWithoutHost(t *testing.T) {
 	if s := h.compositionState(t, aws.ToString(doomed.Arn)); s != types.CompositionStateFailed {
 		t.Errorf("composition of a deleted stage = %s, want FAILED", s)
 	}
-	eventually(t, 5*time.Second, "Session Failure", func() bool {
+	testenv.Eventually(t, 5*time.Second, "Session Failure", func() bool {
 		bridge.mu.Lock()
 		defer bridge.mu.Unlock()
 		return slices.ContainsFunc(bridge.events, func(ev EventBridgeEvent) bool {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ivslive/ivslive/internal/testenv"
 )
 
 // The event is the JSON EventBridge delivers, key for key.
@@ -72,7 +74,7 @@ func TestEventSinksNeverBlock(t *testing.T) {
 			h.em.SetPublishing(arn, "p", true)
 			h.em.SetPublishing(arn, "p", false)
 		}
-		eventually(t, 10*time.Second, "every event at the fast sink", func() bool {
+		testenv.Eventually(t, 10*time.Second, "every event at the fast sink", func() bool {
 			return len(fast.names("p")) == 2*toggles*r
 		})
 	}
@@ -87,7 +89,7 @@ func TestEventSinksNeverBlock(t *testing.T) {
 		}
 	}
 	once.Do(func() { close(release) })
-	eventually(t, 5*time.Second, "the slow sink draining", func() bool { return slow.Load() >= sinkBuffer })
+	testenv.Eventually(t, 5*time.Second, "the slow sink draining", func() bool { return slow.Load() >= sinkBuffer })
 	if n := slow.Load(); n > sinkBuffer+1 {
 		t.Errorf("slow sink got %d events, want at most its buffer (%d) and the one it held", n, sinkBuffer)
 	}

@@ -14,7 +14,6 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,28 +22,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ivsrealtime"
 	"github.com/aws/aws-sdk-go-v2/service/ivsrealtime/types"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ivslive/ivslive/internal/testenv"
 )
 
-// fakeClock is an injectable clock that only moves when told to.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 5, 1, 12, 0, 0, 123_456_789, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// newFakeClock returns a clock that only moves when told to, with
+// nanoseconds because the emulator must cut them as IVS does.
+func newFakeClock() *testenv.Clock {
+	return testenv.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 123_456_789, time.UTC))
 }
 
 // harness is an emulator behind an httptest server with an SDK client.
@@ -52,7 +37,7 @@ type harness struct {
 	em     *Emulator
 	srv    *httptest.Server
 	client *ivsrealtime.Client
-	clock  *fakeClock
+	clock  *testenv.Clock
 }
 
 // newHarness starts an emulator with opts (its clock replaced by a fake one

@@ -102,7 +102,7 @@ func TestJoinRefusals(t *testing.T) {
 		})
 	}
 	// A token is checked at join only: expired now, refused.
-	h.clock.Advance(time.Minute)
+	h.clock.Add(time.Minute)
 	resp, err := whiptest.Post(t.Context(), h.srv.Client(), h.whipURL(st), aws.ToString(short.ParticipantToken.Token), offerFor(t, whiptest.PublishOptions{}))
 	if err != nil || resp.Status != http.StatusUnauthorized || !strings.Contains(resp.Body, "expired") {
 		t.Fatalf("expired token: %v %+v, want 401 expired", err, resp)
@@ -143,7 +143,7 @@ func TestJoinRefusals(t *testing.T) {
 	})
 	h.publish(t, st, self, whiptest.PublishOptions{})
 	h.waitPublishing(t, arn, "self-host")
-	h.clock.Advance(2 * time.Minute)
+	h.clock.Add(2 * time.Minute)
 	h.em.Sweep()
 	if p := h.participant(t, arn, session, "self-host"); p.State != types.ParticipantStateConnected || aws.ToString(p.UserId) != "me" {
 		t.Errorf("self-signed publisher past its exp = %s, userId %q; want CONNECTED, me", p.State, aws.ToString(p.UserId))

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ivsrealtime/types"
 	"go.uber.org/goleak"
 
+	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/internal/whiptest"
 )
 
@@ -51,8 +52,8 @@ func TestClosedPeersFreeEverything(t *testing.T) {
 			t.Fatalf("subscriber DELETE: %v %+v", err, resp)
 		}
 		subs[1].Close()
-		eventually(t, 5*time.Second, "the closed subscriber's connection ended", func() bool { return h.em.connCount() == 2 })
-		h.clock.Advance(time.Minute)
+		testenv.Eventually(t, 5*time.Second, "the closed subscriber's connection ended", func() bool { return h.em.connCount() == 2 })
+		h.clock.Add(time.Minute)
 		h.em.Sweep()
 		if resp, err := pub.Delete(t.Context(), h.srv.Client()); err != nil || resp.Status != http.StatusOK {
 			t.Fatalf("publisher DELETE: %v %+v", err, resp)
@@ -61,7 +62,7 @@ func TestClosedPeersFreeEverything(t *testing.T) {
 		if n := h.em.connCount(); n != 0 {
 			t.Fatalf("%d connections left", n)
 		}
-		eventually(t, 5*time.Second, "every peer closed", func() bool { return h.em.engine.Peers() == 0 })
+		testenv.Eventually(t, 5*time.Second, "every peer closed", func() bool { return h.em.engine.Peers() == 0 })
 	}
 	cycle() // starts the media plane, which stays
 	baseline := append([]goleak.Option{goleak.IgnoreCurrent()}, httpIdle...)

@@ -194,10 +194,10 @@ func TestStageSessionsAndEventPages(t *testing.T) {
 		t.Errorf("%d events in %d pages: %v, want 16 in 4 pages from JOINED to LEFT", len(names), pages, names)
 	}
 
-	h.clock.Advance(time.Minute)
+	h.clock.Add(time.Minute)
 	h.em.Sweep()
 	end := h.clock.Now().Truncate(time.Millisecond)
-	h.clock.Advance(time.Hour)
+	h.clock.Add(time.Hour)
 	h.em.SetPublishing(arn, "p", true)
 	second := h.activeSession(t, arn)
 	if second == "" || second == first {

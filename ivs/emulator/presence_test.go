@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ivsrealtime/types"
 
+	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/internal/whiptest"
 )
 
@@ -44,9 +45,9 @@ func TestClosedSubscriberLeavesAtOnce(t *testing.T) {
 		t.Fatalf("viewer before closing = %+v, want connected, joined, never left", p)
 	}
 
-	h.clock.Advance(7 * time.Second)
+	h.clock.Add(7 * time.Second)
 	sub.Close()
-	eventually(t, 5*time.Second, "the viewer DISCONNECTED", func() bool {
+	testenv.Eventually(t, 5*time.Second, "the viewer DISCONNECTED", func() bool {
 		return h.participant(t, arn, session, viewerID).State == types.ParticipantStateDisconnected
 	})
 	select {

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ivsrealtime/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/internal/whiptest"
 )
 
@@ -16,7 +17,7 @@ import (
 func receiving(t *testing.T, sub *whiptest.Subscriber, what string) {
 	t.Helper()
 	before, _, _ := sub.Received()
-	eventually(t, 5*time.Second, what, func() bool {
+	testenv.Eventually(t, 5*time.Second, what, func() bool {
 		now, _, video := sub.Received()
 		return now > before+10 && video > 0
 	})
@@ -71,7 +72,7 @@ func TestReplicaForwardsMedia(t *testing.T) {
 	if resp, err := pub.Delete(t.Context(), h.srv.Client()); err != nil || resp.Status != 200 {
 		t.Fatalf("DELETE: %v %+v", err, resp)
 	}
-	h.clock.Advance(30*time.Second - time.Millisecond)
+	h.clock.Add(30*time.Second - time.Millisecond)
 	h.em.Sweep()
 	if got := h.replicas(t, masterArn, hostID); len(got) != 1 {
 		t.Fatalf("replicas within the reconnect window: %+v", got)
@@ -79,7 +80,7 @@ func TestReplicaForwardsMedia(t *testing.T) {
 	pub2 := h.publish(t, master, hostToken, whiptest.PublishOptions{})
 	h.waitPublishing(t, masterArn, hostID)
 	receiving(t, sub, "the reconnected host's media in the replica stage")
-	h.clock.Advance(time.Minute)
+	h.clock.Add(time.Minute)
 	h.em.Sweep()
 	if got := h.replicas(t, masterArn, hostID); len(got) != 1 {
 		t.Fatalf("replicas after the host came back: %+v", got)
@@ -89,7 +90,7 @@ func TestReplicaForwardsMedia(t *testing.T) {
 	if resp, err := pub2.Delete(t.Context(), h.srv.Client()); err != nil || resp.Status != 200 {
 		t.Fatalf("DELETE: %v %+v", err, resp)
 	}
-	h.clock.Advance(30 * time.Second)
+	h.clock.Add(30 * time.Second)
 	h.em.Sweep()
 	if got := h.replicas(t, masterArn, hostID); len(got) != 0 {
 		t.Fatalf("replicas past the reconnect window: %+v", got)

@@ -98,7 +98,7 @@ func TestReplicationLifecycle(t *testing.T) {
 	if id := h.activeSession(t, s[1]); id != dst1 {
 		t.Errorf("destination session %q right after its only replication stopped, want %q until the end delay", id, dst1)
 	}
-	h.clock.Advance(3 * time.Minute)
+	h.clock.Add(3 * time.Minute)
 	h.em.Sweep()
 	if id := h.activeSession(t, s[1]); id != "" {
 		t.Errorf("destination kept session %q past the end delay after its only replication stopped", id)
@@ -134,7 +134,7 @@ func TestDeleteSourceStageStopsReplications(t *testing.T) {
 	if got := h.replicas(t, s[0], "p"); len(got) != 0 {
 		t.Errorf("replicas after deleting the source: %v", got)
 	}
-	h.clock.Advance(3 * time.Minute)
+	h.clock.Add(3 * time.Minute)
 	h.em.Sweep()
 	if id := h.activeSession(t, s[1]); id != "" {
 		t.Errorf("destination kept session %q past the end delay", id)

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/ivslive/ivslive/internal/testenv"
 )
 
 // newSQSClient returns the real SQS SDK client for the emulator's event
@@ -102,7 +104,7 @@ func TestEventQueueDeliversEvents(t *testing.T) {
 	if _, err := q.sqs.DeleteMessage(t.Context(), &sqs.DeleteMessageInput{QueueUrl: aws.String(q.url), ReceiptHandle: msgs[1].ReceiptHandle}); err != nil {
 		t.Fatalf("DeleteMessage: %v", err)
 	}
-	q.clock.Advance(time.Minute)
+	q.clock.Add(time.Minute)
 	if got := q.receive(t, 10, 30); len(got) != 0 {
 		t.Errorf("deleted messages came back: %d", len(got))
 	}
@@ -123,11 +125,11 @@ func TestEventQueueRedelivers(t *testing.T) {
 	if len(first) != 1 {
 		t.Fatalf("received %d, want 1", len(first))
 	}
-	q.clock.Advance(4 * time.Second)
+	q.clock.Add(4 * time.Second)
 	if got := q.receive(t, 1, 5); len(got) != 0 {
 		t.Fatalf("received before the visibility timeout")
 	}
-	q.clock.Advance(time.Second)
+	q.clock.Add(time.Second)
 	second := q.receive(t, 1, 5)
 	if len(second) != 1 || aws.ToString(second[0].MessageId) != aws.ToString(first[0].MessageId) {
 		t.Fatalf("redelivery = %+v, want message %s", second, aws.ToString(first[0].MessageId))
@@ -159,7 +161,7 @@ func TestEventQueueRedelivers(t *testing.T) {
 	if _, err := q.sqs.DeleteMessage(t.Context(), &sqs.DeleteMessageInput{QueueUrl: aws.String(q.url), ReceiptHandle: third[0].ReceiptHandle}); err != nil {
 		t.Fatal(err)
 	}
-	q.clock.Advance(time.Minute)
+	q.clock.Add(time.Minute)
 	if got := q.receive(t, 1, 5); len(got) != 0 {
 		t.Error("deleted with its latest handle, the message came back")
 	}
@@ -180,7 +182,7 @@ func TestEventQueueLongPoll(t *testing.T) {
 			out, err := q.sqs.ReceiveMessage(t.Context(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.url), MaxNumberOfMessages: 10, WaitTimeSeconds: 20})
 			done <- result{out, err}
 		}()
-		eventually(t, 5*time.Second, "a waiting long poll", func() bool {
+		testenv.Eventually(t, 5*time.Second, "a waiting long poll", func() bool {
 			q.em.queue.mu.Lock()
 			defer q.em.queue.mu.Unlock()
 			return q.em.queue.polls == 1

@@ -101,7 +101,7 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	if diff := cmp.Diff(wantReplicas, gotReplicas, sdkCmp()); diff != "" {
 		t.Errorf("replicas after restart (-before +after):\n%s", diff)
 	}
-	second.clock.Advance(time.Minute)
+	second.clock.Add(time.Minute)
 	second.em.Sweep()
 	if got := second.replicas(t, aws.ToString(st.Stage.Arn), "host"); len(got) != 0 {
 		t.Errorf("replicas %v after the reconnect window passed without the source", got)

@@ -242,7 +242,7 @@ func TestDisconnectParticipant(t *testing.T) {
 	if p.Participant.State != types.ParticipantStateDisconnected || !p.Participant.Published {
 		t.Errorf("disconnected participant: state %s, published %v; want DISCONNECTED, published", p.Participant.State, p.Participant.Published)
 	}
-	h.clock.Advance(3 * time.Minute)
+	h.clock.Add(3 * time.Minute)
 	h.em.Sweep()
 	if id := h.activeSession(t, aws.ToString(st.Arn)); id != "" {
 		t.Errorf("activeSessionId = %q past the end delay after the only publisher was disconnected", id)

@@ -11,14 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ivsrealtime"
 	"github.com/aws/aws-sdk-go-v2/service/ivsrealtime/types"
 
+	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/internal/whiptest"
 )
-
-// eventually waits for an outcome the network decides.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	whiptest.Eventually(t, d, what, cond)
-}
 
 // token mints a participant token through the SDK.
 func (h *harness) token(t *testing.T, stageArn, userID string, caps ...types.ParticipantTokenCapability) (pid, token string) {
@@ -76,7 +71,7 @@ func (h *harness) subscribe(t *testing.T, st *types.Stage, pid, token string) *w
 func (h *harness) waitPublishing(t *testing.T, stageArn, pid string) string {
 	t.Helper()
 	var session string
-	eventually(t, 5*time.Second, pid+" publishing", func() bool {
+	testenv.Eventually(t, 5*time.Second, pid+" publishing", func() bool {
 		session = h.activeSession(t, stageArn)
 		if session == "" {
 			return false
@@ -144,7 +139,7 @@ func (h *harness) eventLog(t *testing.T) *eventLog {
 func (l *eventLog) wait(t *testing.T, name, pid string) EventBridgeEvent {
 	t.Helper()
 	var found EventBridgeEvent
-	eventually(t, 5*time.Second, "EventBridge "+name+" for "+pid, func() bool {
+	testenv.Eventually(t, 5*time.Second, "EventBridge "+name+" for "+pid, func() bool {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		i := slices.IndexFunc(l.events, func(ev EventBridgeEvent) bool {

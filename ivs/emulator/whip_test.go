@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ivsrealtime/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/internal/whiptest"
 )
 
@@ -36,12 +37,12 @@ func TestPublishWatchAndLeave(t *testing.T) {
 		t.Fatalf("%d keyframe requests before anyone subscribed", n)
 	}
 	sub := h.subscribe(t, st, hostID, viewerToken)
-	eventually(t, 5*time.Second, "RTP at the subscriber", func() bool {
+	testenv.Eventually(t, 5*time.Second, "RTP at the subscriber", func() bool {
 		packets, bytes, video := sub.Received()
 		return packets > 0 && bytes > 0 && video > 0
 	})
 	// A new subscriber needs a keyframe: the emulator asks the publisher.
-	eventually(t, 5*time.Second, "a keyframe request at the publisher", func() bool { return pub.KeyframeRequests() > 0 })
+	testenv.Eventually(t, 5*time.Second, "a keyframe request at the publisher", func() bool { return pub.KeyframeRequests() > 0 })
 
 	list, err := h.client.ListParticipants(t.Context(), &ivsrealtime.ListParticipantsInput{StageArn: st.Arn, SessionId: aws.String(session)})
 	if err != nil {
@@ -108,12 +109,12 @@ func TestPublishWatchAndLeave(t *testing.T) {
 	}
 
 	// The session ends a few minutes after the last participant left.
-	h.clock.Advance(3*time.Minute - time.Second)
+	h.clock.Add(3*time.Minute - time.Second)
 	h.em.Sweep()
 	if got := h.activeSession(t, arn); got != session {
 		t.Fatalf("activeSessionId %q before the end delay, want %q", got, session)
 	}
-	h.clock.Advance(time.Second)
+	h.clock.Add(time.Second)
 	h.em.Sweep()
 	if got := h.activeSession(t, arn); got != "" {
 		t.Fatalf("activeSessionId %q after the end delay, want none", got)
@@ -140,12 +141,12 @@ func TestConnectionLossIsLeftAfterTimeout(t *testing.T) {
 	if n := h.em.lostConns(); n != 1 {
 		t.Fatalf("%d lost connections, want the host's", n)
 	}
-	h.clock.Advance(10*time.Second - time.Millisecond)
+	h.clock.Add(10*time.Second - time.Millisecond)
 	h.em.Sweep()
 	if p := h.participant(t, arn, session, hostID); p.State != types.ParticipantStateConnected {
 		t.Fatalf("host %s before the loss timeout, want CONNECTED", p.State)
 	}
-	h.clock.Advance(time.Millisecond)
+	h.clock.Add(time.Millisecond)
 	h.em.Sweep()
 	if p := h.participant(t, arn, session, hostID); p.State != types.ParticipantStateDisconnected {
 		t.Fatalf("host %s after the loss timeout, want DISCONNECTED", p.State)
@@ -172,7 +173,7 @@ func TestConnectionLossIsLeftAfterTimeout(t *testing.T) {
 	if p := h.participant(t, arn, session, ghostID); p.State != types.ParticipantStateConnected {
 		t.Fatalf("ghost %s after its answer, want CONNECTED (joined)", p.State)
 	}
-	h.clock.Advance(10 * time.Second)
+	h.clock.Add(10 * time.Second)
 	h.em.Sweep()
 	if diff := cmp.Diff([]string{"JOINED", "LEFT"}, eventNames(h.events(t, arn, session, ghostID))); diff != "" {
 		t.Errorf("ghost events (-want +got):\n%s", diff)
@@ -256,7 +257,7 @@ func TestMediaRules(t *testing.T) {
 		pid, token := h.token(t, arn, "", publishCaps...)
 		h.publish(t, st, token, whiptest.PublishOptions{BFrames: true})
 		var session string
-		eventually(t, 5*time.Second, "the B-frame publisher disconnected", func() bool {
+		testenv.Eventually(t, 5*time.Second, "the B-frame publisher disconnected", func() bool {
 			session = h.activeSession(t, arn)
 			p, err := h.client.GetParticipant(t.Context(), &ivsrealtime.GetParticipantInput{StageArn: st.Arn,
 				SessionId: aws.String(session), ParticipantId: aws.String(pid)})

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/ivslive/ivslive/internal/testenv"
 	"github.com/ivslive/ivslive/internal/whiptest"
 	"github.com/ivslive/ivslive/ivs/emulator/media"
 )
@@ -115,7 +116,7 @@ func TestForwardsPublisherToSubscribers(t *testing.T) {
 		subs = append(subs, sub)
 	}
 	for i, sub := range subs {
-		whiptest.Eventually(t, 5*time.Second, "video and audio at a subscriber", func() bool {
+		testenv.Eventually(t, 5*time.Second, "video and audio at a subscriber", func() bool {
 			packets, bytes, video := sub.Received()
 			return video > 0 && packets > video && bytes > 0
 		})
