@@ -10,7 +10,7 @@ import (
 	"github.com/ivslive/ivslive"
 )
 
-func errNoPublisher() error { return ivslive.Errorf(ivslive.ENOTFOUND, "主播直播不存在") }
+func errNoPublisher() error { return ivslive.NotFound(ivslive.RPublisher) }
 
 // SetPublisher implements ivslive.PresenceStore. The hash expires at
 // pub.ExpiresAt, so a publisher whose token ran out disappears without a
