@@ -315,11 +315,7 @@ func (h *Hub) statsUpdate(st live.Stats) wsData[statsPush] {
 		stages[i] = toStageState(v)
 	}
 	return wsData[statsPush]{Type: "stats_update", Channel: "stats", Data: statsPush{
-		ViewerCount: st.TotalViewers, TotalViewers: st.TotalViewers + st.PlaybackViewers,
-		RealtimeViewers: st.TotalViewers, PlaybackViewers: st.PlaybackViewers,
-		ActiveStages: len(st.Stages) - st.DrainingStages, DrainingStages: st.DrainingStages,
-		IsPublisherLive: st.PublisherLive, CapacityLeft: st.CapacityLeft,
-		Stages: stages, Timestamp: h.stamp(),
+		ViewerCount: st.TotalViewers, liveCounts: toLiveCounts(st), Stages: stages, Timestamp: h.stamp(),
 	}}
 }
 

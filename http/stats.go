@@ -18,14 +18,8 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 		stages[i] = toSummary(v)
 	}
 	data := statsAnswer{
-		TotalViewers:    st.TotalViewers + st.PlaybackViewers,
-		RealtimeViewers: st.TotalViewers,
-		PlaybackViewers: st.PlaybackViewers,
-		ActiveStages:    len(st.Stages) - st.DrainingStages,
-		DrainingStages:  st.DrainingStages,
-		IsPublisherLive: st.PublisherLive,
-		CapacityLeft:    st.CapacityLeft,
-		Stages:          stages,
+		liveCounts: toLiveCounts(st),
+		Stages:     stages,
 		Scaling: scaling{
 			Enabled:             s.Live.Config.AutoScale,
 			AutoScaledStages:    st.AutoScaled,
@@ -109,19 +103,13 @@ func (s *Server) handleStatsPublisher(w http.ResponseWriter, r *http.Request) {
 // statsAnswer is GET /api/stats. IVS's view (ivsConnected, drift,
 // withoutHost) only where known, playback only when it is configured.
 type statsAnswer struct {
-	TotalViewers    int                  `json:"totalViewers"`
-	RealtimeViewers int                  `json:"realtimeViewers"`
-	PlaybackViewers int                  `json:"playbackViewers"`
-	ActiveStages    int                  `json:"activeStages"`
-	DrainingStages  int                  `json:"drainingStages"`
-	IsPublisherLive bool                 `json:"isPublisherLive"`
-	CapacityLeft    int                  `json:"capacityLeft"`
-	Stages          []stageSummary       `json:"stages"`
-	Scaling         scaling              `json:"scaling"`
-	Playback        *live.PlaybackStatus `json:"playback,omitempty"`
-	IVSConnected    *int                 `json:"ivsConnected,omitempty"`
-	Drift           *int                 `json:"drift,omitempty"`
-	WithoutHost     *int                 `json:"withoutHost,omitempty"`
+	liveCounts
+	Stages       []stageSummary       `json:"stages"`
+	Scaling      scaling              `json:"scaling"`
+	Playback     *live.PlaybackStatus `json:"playback,omitempty"`
+	IVSConnected *int                 `json:"ivsConnected,omitempty"`
+	Drift        *int                 `json:"drift,omitempty"`
+	WithoutHost  *int                 `json:"withoutHost,omitempty"`
 }
 
 type scaling struct {
@@ -174,5 +162,24 @@ func toLivePublisher(pub ivslive.Publisher) livePublisher {
 	return livePublisher{
 		ParticipantID: pub.ParticipantID, UserID: pub.UserID, JoinedAt: isoTime(pub.JoinedAt), ExpiresAt: isoTime(pub.ExpiresAt),
 		Publishing: pub.Publishing, PublishingParticipantID: pub.Source(),
+	}
+}
+
+// liveCounts are the totals GET /api/stats and the stats channel share.
+type liveCounts struct {
+	TotalViewers    int  `json:"totalViewers"`
+	RealtimeViewers int  `json:"realtimeViewers"`
+	PlaybackViewers int  `json:"playbackViewers"`
+	ActiveStages    int  `json:"activeStages"`
+	DrainingStages  int  `json:"drainingStages"`
+	IsPublisherLive bool `json:"isPublisherLive"`
+	CapacityLeft    int  `json:"capacityLeft"`
+}
+
+func toLiveCounts(st live.Stats) liveCounts {
+	return liveCounts{
+		TotalViewers: st.TotalViewers + st.PlaybackViewers, RealtimeViewers: st.TotalViewers,
+		PlaybackViewers: st.PlaybackViewers, ActiveStages: len(st.Stages) - st.DrainingStages,
+		DrainingStages: st.DrainingStages, IsPublisherLive: st.PublisherLive, CapacityLeft: st.CapacityLeft,
 	}
 }

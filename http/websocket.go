@@ -335,14 +335,8 @@ type wsErrorBody struct {
 // statsPush is the stats channel's data; viewerCount is the real-time
 // count, as the Node server's dashboard read it.
 type statsPush struct {
-	ViewerCount     int          `json:"viewerCount"`
-	TotalViewers    int          `json:"totalViewers"`
-	RealtimeViewers int          `json:"realtimeViewers"`
-	PlaybackViewers int          `json:"playbackViewers"`
-	ActiveStages    int          `json:"activeStages"`
-	DrainingStages  int          `json:"drainingStages"`
-	IsPublisherLive bool         `json:"isPublisherLive"`
-	CapacityLeft    int          `json:"capacityLeft"`
-	Stages          []stageState `json:"stages"`
-	Timestamp       string       `json:"timestamp"`
+	ViewerCount int `json:"viewerCount"`
+	liveCounts
+	Stages    []stageState `json:"stages"`
+	Timestamp string       `json:"timestamp"`
 }
