@@ -31,24 +31,66 @@ const (
 	EMETHOD    = "METHOD_NOT_ALLOWED"
 )
 
+// Reasons say which thing an error is about where a client needs to know it
+// (which resource is missing, why a stage refuses a seat). Adapters and the
+// core set a reason instead of writing words; the HTTP layer chooses the
+// client-facing text of each one in one place (http/messages.go), so the
+// same condition reads the same whichever adapter found it.
+const (
+	RStage                = "stage"                 // a stage ivslive or IVS does not know
+	RPublisher            = "publisher"             // no host is live
+	RSession              = "session"               // no such viewer session
+	RPublicKey            = "public_key"            // an IVS public key
+	RChannel              = "channel"               // an IVS low-latency channel
+	RPlaybackKeyPair      = "playback_key_pair"     // an IVS playback key pair
+	RComposition          = "composition"           // an IVS composition
+	REncoderConfiguration = "encoder_configuration" // an IVS encoder configuration
+	RReplicationTarget    = "replication_target"    // a stage or participant a replication names
+	RCompositionSource    = "composition_source"    // a stage or channel a composition names
+	RStageFull            = "stage_full"            // the stage has no free seat
+	RStageClosing         = "stage_closing"         // the stage is draining
+	RMasterStage          = "master_stage"          // the master stage cannot be deleted
+	RStageHasViewers      = "stage_has_viewers"     // a stage with viewers cannot be deleted
+	RMasterNotReady       = "master_not_ready"      // the master stage is not set up yet
+	RAWSAccess            = "aws_access"            // AWS refused the server's own credentials
+)
+
 // Error is the one error type of the application. Code is machine readable and
-// stable; Message is safe to show to a client; Details is extra structured
-// context shown only in development; Err is the underlying cause, logged but
-// never sent to a client.
+// stable; Reason names what the error is about (one of the R constants) for
+// the HTTP layer to put in words; Message is text safe to show a client when
+// there is no reason (often naming a field or a limit); Details is extra
+// structured context shown only in development; Err is the underlying cause,
+// logged but never sent to a client.
 type Error struct {
 	Code    string
+	Reason  string
 	Message string
 	Details any
 	Err     error
 }
 
-// Error implements the error interface.
+// Error implements the error interface, for logs.
 func (e *Error) Error() string {
-	if e.Err != nil {
-		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	text := e.Code
+	if e.Message != "" {
+		text += ": " + e.Message
+	} else if e.Reason != "" {
+		text += ": " + e.Reason
 	}
-	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+	if e.Err != nil {
+		text += ": " + e.Err.Error()
+	}
+	return text
 }
+
+// ReasonError returns an *Error with the given code about what reason names;
+// the HTTP layer chooses its words.
+func ReasonError(code, reason string) *Error {
+	return &Error{Code: code, Reason: reason}
+}
+
+// NotFound returns a NOT_FOUND error about the thing reason names.
+func NotFound(reason string) *Error { return ReasonError(ENOTFOUND, reason) }
 
 // Unwrap returns the underlying cause.
 func (e *Error) Unwrap() error { return e.Err }
@@ -84,17 +126,31 @@ func ErrorCode(err error) string {
 	return EINTERNAL
 }
 
-// ErrorMessage returns the client-safe message of the first *Error in err's
-// chain, or a generic message for any other error so internals never leak.
+// ErrorMessage returns the message of the first *Error in err's chain (its
+// reason when it has no message), or a generic message for any other error
+// so internals never leak. Clients read http.Message instead, which puts
+// reasons into words.
 func ErrorMessage(err error) string {
 	if err == nil {
 		return ""
 	}
 	var e *Error
 	if errors.As(err, &e) {
+		if e.Message == "" {
+			return e.Reason
+		}
 		return e.Message
 	}
-	return "內部伺服器錯誤"
+	return "internal error"
+}
+
+// ErrorReason returns the reason of the first *Error in err's chain, if any.
+func ErrorReason(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
 }
 
 // ErrorDetails returns the details of the first *Error in err's chain, if any.

@@ -7,14 +7,12 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"embed"
 	"encoding/json"
 	"fmt"
 	"io/fs"
 	"strings"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -47,20 +45,6 @@ func JSON() ([]byte, error) {
 		return nil, fmt.Errorf("convert openapi.yaml: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-// Load parses the document with kin-openapi, resolves its references and
-// validates it, so a malformed document fails here rather than in a client.
-func Load() (*openapi3.T, error) {
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(YAML())
-	if err != nil {
-		return nil, fmt.Errorf("load openapi.yaml: %w", err)
-	}
-	if err := doc.Validate(context.Background()); err != nil {
-		return nil, fmt.Errorf("validate openapi.yaml: %w", err)
-	}
-	return doc, nil
 }
 
 // writeJSON writes a YAML node as JSON, keeping mapping order.

@@ -91,7 +91,7 @@ func jsonError(err error) error {
 			field = "body"
 		}
 		return ivslive.Errorf(ivslive.EVALIDATION, "%s must be %s", field, kind(typ.Type.String())).
-			WithDetails(map[string]any{"field": field, "got": typ.Value})
+			WithDetails(fieldDetails{Field: field, Got: typ.Value})
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return ivslive.Errorf(ivslive.EVALIDATION, "malformed JSON: unexpected end of input")
 	default:
@@ -143,7 +143,7 @@ func missing(message string, fields map[string]string, order ...string) error {
 	if len(absent) == 0 {
 		return nil
 	}
-	return ivslive.Errorf(ivslive.EVALIDATION, "%s", message).WithDetails(map[string]any{"missingFields": absent})
+	return ivslive.Errorf(ivslive.EVALIDATION, "%s", message).WithDetails(missingDetails{MissingFields: absent})
 }
 
 // query returns a single query parameter; repeating it is an error.
@@ -183,3 +183,16 @@ func queryInt(r *http.Request, name string, def, min, max int) (int, error) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// fieldDetails names the field of a JSON value of the wrong type and the
+// kind of value sent (shown in development).
+type fieldDetails struct {
+	Field string `json:"field"`
+	Got   string `json:"got"`
+}
+
+// missingDetails lists required fields that were absent or empty, as the
+// Node server's sendValidationError did.
+type missingDetails struct {
+	MissingFields []string `json:"missingFields"`
+}

@@ -57,7 +57,7 @@ func (s *Server) errorWithData(w http.ResponseWriter, r *http.Request, err error
 	if status >= 500 {
 		s.Log.Error("request failed", "code", code, "err", err, "method", r.Method, "path", r.URL.Path, "requestId", RequestID(r.Context()))
 	}
-	body := errorBody{Code: code, Message: ivslive.ErrorMessage(err)}
+	body := errorBody{Code: code, Message: Message(err)}
 	if s.Config.Development {
 		body.Details = ivslive.ErrorDetails(err)
 	}
@@ -65,13 +65,18 @@ func (s *Server) errorWithData(w http.ResponseWriter, r *http.Request, err error
 	if errors.As(err, &limited) && code == ivslive.ERATELIMIT {
 		if d, ok := limited.Details.(RetryAfter); ok {
 			w.Header().Set("Retry-After", d.Seconds())
-			body.Details = map[string]any{"retryAfterSeconds": d.Seconds()}
+			body.Details = retryDetails{RetryAfterSeconds: d.Seconds()}
 			if !s.Config.Development {
 				body.Details = nil
 			}
 		}
 	}
 	s.writeJSON(w, status, errorEnvelope{Success: false, Data: data, Error: body, Timestamp: s.timestamp()})
+}
+
+// retryDetails is a rate-limit error's details in development.
+type retryDetails struct {
+	RetryAfterSeconds string `json:"retryAfterSeconds"`
 }
 
 // RetryAfter is the details of a rate-limit error: when to come back.

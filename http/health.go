@@ -96,24 +96,23 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	}
 	var mem runtime.MemStats
 	runtime.ReadMemStats(&mem)
-	data := map[string]any{
-		"status":  status,
-		"uptime":  s.now().Sub(s.started).Seconds(),
-		"version": s.Config.Version,
-		"services": map[string]any{
-			"redis": redis,
-			"aws":   map[string]any{"region": s.Config.Region, "stageConfigured": s.Live.MasterARN() != "", "backend": s.Config.IVSBackend},
+	data := healthAnswer{
+		Status:  status,
+		Uptime:  s.now().Sub(s.started).Seconds(),
+		Version: s.Config.Version,
+		Services: healthServices{
+			Redis: redis,
+			AWS:   healthAWS{Region: s.Config.Region, StageConfigured: s.Live.MasterARN() != "", Backend: s.Config.IVSBackend},
 		},
-		"memory": map[string]any{"used": mem.HeapAlloc >> 20, "total": mem.HeapSys >> 20, "unit": "MB"},
+		Memory:      healthMemory{Used: mem.HeapAlloc >> 20, Total: mem.HeapSys >> 20, Unit: "MB"},
+		Environment: s.Config.Environment,
 	}
 	if s.readsHealth(r) {
-		data["components"] = components
-	}
-	if s.Config.Environment != "" {
-		data["environment"] = s.Config.Environment
+		data.Components = components
 	}
 	if status == "unhealthy" {
-		s.errorWithData(w, r, ivslive.Errorf(ivslive.EUNAVAILABLE, "服務不可用"), data)
+		// No reason, no message: the words are the code's (http/messages.go).
+		s.errorWithData(w, r, &ivslive.Error{Code: ivslive.EUNAVAILABLE}, data)
 		return
 	}
 	s.respond(w, http.StatusOK, data, "")
@@ -151,10 +150,10 @@ func (s *Server) probe(ctx context.Context, c HealthCheck) componentStatus {
 	switch {
 	case errors.As(err, &lag):
 		res.Status = "degraded"
-		res.Error = ivslive.ErrorMessage(err)
+		res.Error = Message(err)
 	case err != nil:
 		res.Status = "down"
-		res.Error = ivslive.ErrorMessage(err)
+		res.Error = Message(err)
 		if ctx.Err() != nil {
 			res.Error = "no answer within " + healthTimeout.String()
 		}
@@ -168,14 +167,53 @@ func (s *Server) probe(ctx context.Context, c HealthCheck) componentStatus {
 }
 
 func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
-	s.writeJSON(w, http.StatusOK, map[string]any{
-		"service":   "ivslive",
-		"version":   s.Config.Version,
-		"status":    "running",
-		"timestamp": s.timestamp(),
-		"endpoints": map[string]string{
+	s.writeJSON(w, http.StatusOK, rootAnswer{
+		Service:   "ivslive",
+		Version:   s.Config.Version,
+		Status:    "running",
+		Timestamp: s.timestamp(),
+		Endpoints: map[string]string{
 			"health": "/health", "publisherToken": "/api/token/publisher", "viewerToken": "/api/token/viewer",
 			"stats": "/api/stats", "stages": "/api/stage",
 		},
 	})
+}
+
+// healthAnswer is the Node server's health answer (liveness for anyone)
+// plus the components for a key with the read scope.
+type healthAnswer struct {
+	Status      string                     `json:"status"`
+	Uptime      float64                    `json:"uptime"`
+	Version     string                     `json:"version"`
+	Services    healthServices             `json:"services"`
+	Memory      healthMemory               `json:"memory"`
+	Components  map[string]componentStatus `json:"components,omitzero"` // {} when no component is probed
+	Environment string                     `json:"environment,omitempty"`
+}
+
+type healthServices struct {
+	Redis string    `json:"redis"`
+	AWS   healthAWS `json:"aws"`
+}
+
+type healthAWS struct {
+	Region          string `json:"region"`
+	StageConfigured bool   `json:"stageConfigured"`
+	Backend         string `json:"backend"`
+}
+
+// healthMemory is the Go heap in MB, where the Node server gave V8's.
+type healthMemory struct {
+	Used  uint64 `json:"used"`
+	Total uint64 `json:"total"`
+	Unit  string `json:"unit"`
+}
+
+// rootAnswer is GET /: no envelope, as the Node server answered.
+type rootAnswer struct {
+	Service   string            `json:"service"`
+	Version   string            `json:"version"`
+	Status    string            `json:"status"`
+	Timestamp string            `json:"timestamp"`
+	Endpoints map[string]string `json:"endpoints"`
 }

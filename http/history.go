@@ -39,11 +39,7 @@ func (s *Server) handleViewerHistory(w http.ResponseWriter, r *http.Request) {
 			EndReason: string(c.Reason), Mode: c.Mode(), UserAgent: c.UserAgent, IPAddress: c.IP,
 		}
 	}
-	data := map[string]any{"userId": userID, "totalRecords": total, "history": history}
-	if next != "" {
-		data["nextToken"] = next
-	}
-	s.respond(w, http.StatusOK, data, "")
+	s.respond(w, http.StatusOK, viewerHistory{UserID: userID, TotalRecords: total, History: history, NextToken: next}, "")
 }
 
 type seriesPoint struct {
@@ -68,17 +64,15 @@ func (s *Server) handleViewerStats(w http.ResponseWriter, r *http.Request) {
 	for i, b := range h.Series {
 		points[i] = seriesPoint{Time: isoTime(b.Start), AvgViewers: b.AvgViewers, PeakViewers: b.PeakViewers}
 	}
-	s.respond(w, http.StatusOK, map[string]any{
-		"stageArn": arn,
-		"days":     days,
-		"stats": map[string]any{
-			"stageArn": arn, "totalViews": h.Stats.TotalViews, "uniqueViewers": h.Stats.UniqueViewers,
-			"avgWatchDuration": h.Stats.AvgWatchSeconds, "maxWatchDuration": h.Stats.MaxWatchSeconds,
-			"totalWatchSeconds": h.Stats.TotalWatchSeconds, "peakViewers": h.PeakViewers,
+	s.respond(w, http.StatusOK, stageHistory{
+		StageARN: arn,
+		Days:     days,
+		Stats: stageHistoryStats{
+			StageARN: arn, TotalViews: h.Stats.TotalViews, UniqueViewers: h.Stats.UniqueViewers,
+			AvgWatchDuration: h.Stats.AvgWatchSeconds, MaxWatchDuration: h.Stats.MaxWatchSeconds,
+			TotalWatchSeconds: h.Stats.TotalWatchSeconds, PeakViewers: h.PeakViewers,
 		},
-		"series": map[string]any{
-			"from": isoTime(h.Since), "to": isoTime(h.Until), "bucketSeconds": int64(h.Bucket.Seconds()), "points": points,
-		},
+		Series: series{From: isoTime(h.Since), To: isoTime(h.Until), BucketSeconds: int64(h.Bucket.Seconds()), Points: points},
 	}, "")
 }
 
@@ -109,9 +103,45 @@ func (s *Server) handleDeadLetters(w http.ResponseWriter, r *http.Request) {
 	for i, l := range letters {
 		entries[i] = deadLetterEntry{ID: l.Key, Source: l.Source, SessionID: l.SessionID, Record: l.Record, Error: l.Error, FailedAt: isoTime(l.FailedAt)}
 	}
-	data := map[string]any{"totalRecords": total, "deadLetters": entries}
-	if next != "" {
-		data["nextToken"] = next
-	}
-	s.respond(w, http.StatusOK, data, "")
+	s.respond(w, http.StatusOK, deadLetterList{TotalRecords: total, DeadLetters: entries, NextToken: next}, "")
+}
+
+// viewerHistory is a page of one viewer's sessions, newest first.
+type viewerHistory struct {
+	UserID       string         `json:"userId"`
+	TotalRecords int            `json:"totalRecords"`
+	History      []historyEntry `json:"history"`
+	NextToken    string         `json:"nextToken,omitempty"`
+}
+
+// stageHistory is a stage's numbers over the last days: the Node server's
+// stats (its names: avgWatchDuration is in seconds) and ivslive's series.
+type stageHistory struct {
+	StageARN string            `json:"stageArn"`
+	Days     int               `json:"days"`
+	Stats    stageHistoryStats `json:"stats"`
+	Series   series            `json:"series"`
+}
+
+type stageHistoryStats struct {
+	StageARN          string `json:"stageArn"`
+	TotalViews        int    `json:"totalViews"`
+	UniqueViewers     int    `json:"uniqueViewers"`
+	AvgWatchDuration  int    `json:"avgWatchDuration"`
+	MaxWatchDuration  int    `json:"maxWatchDuration"`
+	TotalWatchSeconds int64  `json:"totalWatchSeconds"`
+	PeakViewers       int    `json:"peakViewers"`
+}
+
+type series struct {
+	From          string        `json:"from"`
+	To            string        `json:"to"`
+	BucketSeconds int64         `json:"bucketSeconds"`
+	Points        []seriesPoint `json:"points"`
+}
+
+type deadLetterList struct {
+	TotalRecords int               `json:"totalRecords"`
+	DeadLetters  []deadLetterEntry `json:"deadLetters"`
+	NextToken    string            `json:"nextToken,omitempty"`
 }

@@ -197,7 +197,7 @@ func (h *Hub) broadcastEvent(e ivslive.Event) {
 		listeners = append(listeners, c)
 	}
 	h.mu.Unlock()
-	msg := h.message(map[string]any{"type": "event", "channel": "events", "data": e})
+	msg := h.message(wsData[ivslive.Event]{Type: "event", Channel: "events", Data: e})
 	for _, c := range listeners {
 		c.enqueue(msg)
 	}
@@ -278,7 +278,7 @@ func (h *Hub) broadcastStats(ctx context.Context) {
 func (h *Hub) sendCurrent(ctx context.Context, c *wsClient, channel string) {
 	st, err := h.currentStats(ctx)
 	if err != nil {
-		c.enqueue(h.errorMessage(ivslive.ErrorCode(err), ivslive.ErrorMessage(err)))
+		c.enqueue(h.errorMessage(ivslive.ErrorCode(err), Message(err)))
 		return
 	}
 	if channel == "stats" {
@@ -309,21 +309,17 @@ func toStageState(v live.StageView) stageState {
 		IVSConnected: v.IVSConnected, Drift: v.Drift(), WithoutHost: v.WithoutHost}
 }
 
-func (h *Hub) statsUpdate(st live.Stats) map[string]any {
+func (h *Hub) statsUpdate(st live.Stats) wsData[statsPush] {
 	stages := make([]stageState, len(st.Stages))
 	for i, v := range st.Stages {
 		stages[i] = toStageState(v)
 	}
-	return map[string]any{"type": "stats_update", "channel": "stats", "data": map[string]any{
-		"viewerCount": st.TotalViewers, "totalViewers": st.TotalViewers + st.PlaybackViewers,
-		"realtimeViewers": st.TotalViewers, "playbackViewers": st.PlaybackViewers,
-		"activeStages": len(st.Stages) - st.DrainingStages, "drainingStages": st.DrainingStages,
-		"isPublisherLive": st.PublisherLive, "capacityLeft": st.CapacityLeft,
-		"stages": stages, "timestamp": h.stamp(),
+	return wsData[statsPush]{Type: "stats_update", Channel: "stats", Data: statsPush{
+		ViewerCount: st.TotalViewers, liveCounts: toLiveCounts(st), Stages: stages, Timestamp: h.stamp(),
 	}}
 }
 
-func (h *Hub) stageUpdate(st live.Stats, arn string) map[string]any {
+func (h *Hub) stageUpdate(st live.Stats, arn string) wsData[stageState] {
 	data := stageState{StageARN: arn, State: string(ivslive.StageDeleted)}
 	for _, v := range st.Stages {
 		if v.ARN == arn {
@@ -331,7 +327,7 @@ func (h *Hub) stageUpdate(st live.Stats, arn string) map[string]any {
 		}
 	}
 	data.Timestamp = h.stamp()
-	return map[string]any{"type": "stage_update", "channel": "stage:" + arn, "data": data}
+	return wsData[stageState]{Type: "stage_update", Channel: "stage:" + arn, Data: data}
 }
 
 func (h *Hub) message(v any) []byte {
@@ -344,7 +340,7 @@ func (h *Hub) message(v any) []byte {
 }
 
 func (h *Hub) errorMessage(code, msg string) []byte {
-	return h.message(map[string]any{"type": "error", "error": map[string]string{"code": code, "message": msg}, "timestamp": h.stamp()})
+	return h.message(wsError{Type: "error", Error: wsErrorBody{Code: code, Message: msg}, Timestamp: h.stamp()})
 }
 
 func (h *Hub) stamp() string { return isoTime(h.now()) }

@@ -32,9 +32,9 @@ func (s *Server) handleReplicationStart(w http.ResponseWriter, r *http.Request) 
 		s.Error(w, r, err)
 		return
 	}
-	s.respond(w, http.StatusOK, map[string]any{
-		"message": "Participant Replication 已啟動", "sourceStageArn": rep.SourceStageARN,
-		"destinationStageArn": rep.DestinationStageARN, "participantId": rep.ParticipantID, "startedAt": isoTime(rep.StartedAt),
+	s.respond(w, http.StatusOK, replicationChange{
+		Message: "Participant Replication 已啟動", SourceStageARN: rep.SourceStageARN,
+		DestinationStageARN: rep.DestinationStageARN, ParticipantID: rep.ParticipantID, StartedAt: isoTime(rep.StartedAt),
 	}, "")
 }
 
@@ -47,9 +47,9 @@ func (s *Server) handleReplicationStop(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.respond(w, http.StatusOK, map[string]any{
-		"message": "Participant Replication 已停止", "sourceStageArn": rep.SourceStageARN,
-		"destinationStageArn": rep.DestinationStageARN, "participantId": rep.ParticipantID, "stoppedAt": isoTime(s.now()),
+	s.respond(w, http.StatusOK, replicationChange{
+		Message: "Participant Replication 已停止", SourceStageARN: rep.SourceStageARN,
+		DestinationStageARN: rep.DestinationStageARN, ParticipantID: rep.ParticipantID, StoppedAt: isoTime(s.now()),
 	}, "")
 }
 
@@ -65,12 +65,12 @@ func (s *Server) handleReplicationStatus(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	if rep == nil {
-		s.respond(w, http.StatusOK, map[string]any{"stageArn": arn, "hasReplication": false, "message": "此 Stage 沒有啟動 Participant Replication"}, "")
+		s.respond(w, http.StatusOK, replicationStatus{StageARN: arn, Message: "此 Stage 沒有啟動 Participant Replication"}, "")
 		return
 	}
-	s.respond(w, http.StatusOK, map[string]any{"stageArn": arn, "hasReplication": true, "replicationInfo": map[string]any{
-		"sourceStageArn": rep.SourceStageARN, "destStageArn": rep.DestinationStageARN,
-		"participantId": rep.ParticipantID, "startedAt": isoTime(rep.StartedAt),
+	s.respond(w, http.StatusOK, replicationStatus{StageARN: arn, HasReplication: true, ReplicationInfo: &replicationInfo{
+		SourceStageARN: rep.SourceStageARN, DestStageARN: rep.DestinationStageARN,
+		ParticipantID: rep.ParticipantID, StartedAt: isoTime(rep.StartedAt),
 	}}, "")
 }
 
@@ -78,14 +78,49 @@ func (s *Server) handlePublisherInfo(w http.ResponseWriter, r *http.Request) {
 	pub, err := s.Live.PublisherInfo(r.Context())
 	switch ivslive.ErrorCode(err) {
 	case "":
-		s.respond(w, http.StatusOK, map[string]any{"hasPublisher": true, "publisherInfo": map[string]any{
-			"participantId": pub.ParticipantID, "stageArn": pub.StageARN, "userId": pub.UserID,
-			"joinedAt": isoTime(pub.JoinedAt), "expiresAt": isoTime(pub.ExpiresAt),
-			"publishing": pub.Publishing, "publishingParticipantId": pub.Source(),
+		s.respond(w, http.StatusOK, publisherInfoAnswer{HasPublisher: true, PublisherInfo: &publisherInfo{
+			StageARN: pub.StageARN, livePublisher: toLivePublisher(pub),
 		}}, "")
 	case ivslive.ENOTFOUND:
-		s.respond(w, http.StatusOK, map[string]any{"hasPublisher": false, "message": "當前沒有主播在線"}, "")
+		s.respond(w, http.StatusOK, publisherInfoAnswer{Message: "當前沒有主播在線"}, "")
 	default:
 		s.Error(w, r, err)
 	}
+}
+
+// replicationChange answers replication start (startedAt) and stop
+// (stoppedAt); the Node server put its message in the data too.
+type replicationChange struct {
+	Message             string `json:"message"`
+	SourceStageARN      string `json:"sourceStageArn"`
+	DestinationStageARN string `json:"destinationStageArn"`
+	ParticipantID       string `json:"participantId"`
+	StartedAt           string `json:"startedAt,omitempty"`
+	StoppedAt           string `json:"stoppedAt,omitempty"`
+}
+
+type replicationStatus struct {
+	StageARN        string           `json:"stageArn"`
+	HasReplication  bool             `json:"hasReplication"`
+	Message         string           `json:"message,omitempty"`
+	ReplicationInfo *replicationInfo `json:"replicationInfo,omitempty"`
+}
+
+type replicationInfo struct {
+	SourceStageARN string `json:"sourceStageArn"`
+	DestStageARN   string `json:"destStageArn"`
+	ParticipantID  string `json:"participantId"`
+	StartedAt      string `json:"startedAt"`
+}
+
+type publisherInfoAnswer struct {
+	HasPublisher  bool           `json:"hasPublisher"`
+	Message       string         `json:"message,omitempty"`
+	PublisherInfo *publisherInfo `json:"publisherInfo,omitempty"`
+}
+
+// publisherInfo is the live host and its stage.
+type publisherInfo struct {
+	StageARN string `json:"stageArn"`
+	livePublisher
 }

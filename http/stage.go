@@ -68,6 +68,26 @@ func toSummary(v live.StageView) stageSummary {
 	}
 }
 
+// stageList is the answer of GET /api/stage: a page of managed stages.
+type stageList struct {
+	Stages      []stageSummary `json:"stages"`
+	TotalStages int            `json:"totalStages"`
+	NextToken   string         `json:"nextToken,omitempty"`
+}
+
+// stageAnswer is one stage as IVS has it; the viewer count where the route
+// gives one (get, master), and isMasterStage on the master's route only.
+type stageAnswer struct {
+	Stage         stageJSON `json:"stage"`
+	ViewerCount   *int      `json:"viewerCount,omitempty"`
+	IsMasterStage bool      `json:"isMasterStage,omitempty"`
+}
+
+type stageDeleted struct {
+	StageARN string `json:"stageArn"`
+	Deleted  bool   `json:"deleted"`
+}
+
 func (s *Server) handleStageList(w http.ResponseWriter, r *http.Request) {
 	after, limit, err := page(r, 50)
 	if err != nil {
@@ -83,11 +103,7 @@ func (s *Server) handleStageList(w http.ResponseWriter, r *http.Request) {
 	for i, v := range views {
 		stages[i] = toSummary(v)
 	}
-	data := map[string]any{"stages": stages, "totalStages": total}
-	if next != "" {
-		data["nextToken"] = next
-	}
-	s.respond(w, http.StatusOK, data, "")
+	s.respond(w, http.StatusOK, stageList{Stages: stages, TotalStages: total, NextToken: next}, "")
 }
 
 func (s *Server) handleStageMaster(w http.ResponseWriter, r *http.Request) {
@@ -96,7 +112,7 @@ func (s *Server) handleStageMaster(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.respond(w, http.StatusOK, map[string]any{"stage": toStageJSON(st), "viewerCount": n, "isMasterStage": true}, "")
+	s.respond(w, http.StatusOK, stageAnswer{Stage: toStageJSON(st), ViewerCount: &n, IsMasterStage: true}, "")
 }
 
 type createStageRequest struct {
@@ -115,7 +131,7 @@ func (s *Server) handleStageCreate(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.respond(w, http.StatusCreated, map[string]any{"stage": toStageJSON(st)}, "")
+	s.respond(w, http.StatusCreated, stageAnswer{Stage: toStageJSON(st)}, "")
 }
 
 // stageARN reads and checks the {stageArn} path parameter.
@@ -138,7 +154,7 @@ func (s *Server) handleStageGet(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.respond(w, http.StatusOK, map[string]any{"stage": toStageJSON(st), "viewerCount": n}, "")
+	s.respond(w, http.StatusOK, stageAnswer{Stage: toStageJSON(st), ViewerCount: &n}, "")
 }
 
 type updateStageRequest struct {
@@ -161,7 +177,7 @@ func (s *Server) handleStageUpdate(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.respond(w, http.StatusOK, map[string]any{"stage": toStageJSON(st)}, "")
+	s.respond(w, http.StatusOK, stageAnswer{Stage: toStageJSON(st)}, "")
 }
 
 func (s *Server) handleStageDelete(w http.ResponseWriter, r *http.Request) {
@@ -183,5 +199,5 @@ func (s *Server) handleStageDelete(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.respond(w, http.StatusOK, map[string]any{"stageArn": arn, "deleted": true}, "Stage 已刪除")
+	s.respond(w, http.StatusOK, stageDeleted{StageARN: arn, Deleted: true}, "Stage 已刪除")
 }

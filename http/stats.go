@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/ivslive/ivslive"
+	"github.com/ivslive/ivslive/live"
 )
 
 func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
@@ -16,30 +17,20 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 	for i, v := range st.Stages {
 		stages[i] = toSummary(v)
 	}
-	data := map[string]any{
-		"totalViewers":    st.TotalViewers + st.PlaybackViewers,
-		"realtimeViewers": st.TotalViewers,
-		"playbackViewers": st.PlaybackViewers,
-		"activeStages":    len(st.Stages) - st.DrainingStages,
-		"drainingStages":  st.DrainingStages,
-		"isPublisherLive": st.PublisherLive,
-		"capacityLeft":    st.CapacityLeft,
-		"stages":          stages,
-		"scaling": map[string]any{
-			"enabled":             s.Live.Config.AutoScale,
-			"autoScaledStages":    st.AutoScaled,
-			"maxAutoScaledStages": s.Live.Config.MaxReplicas,
-			"canGrow":             st.ScalingBlocker == "",
-			"blocker":             st.ScalingBlocker,
+	data := statsAnswer{
+		liveCounts: toLiveCounts(st),
+		Stages:     stages,
+		Scaling: scaling{
+			Enabled:             s.Live.Config.AutoScale,
+			AutoScaledStages:    st.AutoScaled,
+			MaxAutoScaledStages: s.Live.Config.MaxReplicas,
+			CanGrow:             st.ScalingBlocker == "",
+			Blocker:             st.ScalingBlocker,
 		},
+		IVSConnected: st.IVSConnected, Drift: st.Drift, WithoutHost: st.WithoutHost,
 	}
 	if s.Live.Playback != nil {
-		data["playback"] = st.Playback
-	}
-	for k, v := range map[string]*int{"ivsConnected": st.IVSConnected, "drift": st.Drift, "withoutHost": st.WithoutHost} {
-		if v != nil {
-			data[k] = *v
-		}
+		data.Playback = &st.Playback
 	}
 	s.respond(w, http.StatusOK, data, "")
 }
@@ -50,8 +41,8 @@ func (s *Server) handleStatsViewers(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.respond(w, http.StatusOK, map[string]any{"totalViewers": st.TotalViewers + st.PlaybackViewers,
-		"realtimeViewers": st.TotalViewers, "playbackViewers": st.PlaybackViewers, "calculatedFrom": "real-time sum"}, "")
+	s.respond(w, http.StatusOK, viewerTotals{TotalViewers: st.TotalViewers + st.PlaybackViewers,
+		RealtimeViewers: st.TotalViewers, PlaybackViewers: st.PlaybackViewers, CalculatedFrom: "real-time sum"}, "")
 }
 
 func (s *Server) handleStatsStages(w http.ResponseWriter, r *http.Request) {
@@ -70,10 +61,11 @@ func (s *Server) handleStatsStages(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, ivslive.Errorf(ivslive.EVALIDATION, "arn is not a valid IVS stage ARN"))
 			return
 		}
-		data := map[string]any{"stageArn": arn, "viewerCount": 0, "stageInfo": nil}
+		data := stageStats{StageARN: arn}
 		for _, v := range st.Stages {
 			if v.ARN == arn {
-				data["viewerCount"], data["stageInfo"] = v.Viewers, toSummary(v)
+				info := toSummary(v)
+				data.ViewerCount, data.StageInfo = v.Viewers, &info
 			}
 		}
 		s.respond(w, http.StatusOK, data, "")
@@ -83,7 +75,7 @@ func (s *Server) handleStatsStages(w http.ResponseWriter, r *http.Request) {
 	for i, v := range st.Stages {
 		stages[i] = toSummary(v)
 	}
-	s.respond(w, http.StatusOK, map[string]any{"totalStages": len(stages), "stages": stages}, "")
+	s.respond(w, http.StatusOK, stageStatsList{TotalStages: len(stages), Stages: stages}, "")
 }
 
 func (s *Server) handleStatsStage(w http.ResponseWriter, r *http.Request) {
@@ -92,21 +84,102 @@ func (s *Server) handleStatsStage(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.respond(w, http.StatusOK, map[string]any{
-		"stageId": v.ID(), "stageArn": v.ARN, "viewerCount": v.Viewers, "stageInfo": toSummary(v),
-	}, "")
+	info := toSummary(v)
+	s.respond(w, http.StatusOK, stageStats{StageID: v.ID(), StageARN: v.ARN, ViewerCount: v.Viewers, StageInfo: &info}, "")
 }
 
 func (s *Server) handleStatsPublisher(w http.ResponseWriter, r *http.Request) {
 	pub, err := s.Live.PublisherInfo(r.Context())
 	switch ivslive.ErrorCode(err) {
 	case "":
-		s.respond(w, http.StatusOK, map[string]any{"isPublisherLive": true, "participantId": pub.ParticipantID,
-			"userId": pub.UserID, "joinedAt": isoTime(pub.JoinedAt), "expiresAt": isoTime(pub.ExpiresAt),
-			"publishing": pub.Publishing, "publishingParticipantId": pub.Source()}, "")
+		s.respond(w, http.StatusOK, publisherStats{IsPublisherLive: true, livePublisher: new(toLivePublisher(pub))}, "")
 	case ivslive.ENOTFOUND:
-		s.respond(w, http.StatusOK, map[string]any{"isPublisherLive": false}, "")
+		s.respond(w, http.StatusOK, publisherStats{}, "")
 	default:
 		s.Error(w, r, err)
+	}
+}
+
+// statsAnswer is GET /api/stats. IVS's view (ivsConnected, drift,
+// withoutHost) only where known, playback only when it is configured.
+type statsAnswer struct {
+	liveCounts
+	Stages       []stageSummary       `json:"stages"`
+	Scaling      scaling              `json:"scaling"`
+	Playback     *live.PlaybackStatus `json:"playback,omitempty"`
+	IVSConnected *int                 `json:"ivsConnected,omitempty"`
+	Drift        *int                 `json:"drift,omitempty"`
+	WithoutHost  *int                 `json:"withoutHost,omitempty"`
+}
+
+type scaling struct {
+	Enabled             bool   `json:"enabled"`
+	AutoScaledStages    int    `json:"autoScaledStages"`
+	MaxAutoScaledStages int    `json:"maxAutoScaledStages"`
+	CanGrow             bool   `json:"canGrow"`
+	Blocker             string `json:"blocker"`
+}
+
+type viewerTotals struct {
+	TotalViewers    int    `json:"totalViewers"`
+	RealtimeViewers int    `json:"realtimeViewers"`
+	PlaybackViewers int    `json:"playbackViewers"`
+	CalculatedFrom  string `json:"calculatedFrom"`
+}
+
+// stageStats is one stage's count; stageInfo is null for a stage ivslive
+// does not manage, stageId is given on the by-id route only.
+type stageStats struct {
+	StageID     string        `json:"stageId,omitempty"`
+	StageARN    string        `json:"stageArn"`
+	ViewerCount int           `json:"viewerCount"`
+	StageInfo   *stageSummary `json:"stageInfo"`
+}
+
+type stageStatsList struct {
+	TotalStages int            `json:"totalStages"`
+	Stages      []stageSummary `json:"stages"`
+}
+
+// publisherStats is GET /api/stats/publisher: the host's facts at the top
+// level while one is live.
+type publisherStats struct {
+	IsPublisherLive bool `json:"isPublisherLive"`
+	*livePublisher
+}
+
+// livePublisher is what both publisher routes tell of the host.
+type livePublisher struct {
+	ParticipantID           string `json:"participantId"`
+	UserID                  string `json:"userId"`
+	JoinedAt                string `json:"joinedAt"`
+	ExpiresAt               string `json:"expiresAt"`
+	Publishing              bool   `json:"publishing"`
+	PublishingParticipantID string `json:"publishingParticipantId"`
+}
+
+func toLivePublisher(pub ivslive.Publisher) livePublisher {
+	return livePublisher{
+		ParticipantID: pub.ParticipantID, UserID: pub.UserID, JoinedAt: isoTime(pub.JoinedAt), ExpiresAt: isoTime(pub.ExpiresAt),
+		Publishing: pub.Publishing, PublishingParticipantID: pub.Source(),
+	}
+}
+
+// liveCounts are the totals GET /api/stats and the stats channel share.
+type liveCounts struct {
+	TotalViewers    int  `json:"totalViewers"`
+	RealtimeViewers int  `json:"realtimeViewers"`
+	PlaybackViewers int  `json:"playbackViewers"`
+	ActiveStages    int  `json:"activeStages"`
+	DrainingStages  int  `json:"drainingStages"`
+	IsPublisherLive bool `json:"isPublisherLive"`
+	CapacityLeft    int  `json:"capacityLeft"`
+}
+
+func toLiveCounts(st live.Stats) liveCounts {
+	return liveCounts{
+		TotalViewers: st.TotalViewers + st.PlaybackViewers, RealtimeViewers: st.TotalViewers,
+		PlaybackViewers: st.PlaybackViewers, ActiveStages: len(st.Stages) - st.DrainingStages,
+		DrainingStages: st.DrainingStages, IsPublisherLive: st.PublisherLive, CapacityLeft: st.CapacityLeft,
 	}
 }

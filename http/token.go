@@ -12,16 +12,81 @@ type userRequest struct {
 	UserID string `json:"userId"`
 }
 
-func (s *Server) tokenData(tok ivslive.Token) map[string]any {
-	return map[string]any{
-		"token":         tok.Token,
-		"participantId": tok.ParticipantID,
-		"userId":        tok.UserID,
-		"stageArn":      tok.StageARN,
-		"capabilities":  tok.Capabilities,
-		"expiresAt":     isoTime(tok.ExpiresAt),
-		"expiresIn":     int64(tok.ExpiresAt.Sub(s.now()) / time.Second),
+// tokenAnswer is a participant token as the Node server sent it. A media
+// server's token carries neither userId nor expiresIn.
+type tokenAnswer struct {
+	Token         string               `json:"token"`
+	ParticipantID string               `json:"participantId"`
+	UserID        string               `json:"userId,omitempty"`
+	StageARN      string               `json:"stageArn"`
+	Capabilities  []ivslive.Capability `json:"capabilities"`
+	ExpiresAt     string               `json:"expiresAt"`
+	ExpiresIn     *int64               `json:"expiresIn,omitempty"`
+}
+
+func (s *Server) tokenData(tok ivslive.Token) tokenAnswer {
+	return tokenAnswer{
+		Token: tok.Token, ParticipantID: tok.ParticipantID, UserID: tok.UserID, StageARN: tok.StageARN,
+		Capabilities: tok.Capabilities, ExpiresAt: isoTime(tok.ExpiresAt),
+		ExpiresIn: new(int64(tok.ExpiresAt.Sub(s.now()) / time.Second)),
 	}
+}
+
+// publisherToken adds where and how the host publishes.
+type publisherToken struct {
+	tokenAnswer
+	WhipEndpoint string              `json:"whipEndpoint"`
+	Instructions publishInstructions `json:"instructions"`
+}
+
+type publishInstructions struct {
+	OBS obsInstructions   `json:"obs"`
+	Web map[string]string `json:"web"`
+}
+
+type obsInstructions struct {
+	Service     string            `json:"service"`
+	Server      string            `json:"server"`
+	BearerToken string            `json:"bearerToken"`
+	Settings    map[string]string `json:"settings"`
+}
+
+// viewerToken is a seat on a stage (mode realtime).
+type viewerToken struct {
+	tokenAnswer
+	Mode           string `json:"mode"`
+	CurrentViewers int    `json:"currentViewers"`
+	IsNewViewer    bool   `json:"isNewViewer"`
+	SessionID      string `json:"sessionId"`
+	// PublisherParticipantID is the participant whose media IVS carries.
+	PublisherParticipantID string `json:"publisherParticipantId"`
+	SessionToken           string `json:"sessionToken,omitempty"`
+}
+
+// playbackGrant is a viewer sent to the channel (mode playback); the token
+// and its expiry only for a private channel.
+type playbackGrant struct {
+	Mode                   string `json:"mode"`
+	PlaybackURL            string `json:"playbackUrl"`
+	UserID                 string `json:"userId"`
+	StageARN               string `json:"stageArn"`
+	ChannelARN             string `json:"channelArn"`
+	CurrentViewers         int    `json:"currentViewers"`
+	IsNewViewer            bool   `json:"isNewViewer"`
+	SessionID              string `json:"sessionId"`
+	PublisherParticipantID string `json:"publisherParticipantId"`
+	PlaybackToken          string `json:"playbackToken,omitempty"`
+	ExpiresAt              string `json:"expiresAt,omitempty"`
+	SessionToken           string `json:"sessionToken,omitempty"`
+}
+
+type publisherEnded struct {
+	Ended         bool   `json:"ended"`
+	ParticipantID string `json:"participantId"`
+	UserID        string `json:"userId"`
+	StageARN      string `json:"stageArn"`
+	JoinedAt      string `json:"joinedAt"`
+	EndedAt       string `json:"endedAt"`
 }
 
 func (s *Server) handlePublisherToken(w http.ResponseWriter, r *http.Request) {
@@ -39,21 +104,20 @@ func (s *Server) handlePublisherToken(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	data := s.tokenData(tok)
-	data["whipEndpoint"] = stage.Endpoints.WHIP
-	data["instructions"] = map[string]any{
-		"obs": map[string]any{
-			"service":     "WHIP",
-			"server":      stage.Endpoints.WHIP,
-			"bearerToken": "<使用上方的 token>",
-			"settings": map[string]string{
-				"resolution": "1280x720", "bitrate": "2500 kbps", "keyframeInterval": "1s",
-				"cpuPreset": "ultrafast", "tune": "zerolatency",
+	s.respond(w, http.StatusOK, publisherToken{
+		tokenAnswer:  s.tokenData(tok),
+		WhipEndpoint: stage.Endpoints.WHIP,
+		Instructions: publishInstructions{
+			OBS: obsInstructions{
+				Service: "WHIP", Server: stage.Endpoints.WHIP, BearerToken: "<使用上方的 token>",
+				Settings: map[string]string{
+					"resolution": "1280x720", "bitrate": "2500 kbps", "keyframeInterval": "1s",
+					"cpuPreset": "ultrafast", "tune": "zerolatency",
+				},
 			},
+			Web: map[string]string{"sdk": "amazon-ivs-web-broadcast", "method": "Stage.join(token)"},
 		},
-		"web": map[string]string{"sdk": "amazon-ivs-web-broadcast", "method": "Stage.join(token)"},
-	}
-	s.respond(w, http.StatusOK, data, "")
+	}, "")
 }
 
 type endPublisherRequest struct {
@@ -72,9 +136,9 @@ func (s *Server) handlePublisherEnd(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.respond(w, http.StatusOK, map[string]any{
-		"ended": true, "participantId": pub.ParticipantID, "userId": pub.UserID, "stageArn": pub.StageARN,
-		"joinedAt": isoTime(pub.JoinedAt), "endedAt": isoTime(s.now()),
+	s.respond(w, http.StatusOK, publisherEnded{
+		Ended: true, ParticipantID: pub.ParticipantID, UserID: pub.UserID, StageARN: pub.StageARN,
+		JoinedAt: isoTime(pub.JoinedAt), EndedAt: isoTime(s.now()),
 	}, "直播已結束")
 }
 
@@ -105,8 +169,7 @@ func (s *Server) handleMediaServerToken(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	data := s.tokenData(tok)
-	delete(data, "expiresIn")
-	delete(data, "userId")
+	data.UserID, data.ExpiresIn = "", nil
 	s.respond(w, http.StatusOK, data, "")
 }
 
@@ -139,35 +202,27 @@ func (s *Server) handleViewerToken(w http.ResponseWriter, r *http.Request) {
 		s.respond(w, http.StatusOK, s.playbackData(g), "")
 		return
 	}
-	data := s.tokenData(g.Token)
-	data["mode"] = g.Mode
-	data["currentViewers"] = g.Viewers
-	data["isNewViewer"] = g.New
-	data["sessionId"] = g.Session.ID
-	data["publisherParticipantId"] = g.Publisher.Source() // the one whose media IVS carries
-	if tok := s.sessionToken(g.Session, g.Token.ExpiresAt); tok != "" {
-		data["sessionToken"] = tok
-	}
-	s.respond(w, http.StatusOK, data, "")
+	s.respond(w, http.StatusOK, viewerToken{
+		tokenAnswer: s.tokenData(g.Token), Mode: g.Mode, CurrentViewers: g.Viewers, IsNewViewer: g.New,
+		SessionID: g.Session.ID, PublisherParticipantID: g.Publisher.Source(),
+		SessionToken: s.sessionToken(g.Session, g.Token.ExpiresAt),
+	}, "")
 }
 
 // playbackData answers a viewer sent to the channel: no stage token, the
 // playback URL (with the token appended for a private channel, as players
 // expect) and the session to heartbeat, whose stageArn is the channel's.
-func (s *Server) playbackData(g live.ViewerGrant) map[string]any {
-	url := g.PlaybackURL
-	data := map[string]any{"mode": g.Mode, "playbackUrl": url, "userId": g.Session.UserID, "stageArn": g.Session.StageARN,
-		"channelArn": g.Session.StageARN, "currentViewers": g.Viewers, "isNewViewer": g.New, "sessionId": g.Session.ID,
-		"publisherParticipantId": g.Publisher.Source()}
+func (s *Server) playbackData(g live.ViewerGrant) playbackGrant {
+	data := playbackGrant{Mode: g.Mode, PlaybackURL: g.PlaybackURL, UserID: g.Session.UserID, StageARN: g.Session.StageARN,
+		ChannelARN: g.Session.StageARN, CurrentViewers: g.Viewers, IsNewViewer: g.New, SessionID: g.Session.ID,
+		PublisherParticipantID: g.Publisher.Source()}
 	expires := s.Now().Add(24 * time.Hour)
 	if g.PlaybackToken != "" {
-		data["playbackToken"] = g.PlaybackToken
-		data["playbackUrl"] = url + "?token=" + g.PlaybackToken
-		data["expiresAt"] = g.PlaybackExpires.UTC().Format(time.RFC3339)
+		data.PlaybackToken = g.PlaybackToken
+		data.PlaybackURL += "?token=" + g.PlaybackToken
+		data.ExpiresAt = g.PlaybackExpires.UTC().Format(time.RFC3339)
 		expires = g.PlaybackExpires
 	}
-	if tok := s.sessionToken(g.Session, expires); tok != "" {
-		data["sessionToken"] = tok
-	}
+	data.SessionToken = s.sessionToken(g.Session, expires)
 	return data
 }

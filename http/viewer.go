@@ -32,15 +32,11 @@ func (s *Server) handleViewerRejoin(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	data := map[string]any{
-		"userId": req.UserID, "stageArn": req.StageARN, "participantId": req.ParticipantID,
-		"currentViewers": res.Viewers, "isNewViewer": res.New, "sessionId": res.Session.ID,
-		"joinedAt": isoTime(res.Session.JoinedAt),
-	}
-	if tok := s.sessionToken(res.Session, time.Time{}); tok != "" {
-		data["sessionToken"] = tok
-	}
-	s.respond(w, http.StatusOK, data, "重新加入成功")
+	s.respond(w, http.StatusOK, rejoinAnswer{
+		UserID: req.UserID, StageARN: req.StageARN, ParticipantID: req.ParticipantID,
+		CurrentViewers: res.Viewers, IsNewViewer: res.New, SessionID: res.Session.ID,
+		JoinedAt: isoTime(res.Session.JoinedAt), SessionToken: s.sessionToken(res.Session, time.Time{}),
+	}, "重新加入成功")
 }
 
 // decodeViewer reads the userId/stageArn pair heartbeat and leave take. With
@@ -97,14 +93,14 @@ func (s *Server) handleViewerLeave(w http.ResponseWriter, r *http.Request) {
 	closed, err := s.Live.Leave(r.Context(), req.UserID, req.StageARN, req.SessionID)
 	switch ivslive.ErrorCode(err) {
 	case "":
-		s.respond(w, http.StatusOK, map[string]any{
-			"userId": req.UserID, "stageArn": req.StageARN, "viewerLeft": true,
-			"sessionId": closed.ID, "watchDurationSeconds": int64(closed.WatchDuration() / time.Second),
+		s.respond(w, http.StatusOK, leaveAnswer{
+			UserID: req.UserID, StageARN: req.StageARN, ViewerLeft: true,
+			SessionID: closed.ID, WatchDurationSeconds: new(int64(closed.WatchDuration() / time.Second)),
 		}, "觀眾離開記錄成功")
 	case ivslive.ENOTFOUND:
 		// Leaving twice is not an error (the Node server answered 200 too),
 		// but the answer says nothing was closed.
-		s.respond(w, http.StatusOK, map[string]any{"userId": req.UserID, "stageArn": req.StageARN, "viewerLeft": false}, "觀眾不在線上")
+		s.respond(w, http.StatusOK, leaveAnswer{UserID: req.UserID, StageARN: req.StageARN}, "觀眾不在線上")
 	default:
 		s.Error(w, r, err)
 	}
@@ -125,9 +121,7 @@ func (s *Server) handleViewerList(w http.ResponseWriter, r *http.Request) {
 	for i, v := range sessions {
 		users[i] = v.UserID
 	}
-	s.respond(w, http.StatusOK, map[string]any{
-		"stageArn": arn, "totalViewers": len(users), "activeViewers": len(users), "viewers": users,
-	}, "")
+	s.respond(w, http.StatusOK, viewerList{StageARN: arn, TotalViewers: len(users), ActiveViewers: len(users), Viewers: users}, "")
 }
 
 func (s *Server) handleViewerDuration(w http.ResponseWriter, r *http.Request) {
@@ -155,9 +149,9 @@ func (s *Server) handleViewerDuration(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	secs := int64(d / time.Second)
-	s.respond(w, http.StatusOK, map[string]any{
-		"userId": userID, "stageArn": arn, "watchDurationSeconds": secs, "active": active,
-		"watchDurationFormatted": fmt.Sprintf("%d分 %d秒", secs/60, secs%60),
+	s.respond(w, http.StatusOK, watchDuration{
+		UserID: userID, StageARN: arn, WatchDurationSeconds: secs, Active: active,
+		WatchDurationFormatted: fmt.Sprintf("%d分 %d秒", secs/60, secs%60),
 	}, "")
 }
 
@@ -180,4 +174,40 @@ func (s *Server) sessionToken(v ivslive.ViewerSession, ivsExp time.Time) string 
 		exp = ivsExp
 	}
 	return s.Sessions.Sign(ivslive.SessionClaims{SessionID: v.ID, UserID: v.UserID, StageARN: v.StageARN, Expires: exp.Unix()})
+}
+
+type rejoinAnswer struct {
+	UserID         string `json:"userId"`
+	StageARN       string `json:"stageArn"`
+	ParticipantID  string `json:"participantId"`
+	CurrentViewers int    `json:"currentViewers"`
+	IsNewViewer    bool   `json:"isNewViewer"`
+	SessionID      string `json:"sessionId"`
+	JoinedAt       string `json:"joinedAt"`
+	// SessionToken is sent when the server signs session tokens.
+	SessionToken string `json:"sessionToken,omitempty"`
+}
+
+// leaveAnswer: the session and its duration only when one was closed.
+type leaveAnswer struct {
+	UserID               string `json:"userId"`
+	StageARN             string `json:"stageArn"`
+	ViewerLeft           bool   `json:"viewerLeft"`
+	SessionID            string `json:"sessionId,omitempty"`
+	WatchDurationSeconds *int64 `json:"watchDurationSeconds,omitempty"`
+}
+
+type viewerList struct {
+	StageARN      string   `json:"stageArn"`
+	TotalViewers  int      `json:"totalViewers"`
+	ActiveViewers int      `json:"activeViewers"`
+	Viewers       []string `json:"viewers"`
+}
+
+type watchDuration struct {
+	UserID                 string `json:"userId"`
+	StageARN               string `json:"stageArn"`
+	WatchDurationSeconds   int64  `json:"watchDurationSeconds"`
+	Active                 bool   `json:"active"`
+	WatchDurationFormatted string `json:"watchDurationFormatted"`
 }

@@ -139,7 +139,7 @@ func (s *Server) handleWebhookDeliveries(w http.ResponseWriter, r *http.Request)
 		out[i] = webhookDeliveryJSON{Time: isoTime(a.Time), Target: a.Target, EventID: a.EventID, Type: a.Type, StageARN: a.StageARN,
 			Attempt: a.Attempt, Outcome: string(a.Outcome), Status: a.Status, Error: a.Error, DurationMs: float64(a.Duration.Microseconds()) / 1000}
 	}
-	s.respond(w, http.StatusOK, map[string]any{"deliveries": out}, "")
+	s.respond(w, http.StatusOK, webhookDeliveries{Deliveries: out}, "")
 }
 
 func (s *Server) handleWebhookReplay(w http.ResponseWriter, r *http.Request) {
@@ -171,7 +171,7 @@ func (s *Server) handleWebhookReplay(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.respond(w, http.StatusOK, map[string]any{"queued": n}, "")
+	s.respond(w, http.StatusOK, webhookReplayed{Queued: n}, "")
 }
 
 func (s *Server) handleWebhookEnable(w http.ResponseWriter, r *http.Request) {
@@ -183,5 +183,18 @@ func (s *Server) handleWebhookEnable(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.respond(w, http.StatusOK, map[string]any{"name": r.PathValue("name"), "status": "enabled"}, "")
+	s.respond(w, http.StatusOK, webhookEnabled{Name: r.PathValue("name"), Status: "enabled"}, "")
+}
+
+type webhookDeliveries struct {
+	Deliveries []webhookDeliveryJSON `json:"deliveries"`
+}
+
+type webhookReplayed struct {
+	Queued int `json:"queued"`
+}
+
+type webhookEnabled struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
 }

@@ -259,9 +259,9 @@ func (h *Hub) readLoop(ctx context.Context, c *wsClient) {
 			if m.Channel == "events" {
 				h.listen(c, false)
 			}
-			c.enqueue(h.message(map[string]any{"type": "unsubscribed", "channel": m.Channel, "timestamp": h.stamp()}))
+			c.enqueue(h.message(wsNotice{Type: "unsubscribed", Channel: m.Channel, Timestamp: h.stamp()}))
 		case "ping":
-			c.enqueue(h.message(map[string]any{"type": "pong", "timestamp": h.stamp()}))
+			c.enqueue(h.message(wsPong{Type: "pong", Timestamp: h.stamp()}))
 		default:
 			c.enqueue(h.errorMessage(ivslive.EVALIDATION, "unknown message type; use subscribe, unsubscribe or ping"))
 		}
@@ -291,10 +291,52 @@ func (h *Hub) subscribe(ctx context.Context, c *wsClient, channel string) {
 	}
 	c.channels[channel] = true
 	c.mu.Unlock()
-	c.enqueue(h.message(map[string]any{"type": "subscribed", "channel": channel, "timestamp": h.stamp()}))
+	c.enqueue(h.message(wsNotice{Type: "subscribed", Channel: channel, Timestamp: h.stamp()}))
 	if channel == "events" {
 		h.listen(c, true)
 		return
 	}
 	h.sendCurrent(ctx, c, channel)
+}
+
+// The messages the hub sends. Every one has a type; channel names what it
+// is about; data or error carries the rest.
+
+// wsNotice answers subscribe and unsubscribe.
+type wsNotice struct {
+	Type      string `json:"type"`
+	Channel   string `json:"channel"`
+	Timestamp string `json:"timestamp"`
+}
+
+type wsPong struct {
+	Type      string `json:"type"`
+	Timestamp string `json:"timestamp"`
+}
+
+// wsData is a push on a channel: an event, the stats, a stage's state.
+type wsData[T any] struct {
+	Type    string `json:"type"`
+	Channel string `json:"channel"`
+	Data    T      `json:"data"`
+}
+
+type wsError struct {
+	Type      string      `json:"type"`
+	Error     wsErrorBody `json:"error"`
+	Timestamp string      `json:"timestamp"`
+}
+
+type wsErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// statsPush is the stats channel's data; viewerCount is the real-time
+// count, as the Node server's dashboard read it.
+type statsPush struct {
+	ViewerCount int `json:"viewerCount"`
+	liveCounts
+	Stages    []stageState `json:"stages"`
+	Timestamp string       `json:"timestamp"`
 }

@@ -12,40 +12,43 @@ import (
 )
 
 // translate turns an SDK error into an *ivslive.Error at the adapter's
-// boundary. The AWS message is kept as the cause for logs; client-facing
-// messages are ours.
+// boundary: a code, and a reason where the client needs to know which
+// resource is missing. IVS's own message stays in the cause, for the log; it
+// names ARNs and account details and never reaches a client (the HTTP layer
+// chooses the words).
 func translate(op string, err error) error {
 	// Ours already (the pacer's): keep its code and words.
 	var own *ivslive.Error
 	if errors.As(err, &own) {
 		return own
 	}
-	cause := fmt.Errorf("ivs %s: %w", op, err)
 	// Both services' typed errors (ivsrealtime's and the low-latency ivs
 	// service's) are smithy API errors named by the model's shape.
 	var api smithy.APIError
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return ivslive.WrapError(ivslive.EUNAVAILABLE, "IVS did not answer in time", cause)
+		return ivslive.WrapError(ivslive.EUNAVAILABLE, "IVS did not answer in time", fmt.Errorf("ivs %s: %w", op, err))
 	case !errors.As(err, &api):
 		// Transport errors: connection refused, DNS, TLS, exhausted retries.
-		return ivslive.WrapError(ivslive.EUNAVAILABLE, "IVS is unreachable", cause)
+		return ivslive.WrapError(ivslive.EUNAVAILABLE, "IVS is unreachable", fmt.Errorf("ivs %s: %w", op, err))
 	}
-	msg := exceptionMessage(api)
+	cause := fmt.Errorf("ivs %s: %s: %s: %w", op, api.ErrorCode(), exceptionMessage(api), err)
 	switch api.ErrorCode() {
 	case "ResourceNotFoundException":
-		return ivslive.WrapError(ivslive.ENOTFOUND, notFoundMessage(op, msg), cause)
+		return &ivslive.Error{Code: ivslive.ENOTFOUND, Reason: missing(op), Err: cause}
 	case "ValidationException":
-		return ivslive.WrapError(ivslive.EVALIDATION, "IVS rejected the request: "+msg, cause)
+		return ivslive.WrapError(ivslive.EVALIDATION, "IVS rejected the request", cause)
 	case "ConflictException":
-		return ivslive.WrapError(ivslive.ECONFLICT, "IVS reports a conflict: "+msg, cause)
+		return ivslive.WrapError(ivslive.ECONFLICT, "IVS reports a conflict", cause)
 	case "ServiceQuotaExceededException":
 		if op == "CreateStage" {
 			return ivslive.WrapError(ivslive.ESTAGELIMIT, "IVS stage quota reached", cause)
 		}
-		return ivslive.WrapError(ivslive.EQUOTA, "IVS quota exceeded: "+msg, cause)
+		return ivslive.WrapError(ivslive.EQUOTA, "IVS quota exceeded", cause)
 	case "AccessDeniedException", "PendingVerification":
-		return ivslive.WrapError(ivslive.EINTERNAL, "IVS denied access; check the server's AWS credentials", cause)
+		// The server's credentials or account, not the client's request: a
+		// client learns only that AWS failed, the operator reads the log.
+		return &ivslive.Error{Code: ivslive.EINTERNAL, Reason: ivslive.RAWSAccess, Err: cause}
 	}
 	return ivslive.WrapError(ivslive.EUNAVAILABLE, "IVS is unavailable", cause)
 }
@@ -67,26 +70,27 @@ func exceptionMessage(api smithy.APIError) string {
 	return ""
 }
 
-// notFoundMessage keeps the seed's "<resource>不存在" wording where the
-// resource is clear, and IVS's own words where it is not (a replication can be
-// missing because a stage or the publishing participant is).
-func notFoundMessage(op, awsMessage string) string {
+// missing names what a ResourceNotFoundException of op is about. A
+// replication or a composition names several resources (stages, a
+// participant, a channel) and IVS says which only in its message, which
+// goes to the log.
+func missing(op string) string {
 	switch op {
 	case "GetPublicKey", "DeletePublicKey":
-		return "Public key不存在"
+		return ivslive.RPublicKey
 	case "GetChannel", "DeleteChannel":
-		return "Channel不存在"
+		return ivslive.RChannel
 	case "GetPlaybackKeyPair":
-		return "Playback key pair不存在"
+		return ivslive.RPlaybackKeyPair
 	case "GetComposition", "StopComposition":
-		return "Composition不存在"
+		return ivslive.RComposition
 	case "GetEncoderConfiguration", "DeleteEncoderConfiguration":
-		return "Encoder configuration不存在"
+		return ivslive.REncoderConfiguration
 	case "StartComposition":
-		return "IVS: " + awsMessage
+		return ivslive.RCompositionSource
 	case "StartParticipantReplication", "StopParticipantReplication", "ListParticipantReplicas":
-		return "IVS: " + awsMessage
+		return ivslive.RReplicationTarget
 	default:
-		return "Stage不存在"
+		return ivslive.RStage
 	}
 }

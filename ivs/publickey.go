@@ -88,7 +88,7 @@ func (c *Client) FindPublicKey(ctx context.Context, material string) (ivslive.Pu
 			}
 		}
 		if out.NextToken == nil {
-			return ivslive.PublicKey{}, ivslive.Errorf(ivslive.ENOTFOUND, "Public key不存在")
+			return ivslive.PublicKey{}, ivslive.NotFound(ivslive.RPublicKey)
 		}
 		next = out.NextToken
 	}

@@ -49,7 +49,7 @@ func (t Tokens) IssueToken(ctx context.Context, req ivslive.TokenRequest) (ivsli
 	})
 	if err != nil {
 		if ivslive.ErrorCode(err) == ivslive.EUNAVAILABLE || ivslive.ErrorCode(err) == ivslive.EINTERNAL {
-			return ivslive.Token{}, ivslive.WrapError(ivslive.ETOKEN, "Token 生成失敗", err)
+			return ivslive.Token{}, &ivslive.Error{Code: ivslive.ETOKEN, Err: err} // worded by the HTTP layer
 		}
 		return ivslive.Token{}, err
 	}

@@ -196,7 +196,7 @@ func (s *Service) managed(ctx context.Context, arn string) (ivslive.Stage, error
 		return ivslive.Stage{}, err
 	}
 	if st.State == ivslive.StageDeleted {
-		return ivslive.Stage{}, ivslive.Errorf(ivslive.ENOTFOUND, "Stage不存在")
+		return ivslive.Stage{}, ivslive.NotFound(ivslive.RStage)
 	}
 	s.remember(st)
 	return st, nil

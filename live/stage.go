@@ -2,7 +2,6 @@ package live
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -104,7 +103,7 @@ func (s *Service) UpdateStage(ctx context.Context, arn, name string) (ivslive.St
 // as stage_deleted. Without force, a stage with viewers is refused.
 func (s *Service) DeleteStage(ctx context.Context, arn string, force bool) error {
 	if arn == s.MasterARN() {
-		return ivslive.Errorf(ivslive.EFORBIDDEN, "無法刪除主 Stage")
+		return ivslive.ReasonError(ivslive.EFORBIDDEN, ivslive.RMasterStage)
 	}
 	st, err := s.managed(ctx, arn)
 	if err != nil {
@@ -113,7 +112,7 @@ func (s *Service) DeleteStage(ctx context.Context, arn string, force bool) error
 	if n, err := s.viewerCount(ctx, arn); err != nil {
 		return err
 	} else if n > 0 && !force {
-		return ivslive.Errorf(ivslive.EVALIDATION, "Stage 中仍有觀眾，無法刪除").WithDetails(map[string]any{"viewerCount": n})
+		return ivslive.ReasonError(ivslive.EVALIDATION, ivslive.RStageHasViewers).WithDetails(map[string]any{"viewerCount": n})
 	}
 	return s.removeStage(ctx, st, "deleted by API")
 }
@@ -203,7 +202,7 @@ func (v StageView) Drift() *int {
 func (s *Service) MasterStage(ctx context.Context) (ivslive.Stage, int, error) {
 	arn := s.MasterARN()
 	if arn == "" {
-		return ivslive.Stage{}, 0, errors.New("master stage not ready")
+		return ivslive.Stage{}, 0, ivslive.ReasonError(ivslive.EUNAVAILABLE, ivslive.RMasterNotReady)
 	}
 	return s.GetStage(ctx, arn)
 }

@@ -107,5 +107,5 @@ func (s *Service) StageByID(ctx context.Context, id string) (StageView, error) {
 			return v, nil
 		}
 	}
-	return StageView{}, ivslive.Errorf(ivslive.ENOTFOUND, "Stage不存在")
+	return StageView{}, ivslive.NotFound(ivslive.RStage)
 }

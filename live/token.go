@@ -99,7 +99,7 @@ func (s *Service) endPublisher(ctx context.Context, participantID string) (ivsli
 		return ivslive.Publisher{}, err
 	}
 	if participantID != "" && participantID != pub.ParticipantID && participantID != pub.PublishingID {
-		return ivslive.Publisher{}, ivslive.Errorf(ivslive.ENOTFOUND, "主播直播不存在")
+		return ivslive.Publisher{}, ivslive.NotFound(ivslive.RPublisher)
 	}
 	if err := s.Stages.SetSetting(ctx, ivslive.SettingEndedParticipants, strings.TrimSpace(pub.ParticipantID+" "+pub.PublishingID)); err != nil {
 		return ivslive.Publisher{}, err

@@ -184,7 +184,7 @@ func (p *Presence) intern(ua string) string {
 	return ua
 }
 
-func errSessionNotFound() error { return ivslive.Errorf(ivslive.ENOTFOUND, "觀眾 Session不存在") }
+func errSessionNotFound() error { return ivslive.NotFound(ivslive.RSession) }
 
 // record hands closed sessions to the sink. When restore is set and the sink
 // fails, the sessions go back where they were (unless the viewer has a new

@@ -19,7 +19,7 @@ func (p *Presence) Publisher(context.Context) (ivslive.Publisher, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.publisher == nil || !p.now().Before(p.publisher.ExpiresAt) {
-		return ivslive.Publisher{}, ivslive.Errorf(ivslive.ENOTFOUND, "主播直播不存在")
+		return ivslive.Publisher{}, ivslive.NotFound(ivslive.RPublisher)
 	}
 	return *p.publisher, nil
 }

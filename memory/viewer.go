@@ -44,16 +44,16 @@ func (p *Presence) choose(r ivslive.JoinRequest) (*stage, error) {
 	if r.StageARN != "" {
 		st, ok := p.stages[r.StageARN]
 		if !ok {
-			return nil, ivslive.Errorf(ivslive.ENOTFOUND, "Stage不存在")
+			return nil, ivslive.NotFound(ivslive.RStage)
 		}
 		if st.viewers[r.UserID] != nil {
 			return st, nil
 		}
 		if st.state != ivslive.StageActive && st.state != ivslive.StageNamed {
-			return nil, ivslive.Errorf(ivslive.ESTAGEFULL, "Stage 正在關閉，請稍後再試")
+			return nil, ivslive.ReasonError(ivslive.ESTAGEFULL, ivslive.RStageClosing)
 		}
 		if len(st.viewers) >= r.Capacity {
-			return nil, ivslive.Errorf(ivslive.ESTAGEFULL, "Stage 已滿，請稍後再試")
+			return nil, ivslive.ReasonError(ivslive.ESTAGEFULL, ivslive.RStageFull)
 		}
 		return st, nil
 	}
@@ -76,7 +76,7 @@ func (p *Presence) choose(r ivslive.JoinRequest) (*stage, error) {
 			return best, nil
 		}
 	}
-	return nil, ivslive.Errorf(ivslive.ESTAGEFULL, "Stage 已滿，請稍後再試")
+	return nil, ivslive.ReasonError(ivslive.ESTAGEFULL, ivslive.RStageFull)
 }
 
 // SetParticipant implements ivslive.PresenceStore.

@@ -101,7 +101,7 @@ func (d *DB) FindStageByARN(ctx context.Context, arn string) (ivslive.Stage, err
 	rows, _ := d.pool.Query(ctx, `SELECT `+stageColumns+` FROM stages WHERE arn = $1`, arn)
 	s, err := pgx.CollectExactlyOneRow(rows, scanStage)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return ivslive.Stage{}, ivslive.Errorf(ivslive.ENOTFOUND, "Stage不存在")
+		return ivslive.Stage{}, ivslive.NotFound(ivslive.RStage)
 	}
 	if err != nil {
 		return ivslive.Stage{}, storeError("find stage "+arn, err)

@@ -10,7 +10,7 @@ import (
 	"github.com/ivslive/ivslive"
 )
 
-func errNoPublisher() error { return ivslive.Errorf(ivslive.ENOTFOUND, "主播直播不存在") }
+func errNoPublisher() error { return ivslive.NotFound(ivslive.RPublisher) }
 
 // WithNow sets the clock a Presence tells a publisher's expiry by (time.Now
 // by default), as memory.NewPresence's now does, so the twins agree under a

@@ -27,7 +27,7 @@ func (p *Presence) Join(ctx context.Context, r ivslive.JoinRequest) (ivslive.Joi
 	switch status := str(res[0]); status {
 	case "ok":
 	case "nostage":
-		return ivslive.JoinResult{}, ivslive.Errorf(ivslive.ENOTFOUND, "Stage不存在")
+		return ivslive.JoinResult{}, ivslive.NotFound(ivslive.RStage)
 	case "draining":
 		return ivslive.JoinResult{}, ivslive.Errorf(ivslive.ESTAGEFULL, "Stage 正在關閉，請稍後再試")
 	case "full":

@@ -80,7 +80,7 @@ func (d *DB) FindStageByARN(ctx context.Context, arn string) (ivslive.Stage, err
 	row := d.db.QueryRowContext(ctx, `SELECT `+stageColumns+` FROM stages WHERE arn = ?`, arn)
 	s, err := scanStage(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return ivslive.Stage{}, ivslive.Errorf(ivslive.ENOTFOUND, "Stage不存在")
+		return ivslive.Stage{}, ivslive.NotFound(ivslive.RStage)
 	}
 	if err != nil {
 		return ivslive.Stage{}, storeError("find stage "+arn, err)

@@ -1,0 +1,63 @@
+package http
+
+import (
+	"errors"
+
+	"github.com/ivslive/ivslive"
+)
+
+// The client-facing text of errors is chosen here, and only here: adapters
+// and the core return a code and, where a client needs to know which thing
+// is meant, a reason (ivslive.R*). The texts are the Node server's where it
+// had them (its sendNotFound writes "<resource>不存在" with no space), so
+// its clients keep matching on them; English otherwise.
+
+// reasonText is the text of each reason.
+var reasonText = map[string]string{
+	ivslive.RStage:                "Stage不存在",
+	ivslive.RPublisher:            "主播直播不存在",
+	ivslive.RSession:              "觀眾 Session不存在",
+	ivslive.RPublicKey:            "Public key不存在",
+	ivslive.RChannel:              "Channel不存在",
+	ivslive.RPlaybackKeyPair:      "Playback key pair不存在",
+	ivslive.RComposition:          "Composition不存在",
+	ivslive.REncoderConfiguration: "Encoder configuration不存在",
+	ivslive.RReplicationTarget:    "IVS has no such stage or participant for this replication",
+	ivslive.RCompositionSource:    "IVS has no such stage or channel for this composition",
+	ivslive.RStageFull:            "Stage 已滿，請稍後再試",
+	ivslive.RStageClosing:         "Stage 正在關閉，請稍後再試",
+	ivslive.RMasterStage:          "無法刪除主 Stage",
+	ivslive.RStageHasViewers:      "Stage 中仍有觀眾，無法刪除",
+	ivslive.RMasterNotReady:       "the master stage is not ready yet, try again shortly",
+	ivslive.RAWSAccess:            "AWS 服務錯誤",
+}
+
+// codeText is the text of an error that carries neither a reason nor a
+// message of its own, and of every error that is not an *ivslive.Error.
+var codeText = map[string]string{
+	ivslive.EINTERNAL:    "內部伺服器錯誤",
+	ivslive.EUNAVAILABLE: "服務不可用",
+	ivslive.ENOTFOUND:    "not found",
+	ivslive.EVALIDATION:  "資料驗證失敗",
+	ivslive.ETOKEN:       "Token 生成失敗",
+}
+
+// Message returns the text a client is shown for err: its reason's words,
+// else its own message, else its code's words. The cause (an AWS or driver
+// message) is never part of it; Error logs that.
+func Message(err error) string {
+	var e *ivslive.Error
+	if !errors.As(err, &e) {
+		return codeText[ivslive.EINTERNAL]
+	}
+	if t, ok := reasonText[e.Reason]; ok {
+		return t
+	}
+	if e.Message != "" {
+		return e.Message
+	}
+	if t, ok := codeText[e.Code]; ok {
+		return t
+	}
+	return e.Code
+}
