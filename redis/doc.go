@@ -14,7 +14,11 @@
 //	<p>stages:seq              STRING INCR source of that sequence
 //	<p>stage:states            HASH   ARN → "active" | "draining"
 //	<p>stage:<arn>:live        ZSET   member user id, score last-seen Unix ms
-//	<p>session:<arn>:<userId>  HASH   id, pid, joined (ms), ua, ip
+//	<p>stage:<arn>:sessions    HASH   user id → packed record: id, pid, joined
+//	                                  (ms), user agent number or text, ip
+//	                                  (see record.go)
+//	<p>agents                  HASH   user agent → its number (1 to 4,096)
+//	<p>agents:ids              HASH   number → user agent
 //	<p>sessions:closed         STREAM one entry per closed session: id, user,
 //	                                  stage, pid, joined, last, left, reason, ua, ip
 //	<p>publisher               HASH   user, pid, stage, joined, expires; PEXPIREAT expires
@@ -32,13 +36,24 @@
 //     them oldest first and ties go to the older stage, as in memory.
 //   - A stage's viewer count is the ZCARD of its live ZSET: the count is the
 //     set of live sessions, never a separate counter, so it cannot drift.
+//   - A viewer is one field of its stage's sessions hash, not a key of its
+//     own: a key per viewer cost about 100 bytes of name (the stage ARN
+//     repeated in each) plus Redis's per-key overhead, and a hash of five
+//     fields per viewer its own overhead again. The record packs the five
+//     values with length bytes; the user agent, the longest and the most
+//     repeated, is interned as a number in the agents table (bounded like
+//     the memory twin's: past 4,096 distinct ones it stays inline, so a
+//     flood costs what it cost before). Measured per viewer, the keys went
+//     from 438 to 246 bytes (docs/BENCHMARKS.md). The interned numbers are
+//     never reused or removed, so a number read once always names the same
+//     user agent until Redis loses everything.
 //   - Last-seen lives only in the live ZSET score. A heartbeat is then one
 //     ZADD XX GT (O(log n), never creates), and expiry is a ZRANGEBYSCORE
 //     from the oldest, proportional to the sessions it closes.
 //   - The Node server kept stage:<arn>:viewers as a SET; the live ZSET has a
 //     different name so a shared Redis never answers WRONGTYPE.
 //   - Closing a session and enqueueing its history record happen in one Lua
-//     script (ZREM + DEL + XADD), so a session is never closed without its
+//     script (ZREM + HDEL + XADD), so a session is never closed without its
 //     record, nor recorded twice. The Recorder drains the stream into the
 //     history store with a consumer group and deletes what it acknowledged,
 //     which keeps the stream bounded by the undelivered backlog.
