@@ -19,6 +19,8 @@
 //	                                  (see record.go)
 //	<p>agents                  HASH   user agent → its number (1 to 4,096)
 //	<p>agents:ids              HASH   number → user agent
+//	<p>layout                  STRING "2" once the sessions of the layout
+//	                                  before packed records were converted
 //	<p>sessions:closed         STREAM one entry per closed session: id, user,
 //	                                  stage, pid, joined, last, left, reason, ua, ip
 //	<p>publisher               HASH   user, pid, stage, joined, expires; PEXPIREAT expires
@@ -57,6 +59,28 @@
 //     record, nor recorded twice. The Recorder drains the stream into the
 //     history store with a consumer group and deletes what it acknowledged,
 //     which keeps the stream bounded by the undelivered backlog.
+//
+// # Upgrading from one key per session
+//
+// Versions before packed records kept each session in a hash key
+// <p>session:<arn>:<userId> (fields id, pid, joined, ua, ip). A new binary
+// started against a Redis holding live viewers in that layout orphans none:
+//
+//   - Every script reads a session through record() (record.go), which falls
+//     back to the old key and converts it in place (HSET of the record, DEL
+//     of the key) in the same atomic step. Heartbeats, leaves, expiry and
+//     Viewers therefore see old sessions as they are, and each still closes
+//     into history with all its fields, including sessions an old instance
+//     keeps writing during a rolling deploy.
+//   - At start, each instance runs MigrateLayout in the background: under
+//     the lease "layout" one instance visits every stage's live set with
+//     ZSCAN and converts scriptBatch sessions per script call, then sets
+//     <p>layout so later starts skip the scan. It is idempotent; a crash
+//     midway leaves the rest to the next start or to first touch.
+//
+// The fallback costs one HMGET only when a live user has no record, which
+// the new layout never produces; it can go once no deploy may still hold
+// the old layout.
 //
 // Every mutation is one Lua script (EVALSHA, one round trip) that keeps all
 // keys consistent atomically; Join makes the whole stage choice and takes
