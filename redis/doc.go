@@ -80,7 +80,16 @@
 //
 // The fallback costs one HMGET only when a live user has no record, which
 // the new layout never produces; it can go once no deploy may still hold
-// the old layout.
+// the old layout. Closing a session also deletes its old-layout key, so
+// none outlives its session.
+//
+// Old instances do not know packed records: one that serves a session made
+// by a new instance answers its session-token heartbeat 404 (the client
+// rejoins) and, if it closes it, records it without its fields. Replace the
+// instances rather than mixing versions: stop the old ones, then start the
+// new ones (presence waits in Redis; a pause shorter than VIEWER_TIMEOUT
+// expires nobody). Rolling back likewise needs every new instance stopped
+// first, and loses the fields of sessions the new version created.
 //
 // Every mutation is one Lua script (EVALSHA, one round trip) that keeps all
 // keys consistent atomically; Join makes the whole stage choice and takes

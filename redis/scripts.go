@@ -28,6 +28,9 @@ local function close(arn, user, left, reason, out)
   if joined == '' then joined = last end
   redis.call('ZREM', lk, user)
   redis.call('HDEL', recordskey(arn), user)
+  -- An old-layout key left by an older instance that reseated the user
+  -- would otherwise outlive the session (see the package doc).
+  redis.call('DEL', oldkey(arn, user))
   local r = {id, user, arn, pid, joined, last, left or last, reason, ua, ip}
   redis.call('XADD', p .. 'sessions:closed', '*',
     'id', r[1], 'user', r[2], 'stage', r[3], 'pid', r[4], 'joined', r[5],
