@@ -60,7 +60,7 @@ func BenchmarkViewerMemory(b *testing.B) {
 			}
 		}
 		after := usedMemory()
-		var keys, sessions int64
+		var keys, sessions, live int64
 		iter := client.Scan(ctx, 0, prefix+"*", 1000).Iterator()
 		for iter.Next(ctx) {
 			m, err := client.MemoryUsage(ctx, iter.Val(), 0).Result()
@@ -68,12 +68,16 @@ func BenchmarkViewerMemory(b *testing.B) {
 				b.Fatal(err)
 			}
 			keys += m
-			if strings.HasPrefix(iter.Val(), prefix+"session:") {
+			if strings.HasSuffix(iter.Val(), ":sessions") {
 				sessions += m
+			}
+			if strings.HasSuffix(iter.Val(), ":live") {
+				live += m
 			}
 		}
 		b.ReportMetric(float64(keys)/float64(n), "keys-B/viewer")
-		b.ReportMetric(float64(sessions)/float64(n), "session-hash-B/viewer")
+		b.ReportMetric(float64(sessions)/float64(n), "records-B/viewer")
+		b.ReportMetric(float64(live)/float64(n), "live-B/viewer")
 		b.ReportMetric(float64(after-before)/float64(n), "used_memory-B/viewer")
 	}
 }

@@ -68,10 +68,6 @@ func options(client goredis.UniversalClient, opts []Option) optionSet {
 
 func (p *Presence) liveKey(arn string) string { return p.prefix + "stage:" + arn + ":live" }
 
-func (p *Presence) sessionKey(arn, user string) string {
-	return p.prefix + "session:" + arn + ":" + user
-}
-
 func (p *Presence) publisherKey() string { return p.prefix + "publisher" }
 
 // streamKey is the stream of closed sessions, shared by Presence (producer)

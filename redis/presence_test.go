@@ -119,9 +119,11 @@ func TestKeyLayout(t *testing.T) {
 	if score := client.ZScore(ctx, prefix+"stage:"+arn+":live", "u1").Val(); int64(score) != t0.UnixMilli() {
 		t.Errorf("live score = %v, want %d", score, t0.UnixMilli())
 	}
-	h := client.HGetAll(ctx, prefix+"session:"+arn+":u1").Val()
-	if h["id"] != "s1" || h["pid"] != "p1" || h["joined"] != "1764072000123" {
-		t.Errorf("session hash = %v", h)
+	// One packed record per viewer in the stage's sessions hash (see
+	// record.go): id, pid, joined, an empty user agent inline, ip.
+	rec := client.HGet(ctx, prefix+"stage:"+arn+":sessions", "u1").Val()
+	if want := "\x01\x02s1\x02p1\x0d1764072000123\x00\x00\x00\x00"; rec != want {
+		t.Errorf("record = %q, want %q", rec, want)
 	}
 	if st := client.HGet(ctx, prefix+"stage:states", arn).Val(); st != "active" {
 		t.Errorf("state = %q", st)
@@ -136,8 +138,8 @@ func TestKeyLayout(t *testing.T) {
 	if len(msgs) != 1 || msgs[0].Values["id"] != "s1" || msgs[0].Values["left"] != "1764072001123" || msgs[0].Values["reason"] != "leave" {
 		t.Fatalf("stream = %+v", msgs)
 	}
-	if n := client.Exists(ctx, prefix+"session:"+arn+":u1").Val(); n != 0 {
-		t.Error("session hash survived the leave")
+	if n := client.Exists(ctx, prefix+"stage:"+arn+":sessions").Val(); n != 0 {
+		t.Error("the record survived the leave")
 	}
 }
 

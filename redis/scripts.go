@@ -13,24 +13,29 @@ import goredis "github.com/redis/go-redis/v9"
 const luaPrelude = `
 local p = ARGV[1]
 local function livekey(arn) return p .. 'stage:' .. arn .. ':live' end
-local function sessionkey(arn, user) return p .. 'session:' .. arn .. ':' .. user end
-
+` + luaRecord + `
 -- close ends user's live session on arn and appends its record to the stream
 -- in the same script, so closing and enqueueing history are one atomic step.
 -- left is the end time in ms, or false for the last-seen time. It appends the
 -- record to out and returns true, or returns false when there is no session.
 local function close(arn, user, left, reason, out)
-  local lk, sk = livekey(arn), sessionkey(arn, user)
+  local lk = livekey(arn)
   local last = redis.call('ZSCORE', lk, user)
   if not last then return false end
-  local h = redis.call('HMGET', sk, 'id', 'pid', 'joined', 'ua', 'ip')
+  local id, pid, joined, ua, ip = '', '', '', '', ''
+  local rec = record(arn, user)
+  if rec then id, pid, joined, ua, ip = fields(rec) end
+  if joined == '' then joined = last end
   redis.call('ZREM', lk, user)
-  redis.call('DEL', sk)
-  local rec = {h[1] or '', user, arn, h[2] or '', h[3] or last, last, left or last, reason, h[4] or '', h[5] or ''}
+  redis.call('HDEL', recordskey(arn), user)
+  -- An old-layout key left by an older instance that reseated the user
+  -- would otherwise outlive the session (see the package doc).
+  redis.call('DEL', oldkey(arn, user))
+  local r = {id, user, arn, pid, joined, last, left or last, reason, ua, ip}
   redis.call('XADD', p .. 'sessions:closed', '*',
-    'id', rec[1], 'user', rec[2], 'stage', rec[3], 'pid', rec[4], 'joined', rec[5],
-    'last', rec[6], 'left', rec[7], 'reason', rec[8], 'ua', rec[9], 'ip', rec[10])
-  for _, v in ipairs(rec) do out[#out + 1] = v end
+    'id', r[1], 'user', r[2], 'stage', r[3], 'pid', r[4], 'joined', r[5],
+    'last', r[6], 'left', r[7], 'reason', r[8], 'ua', r[9], 'ip', r[10])
+  for _, v in ipairs(r) do out[#out + 1] = v end
   return true
 end
 `
@@ -131,42 +136,57 @@ else
     if not arn then return {'full'} end
   end
 end
-local lk, sk = livekey(arn), sessionkey(arn, user)
-local new = 0
-if redis.call('ZSCORE', lk, user) and redis.call('EXISTS', sk) == 1 then
-  if pid ~= '' then redis.call('HSET', sk, 'pid', pid) end
-  if ua ~= '' then redis.call('HSET', sk, 'ua', ua) end
-  if ip ~= '' then redis.call('HSET', sk, 'ip', ip) end
+local lk, rk = livekey(arn), recordskey(arn)
+local new, rec = 0, false
+if redis.call('ZSCORE', lk, user) then rec = record(arn, user) end
+if rec then
+  local pt = parts(rec)
+  local was = pt[2] .. pt[4] .. pt[5]
+  if pid ~= '' then pt[2] = field(pid) end
+  if ua ~= '' then pt[4] = agentref(ua) end
+  if ip ~= '' then pt[5] = field(ip) end
+  if pt[2] .. pt[4] .. pt[5] ~= was then
+    rec = pack(pt)
+    redis.call('HSET', rk, user, rec)
+  end
   redis.call('ZADD', lk, 'GT', now, user)
 else
-  redis.call('HSET', sk, 'id', sid, 'pid', pid, 'joined', now, 'ua', ua, 'ip', ip)
+  rec = newrecord(sid, pid, now, ua, ip)
+  redis.call('HSET', rk, user, rec)
   redis.call('ZADD', lk, now, user)
   new = 1
 end
-local h = redis.call('HMGET', sk, 'id', 'pid', 'joined', 'ua', 'ip')
-return {'ok', arn, h[1], h[2], h[3], h[4], h[5], redis.call('ZSCORE', lk, user), redis.call('ZCARD', lk), new}
+local id, rpid, joined, rua, rip = fields(rec)
+return {'ok', arn, id, rpid, joined, rua, rip, redis.call('ZSCORE', lk, user), redis.call('ZCARD', lk), new}
 `)
 
 // heartbeatScript moves last-seen forward for a live session and never
-// creates one. ARGV: prefix, arn, user, session id (empty for any), now.
+// creates one. ARGV: prefix, arn, user, encoded session id (packField;
+// empty for any), now.
 // Returns 1, or 0 when there is no such session.
 var heartbeatScript = goredis.NewScript(luaPrelude + `
 local arn, user, sid = ARGV[2], ARGV[3], ARGV[4]
 local lk = livekey(arn)
 if not redis.call('ZSCORE', lk, user) then return 0 end
-if sid ~= '' and redis.call('HGET', sessionkey(arn, user), 'id') ~= sid then return 0 end
+if sid ~= '' then
+  local rec = record(arn, user)
+  if not rec or not hasid(rec, sid) then return 0 end
+end
 redis.call('ZADD', lk, 'XX', 'GT', ARGV[5], user)
 return 1
 `)
 
 // leaveScript closes one live session at max(now, last-seen).
-// ARGV: prefix, arn, user, session id (empty for any), now, reason.
+// ARGV: prefix, arn, user, encoded session id (empty for any), now, reason.
 // Returns the record, or {} when there is no such session.
 var leaveScript = goredis.NewScript(luaPrelude + `
 local arn, user, sid, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local last = redis.call('ZSCORE', livekey(arn), user)
 if not last then return {} end
-if sid ~= '' and redis.call('HGET', sessionkey(arn, user), 'id') ~= sid then return {} end
+if sid ~= '' then
+  local rec = record(arn, user)
+  if not rec or not hasid(rec, sid) then return {} end
+end
 local left = now
 if tonumber(last) > tonumber(now) then left = last end
 local out = {}
@@ -190,24 +210,27 @@ return out
 `)
 
 // releaseScript removes a session, recording nothing, only if it has the
-// given id. ARGV: prefix, arn, user, session id. Returns 1 or 0.
+// given id. ARGV: prefix, arn, user, encoded session id. Returns 1 or 0.
 var releaseScript = goredis.NewScript(luaPrelude + `
 local arn, user = ARGV[2], ARGV[3]
-local sk = sessionkey(arn, user)
-if redis.call('HGET', sk, 'id') ~= ARGV[4] then return 0 end
+local rec = record(arn, user)
+if not rec or not hasid(rec, ARGV[4]) then return 0 end
 redis.call('ZREM', livekey(arn), user)
-redis.call('DEL', sk)
+redis.call('HDEL', recordskey(arn), user)
 return 1
 `)
 
 // setParticipantScript sets the participant id of a live session with the
-// given id. ARGV: prefix, arn, user, session id, pid. Returns 1 or 0.
+// given id. ARGV: prefix, arn, user, encoded session id, pid. Returns 1
+// or 0.
 var setParticipantScript = goredis.NewScript(luaPrelude + `
 local arn, user = ARGV[2], ARGV[3]
-local sk = sessionkey(arn, user)
 if not redis.call('ZSCORE', livekey(arn), user) then return 0 end
-if redis.call('HGET', sk, 'id') ~= ARGV[4] then return 0 end
-redis.call('HSET', sk, 'pid', ARGV[5])
+local rec = record(arn, user)
+if not rec or not hasid(rec, ARGV[4]) then return 0 end
+local pt = parts(rec)
+pt[2] = field(ARGV[5])
+redis.call('HSET', recordskey(arn), user, pack(pt))
 return 1
 `)
 
@@ -231,10 +254,31 @@ local n = 0
 for i = 2, #ARGV, 8 do
   local arn, user = ARGV[i], ARGV[i + 1]
   if redis.call('ZSCORE', p .. 'stages', arn) and not redis.call('ZSCORE', livekey(arn), user) then
-    redis.call('HSET', sessionkey(arn, user), 'id', ARGV[i + 2], 'pid', ARGV[i + 3], 'joined', ARGV[i + 4], 'ua', ARGV[i + 6], 'ip', ARGV[i + 7])
+    redis.call('HSET', recordskey(arn), user, newrecord(ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 6], ARGV[i + 7]))
     redis.call('ZADD', livekey(arn), ARGV[i + 5], user)
     n = n + 1
   end
 end
 return n
+`)
+
+// sessionScript reads one live session. ARGV: prefix, arn, user. Returns
+// {last, record, user agent}, or {} when the user is not live there (a seat
+// without a record reads as no session).
+var sessionScript = goredis.NewScript(luaPrelude + `
+local arn, user = ARGV[2], ARGV[3]
+local last = redis.call('ZSCORE', livekey(arn), user)
+if not last then return {} end
+local rec = record(arn, user)
+if not rec then return {} end
+return {last, rec, agenttext(parts(rec)[4])}
+`)
+
+// recordsScript reads the records of users on a stage that Viewers found
+// no record for, converting sessions of the older layout. ARGV: prefix,
+// arn, users... Returns a record or false per user.
+var recordsScript = goredis.NewScript(luaPrelude + `
+local out = {}
+for i = 3, #ARGV do out[#out + 1] = record(ARGV[2], ARGV[i]) end
+return out
 `)

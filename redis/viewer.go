@@ -62,7 +62,7 @@ func (p *Presence) Join(ctx context.Context, r ivslive.JoinRequest) (ivslive.Joi
 
 // SetParticipant implements ivslive.PresenceStore.
 func (p *Presence) SetParticipant(ctx context.Context, stageARN, userID, sessionID, participantID string) error {
-	ok, err := setParticipantScript.Run(ctx, p.scripts, nil, p.prefix, stageARN, userID, sessionID, participantID).Int()
+	ok, err := setParticipantScript.Run(ctx, p.scripts, nil, p.prefix, stageARN, userID, packField(sessionID), participantID).Int()
 	if err != nil {
 		return unavailable("set participant", err)
 	}
@@ -75,7 +75,7 @@ func (p *Presence) SetParticipant(ctx context.Context, stageARN, userID, session
 // Release implements ivslive.PresenceStore. Nothing goes to the stream: the
 // viewer never got a token, so there is no watch time to record.
 func (p *Presence) Release(ctx context.Context, stageARN, userID, sessionID string) error {
-	if err := releaseScript.Run(ctx, p.scripts, nil, p.prefix, stageARN, userID, sessionID).Err(); err != nil {
+	if err := releaseScript.Run(ctx, p.scripts, nil, p.prefix, stageARN, userID, packField(sessionID)).Err(); err != nil {
 		return unavailable("release", err)
 	}
 	return nil
@@ -107,7 +107,7 @@ func (p *Presence) Heartbeat(ctx context.Context, r ivslive.HeartbeatRequest) er
 		}
 		return nil
 	}
-	ok, err := heartbeatScript.Run(ctx, p.scripts, nil, p.prefix, r.StageARN, r.UserID, r.SessionID, r.Now.UnixMilli()).Int()
+	ok, err := heartbeatScript.Run(ctx, p.scripts, nil, p.prefix, r.StageARN, r.UserID, packField(r.SessionID), r.Now.UnixMilli()).Int()
 	if err != nil {
 		return unavailable("heartbeat", err)
 	}
@@ -125,7 +125,11 @@ func (p *Presence) Leave(ctx context.Context, r ivslive.LeaveRequest) (ivslive.C
 	if reason == "" {
 		reason = ivslive.EndLeave
 	}
-	res, err := leaveScript.Run(ctx, p.scripts, nil, p.prefix, r.StageARN, r.UserID, r.SessionID, r.Now.UnixMilli(), string(reason)).Slice()
+	sid := ""
+	if r.SessionID != "" {
+		sid = packField(r.SessionID)
+	}
+	res, err := leaveScript.Run(ctx, p.scripts, nil, p.prefix, r.StageARN, r.UserID, sid, r.Now.UnixMilli(), string(reason)).Slice()
 	if err != nil {
 		return ivslive.ClosedSession{}, unavailable("leave", err)
 	}
@@ -161,82 +165,6 @@ func (p *Presence) Expire(ctx context.Context, cutoff time.Time, max int) ([]ivs
 		}
 	}
 	return closed, nil
-}
-
-// Viewers implements ivslive.PresenceStore, oldest last-seen first, in two
-// round trips: the live set, then every session hash in one pipeline. A
-// session closed between the two is left out.
-func (p *Presence) Viewers(ctx context.Context, stageARN string) ([]ivslive.ViewerSession, error) {
-	live, err := p.client.ZRangeWithScores(ctx, p.liveKey(stageARN), 0, -1).Result()
-	if err != nil {
-		return nil, unavailable("viewers", err)
-	}
-	if len(live) == 0 {
-		return nil, nil
-	}
-	cmds := make([]*goredis.SliceCmd, len(live))
-	_, err = p.client.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
-		for i, z := range live {
-			cmds[i] = pipe.HMGet(ctx, p.sessionKey(stageARN, str(z.Member)), "id", "pid", "joined", "ua", "ip")
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, unavailable("viewers", err)
-	}
-	out := make([]ivslive.ViewerSession, 0, len(live))
-	for i, z := range live {
-		s, ok, err := viewerSession(stageARN, str(z.Member), z.Score, cmds[i].Val())
-		if err != nil {
-			return nil, malformed("viewers", err)
-		}
-		if ok {
-			out = append(out, s)
-		}
-	}
-	return out, nil
-}
-
-// Session implements ivslive.PresenceStore. The seat and the hash are read
-// in one MULTI so they belong to the same moment.
-func (p *Presence) Session(ctx context.Context, stageARN, userID string) (ivslive.ViewerSession, error) {
-	var score *goredis.FloatCmd
-	var fields *goredis.SliceCmd
-	_, err := p.client.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
-		score = pipe.ZScore(ctx, p.liveKey(stageARN), userID)
-		fields = pipe.HMGet(ctx, p.sessionKey(stageARN, userID), "id", "pid", "joined", "ua", "ip")
-		return nil
-	})
-	if err != nil && !errors.Is(err, goredis.Nil) {
-		return ivslive.ViewerSession{}, unavailable("session", err)
-	}
-	if errors.Is(score.Err(), goredis.Nil) {
-		return ivslive.ViewerSession{}, errSessionNotFound()
-	}
-	s, ok, err := viewerSession(stageARN, userID, score.Val(), fields.Val())
-	if err != nil {
-		return ivslive.ViewerSession{}, malformed("session", err)
-	}
-	if !ok {
-		return ivslive.ViewerSession{}, errSessionNotFound()
-	}
-	return s, nil
-}
-
-// viewerSession builds a session from its live score and its hash fields
-// (id, pid, joined, ua, ip); ok is false when the hash is gone.
-func viewerSession(arn, user string, score float64, h []any) (s ivslive.ViewerSession, ok bool, err error) {
-	if len(h) != 5 || h[0] == nil {
-		return s, false, nil
-	}
-	joined, err := parseMillis(str(h[2]))
-	if err != nil {
-		return s, false, fmt.Errorf("session of %s on %s: joined: %w", user, arn, err)
-	}
-	return ivslive.ViewerSession{
-		ID: str(h[0]), UserID: user, StageARN: arn, ParticipantID: str(h[1]),
-		JoinedAt: joined, LastSeen: time.UnixMilli(int64(score)).UTC(), UserAgent: str(h[3]), IP: str(h[4]),
-	}, true, nil
 }
 
 // Restore implements ivslive.PresenceStore, scriptBatch sessions per script

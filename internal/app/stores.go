@@ -200,12 +200,15 @@ func (a *App) openPresence(ctx context.Context, sink ivslive.SessionSink) (prese
 	a.onClose(batcher.Close)
 	p := redis.NewPresence(client, prefix, redis.WithBatcher(batcher))
 	a.Presence = p
+	a.migrateLayout(p, prefix)
 	rec := a.recordSessions(client, prefix, sink)
 	var playback ivslive.PresenceStore
 	if a.cfg.PlaybackEnabled {
 		// Its own keys and closed-sessions stream, recorded to the same
 		// history.
-		playback = redis.NewPresence(client, prefix+"playback:", redis.WithBatcher(batcher))
+		pb := redis.NewPresence(client, prefix+"playback:", redis.WithBatcher(batcher))
+		a.migrateLayout(pb, prefix+"playback:")
+		playback = pb
 		a.recordSessions(client, prefix+"playback:", sink)
 	}
 	events := func(bus *live.Bus) ivslive.EventPublisher {
@@ -225,6 +228,22 @@ func (a *App) openPresence(ctx context.Context, sink ivslive.SessionSink) (prese
 func instanceID() string {
 	host, _ := os.Hostname()
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomHex(3))
+}
+
+// migrateLayout converts, in the background, the live sessions an older
+// version wrote in Redis (see redis.Presence.MigrateLayout). Serving need
+// not wait: until it is done each session is converted on first touch.
+func (a *App) migrateLayout(p *redis.Presence, prefix string) {
+	a.workers = append(a.workers, func(ctx context.Context) {
+		n, err := p.MigrateLayout(ctx, instanceID())
+		if err != nil {
+			a.log.Warn("could not convert live sessions to the packed layout; each converts on first touch", "err", err, "prefix", prefix)
+			return
+		}
+		if n > 0 {
+			a.log.Info("converted live sessions to the packed layout", "sessions", n, "prefix", prefix)
+		}
+	})
 }
 
 // recordSessions runs a Recorder that moves prefix's closed sessions from

@@ -1,0 +1,115 @@
+package redis_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ivslive/ivslive"
+	"github.com/ivslive/ivslive/internal/testenv"
+	"github.com/ivslive/ivslive/redis"
+)
+
+// Records written by the scripts read back exactly through every path
+// (join, Session, Viewers, the closed record), for long fields, empty ones,
+// interned user agents and, once the table is full, inline ones; and a
+// session id is checked whole, never by prefix.
+func TestRecordEncoding(t *testing.T) {
+	client, prefix := testenv.Redis(t)
+	p := redis.NewPresence(client, prefix)
+	ctx := context.Background()
+	arn := "arn:aws:ivs:us-east-1:123456789012:stage/AAAAAAAAAAAA"
+	t0 := time.UnixMilli(1_764_072_000_123).UTC()
+	if err := p.PutStage(ctx, arn, ivslive.StageActive); err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("x", 300)
+	want := []ivslive.ViewerSession{
+		{ID: long, UserID: "long", ParticipantID: strings.Repeat("p", 254), UserAgent: strings.Repeat("u", 512), IP: "2001:db8::1"},
+		{ID: "vs-abc", UserID: "empty"},
+		{ID: "vs-def", UserID: "same-agent", UserAgent: strings.Repeat("u", 512), IP: "203.0.113.7"},
+	}
+	join := func(s *ivslive.ViewerSession) {
+		t.Helper()
+		s.StageARN, s.JoinedAt, s.LastSeen = arn, t0, t0
+		res, err := p.Join(ctx, ivslive.JoinRequest{UserID: s.UserID, StageARN: arn, SessionID: s.ID, ParticipantID: s.ParticipantID,
+			UserAgent: s.UserAgent, IP: s.IP, Now: t0, Threshold: 1 << 20, Capacity: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(*s, res.Session); diff != "" {
+			t.Errorf("join of %s (-want +got):\n%s", s.UserID, diff)
+		}
+	}
+	for i := range want {
+		join(&want[i])
+	}
+	// Fill the user agent table (one is interned already) as a flood of
+	// distinct ones would: the next new one is kept inline in its record.
+	agents := map[string]any{}
+	for i := 0; len(agents) < 4096-1; i++ {
+		agents[strings.Repeat("f", 8)+string(rune('a'+i%26))+strings.Repeat("g", i/26)] = 0
+	}
+	for ua := range agents {
+		if _, err := p.Join(ctx, ivslive.JoinRequest{UserID: "flood", StageARN: arn, SessionID: "vs-flood", UserAgent: ua,
+			Now: t0, Threshold: 1 << 20, Capacity: 1 << 20}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := p.Leave(ctx, ivslive.LeaveRequest{StageARN: arn, UserID: "flood", Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if n := client.HLen(ctx, prefix+"agents").Val(); n != 4096 {
+		t.Fatalf("%d interned user agents, want 4096", n)
+	}
+	want = append(want, ivslive.ViewerSession{ID: "vs-ghi", UserID: "inline", UserAgent: "Mozilla/5.0 (not interned)"})
+	join(&want[len(want)-1])
+
+	for _, w := range want {
+		got, err := p.Session(ctx, arn, w.UserID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(w, got); diff != "" {
+			t.Errorf("session of %s (-want +got):\n%s", w.UserID, diff)
+		}
+	}
+	viewers, err := p.Viewers(ctx, arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byUser := map[string]ivslive.ViewerSession{}
+	for _, v := range viewers {
+		byUser[v.UserID] = v
+	}
+	for _, w := range want {
+		if diff := cmp.Diff(w, byUser[w.UserID]); diff != "" {
+			t.Errorf("viewer %s (-want +got):\n%s", w.UserID, diff)
+		}
+	}
+	// A prefix of the id, or the id with more after it, is another id.
+	for _, id := range []string{long[:299], long + "x"} {
+		err := p.Heartbeat(ctx, ivslive.HeartbeatRequest{StageARN: arn, UserID: "long", SessionID: id, Now: t0.Add(time.Second)})
+		if code := ivslive.ErrorCode(err); code != ivslive.ENOTFOUND {
+			t.Errorf("heartbeat with an id of %d bytes: %v, want %s", len(id), err, ivslive.ENOTFOUND)
+		}
+	}
+	if err := p.Heartbeat(ctx, ivslive.HeartbeatRequest{StageARN: arn, UserID: "long", SessionID: long, Now: t0.Add(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetParticipant(ctx, arn, "long", long, "pNEW"); err != nil {
+		t.Fatal(err)
+	}
+	c, err := p.Leave(ctx, ivslive.LeaveRequest{StageARN: arn, UserID: "long", SessionID: long, Now: t0.Add(2 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := want[0]
+	w.ParticipantID, w.LastSeen = "pNEW", t0.Add(time.Second)
+	if diff := cmp.Diff(ivslive.ClosedSession{ViewerSession: w, LeftAt: t0.Add(2 * time.Second), Reason: ivslive.EndLeave}, c); diff != "" {
+		t.Errorf("closed (-want +got):\n%s", diff)
+	}
+}
