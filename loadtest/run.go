@@ -34,6 +34,7 @@ type engine struct {
 	sched   *schedule
 	model   *model
 	samples []Sample // written by the sampler, read once it has stopped
+	series  *series  // heartbeat latencies by window; nil without SeriesEvery
 }
 
 // task is a dispatched join (v nil) or heartbeat.
@@ -55,7 +56,8 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 	e := &engine{o: o, client: o.HTTPClient, sem: make(chan struct{}, o.Concurrency),
 		keyHeader: keyHeader(o.Key), urlHeartbeat: o.URL + "/api/viewer/heartbeat",
 		urlLeave: o.URL + "/api/viewer/leave", urlStats: o.URL + "/api/stats/viewers",
-		joined: make([]atomic.Pointer[viewer], o.Viewers), anyJoined: make(chan struct{}), sched: newSchedule()}
+		joined: make([]atomic.Pointer[viewer], o.Viewers), anyJoined: make(chan struct{}), sched: newSchedule(),
+		series: newSeries(o.SeriesEvery)}
 	e.buffers.New = func() any { return new(bytes.Buffer) }
 	e.model = newModel(o.window()+30*time.Second, e.scanSilent)
 	startWall := o.Now()

@@ -51,12 +51,13 @@ func (a *app) finalCheckpoint() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	start := time.Now()
 	n, err := a.live.Checkpoint(ctx)
 	if err != nil {
-		a.log.Error("could not checkpoint live sessions at shutdown", "err", err)
+		a.log.Error("could not checkpoint live sessions at shutdown", "err", err, "took", time.Since(start))
 		return
 	}
-	a.log.Info("checkpointed live sessions for the next start", "written", n)
+	a.log.Info("checkpointed live sessions for the next start", "written", n, "took", time.Since(start))
 }
 
 // scalerCheck reports, in /api/health, a pool that is full and cannot grow,
