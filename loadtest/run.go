@@ -144,15 +144,11 @@ func (e *engine) dispatch(ctx context.Context, tasks chan<- task, end time.Durat
 		if now >= end || ctx.Err() != nil {
 			return
 		}
-		for ; next < n && joinAt(next) <= now; next++ {
-			if !send(task{i: next}) {
-				return
-			}
-		}
 		wake := end
-		if next < n {
-			wake = min(wake, joinAt(next))
-		}
+		// Heartbeats first: a server slower than the ramp makes the joins
+		// lag, and joined viewers must not fall silent (and expire) behind
+		// them. Joins go at most Concurrency at a time between two looks at
+		// the heartbeats.
 		if e.o.Interval > 0 {
 			var at time.Duration
 			due, at = e.sched.popDue(due[:0], now, e.o.Interval, end)
@@ -163,6 +159,14 @@ func (e *engine) dispatch(ctx context.Context, tasks chan<- task, end time.Durat
 			}
 			clear(due)
 			wake = min(wake, at)
+		}
+		for k := 0; next < n && joinAt(next) <= now && k < e.o.Concurrency; next, k = next+1, k+1 {
+			if !send(task{i: next}) {
+				return
+			}
+		}
+		if next < n {
+			wake = min(wake, joinAt(next))
 		}
 		if d := wake - time.Since(e.start); d > 0 {
 			timer.Reset(d)
