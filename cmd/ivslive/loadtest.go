@@ -36,7 +36,7 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 	auth := fs.String("auth", loadtest.AuthKey, `how heartbeats and leaves authenticate: "key" (x-api-key) or "session" (the viewer's session token)`)
 	timeout := fs.Duration("viewer-timeout", 0, "the server's VIEWER_TIMEOUT, for the accuracy model (default from the configuration)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	serve := fs.Bool("serve", false, "start the server itself (this binary, a fresh data dir, no rate limits, one stage per 25,000 viewers), sample its resident size, and restart it gracefully at the end, reporting the restart and the viewers it kept")
+	serve := fs.Bool("serve", false, "start the server itself (this binary, a fresh data dir, no rate limits, stages of --stage-seats, the host streaming), sample its resident size and Go heap, mark its checkpoints and expiry sweeps in the heartbeat latency, and restart it gracefully at the end, reporting the restart and the viewers it kept")
 	checkpoint := fs.Duration("checkpoint", 10*time.Second, "with --serve: SNAPSHOT_INTERVAL of the server (snapshots and checkpoints during the run)")
 	perStage := fs.Int("stage-seats", 25000, "with --serve: MAX_VIEWERS_PER_STAGE of the server; past the six stages the host's media reaches (the master and 5 replicas), viewers go to playback")
 	stream := fs.Bool("stream", false, "publish the built-in test pattern over WHIP as the host (embedded mode), so the scaler replicates it into new stages and seats viewers there; default with --serve")
@@ -117,7 +117,11 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 		return nil // interrupted: the partial report is the answer
 	}
 	if err == nil && srv != nil {
-		err = srv.restartAndReport(stdout, report)
+		w := stdout
+		if *asJSON {
+			w = stderr // stdout is the JSON report alone
+		}
+		err = srv.restartAndReport(w, report)
 	}
 	return err
 }
