@@ -182,3 +182,75 @@ func sameSessions(t *testing.T, want []ivslive.ViewerSession, restarted *live.Se
 		t.Errorf("session %s was resurrected", id)
 	}
 }
+
+// Viewers past the real-time seats live in the playback store: an
+// incremental checkpoint keeps them too, and a restart puts each back in
+// its own store (they were lost before: a graceful restart at a million
+// viewers kept only the seated ones).
+func TestCheckpointRestoresPlaybackViewers(t *testing.T) {
+	ctx := context.Background()
+	e := newPlaybackEnv(t, false)
+	h := e.hostToken(t)
+	e.publish(t, &h)
+	answers := map[string]viewerAnswer{}
+	for i := range 8 { // 3 seats, then playback
+		user := fmt.Sprint("v", i)
+		a, r := e.viewer(t, user, nil)
+		if r.Status != 200 {
+			t.Fatalf("viewer %d: %d %s", i, r.Status, r.Raw)
+		}
+		answers[user] = a
+	}
+	if _, err := e.Live.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// After the full copy, a seated viewer and a playback viewer leave, and
+	// two come (one takes the seat, one goes to playback): the incremental
+	// checkpoint writes those four changes.
+	for _, user := range []string{"v1", "v6"} {
+		if _, err := e.Live.Leave(ctx, user, answers[user].StageARN, answers[user].SessionID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct{ user, mode string }{{"late", live.ModeRealtime}, {"later", live.ModePlayback}} {
+		if a, r := e.viewer(t, c.user, nil); r.Status != 200 || a.Mode != c.mode {
+			t.Fatalf("%s: %d %+v, want %s", c.user, r.Status, a, c.mode)
+		}
+	}
+	if n, err := e.Live.Checkpoint(ctx); err != nil || n != 4 {
+		t.Fatalf("incremental checkpoint wrote %d (%v), want the 4 changes", n, err)
+	}
+	want, _ := e.Live.LiveSessions(ctx)
+	playback := 0
+	for _, s := range want {
+		if ivslive.ValidChannelARN(s.StageARN) {
+			playback++
+		}
+	}
+	if len(want) != 8 || playback != 5 {
+		t.Fatalf("%d live sessions, %d of them playback; want 8 and 5", len(want), playback)
+	}
+
+	s := live.New(e.Live.Config, e.IVS, e.Signer, e.Store, memory.NewPresence(e.Store, nil, nil), slog.New(slog.DiscardHandler))
+	s.History = e.Store
+	s.Playback = &live.Playback{Broadcast: e.IVS, Presence: memory.NewPresence(e.Store, nil, nil)}
+	if err := s.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.LiveSessions(ctx)
+	ids := map[string]string{}
+	for _, g := range got {
+		ids[g.ID] = g.StageARN
+	}
+	if len(got) != len(want) {
+		t.Errorf("restored %d sessions, want %d", len(got), len(want))
+	}
+	for _, w := range want {
+		if ids[w.ID] != w.StageARN {
+			t.Errorf("session %s of %s (stage %s): restored on %q", w.ID, w.UserID, w.StageARN, ids[w.ID])
+		}
+	}
+	if n, err := s.PlaybackStatus(ctx); err != nil || n.Viewers != 5 {
+		t.Errorf("playback viewers after the restart: %+v %v, want 5", n, err)
+	}
+}

@@ -21,9 +21,17 @@
 // viewers: one dispatcher hands out the joins at their ramp times and the
 // heartbeats from a heap of due times to Options.Concurrency workers; a
 // semaphore of the same size bounds the requests in flight, the accuracy
-// sampler's included. Errors never
+// sampler's included. Due heartbeats go before due joins, so a server that
+// answers joins slower than the ramp stretches the ramp instead of letting
+// the joined viewers fall silent. Errors never
 // stop a run: they are counted by route and status, network errors as status
-// 0 grouped by their text.
+// 0 grouped by their text, refusals by the API's error code.
+//
+// With Options.SeriesEvery the heartbeats' latencies are also kept by the
+// window they were sent in: Report.HeartbeatSeries, and
+// Report.HeartbeatSplit for the latency during given moments (the server's
+// checkpoints, read from its log by `ivslive loadtest --serve`) against the
+// rest.
 //
 // # Closed loop
 //

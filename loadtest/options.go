@@ -85,6 +85,11 @@ type Options struct {
 	// HTTPClient sends the requests; default a client with keep-alive,
 	// MaxIdleConnsPerHost = Concurrency and DefaultRequestTimeout.
 	HTTPClient *http.Client
+	// SeriesEvery, when positive, also keeps every heartbeat's latency by
+	// the window of this length it was sent in, warmup included: the
+	// report's HeartbeatSeries, and Report.HeartbeatSplit for the latency
+	// during chosen moments (a server's checkpoints, say) and outside them.
+	SeriesEvery time.Duration
 	// Now reads the wall clock for the report's Start and End; default
 	// time.Now. Scheduling and latencies always use the monotonic clock.
 	Now func() time.Time
@@ -119,8 +124,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.LeaveRatio < 0 || o.LeaveRatio > 1 || o.LeaveRatio != o.LeaveRatio {
 		errs = append(errs, errors.New("leave ratio must be between 0 and 1"))
 	}
-	if o.Timeout < 0 || o.SampleEvery < 0 {
-		errs = append(errs, errors.New("timeout and sample period must not be negative"))
+	if o.Timeout < 0 || o.SampleEvery < 0 || o.SeriesEvery < 0 {
+		errs = append(errs, errors.New("timeout, sample period and series window must not be negative"))
 	}
 	switch o.Auth {
 	case "":

@@ -23,6 +23,12 @@ type Report struct {
 	Routes   map[string]RouteReport `json:"routes"`
 	Totals   Totals                 `json:"totals"`
 	Accuracy Accuracy               `json:"accuracy"`
+	// HeartbeatSeries is the heartbeats' latency window by window
+	// (Options.SeriesEvery), warmup included; absent without it.
+	HeartbeatSeries []Window `json:"heartbeatSeries,omitempty"`
+
+	series *series // for HeartbeatSplit
+	warmup time.Duration
 }
 
 // RouteReport is what one route did.
@@ -32,7 +38,8 @@ type RouteReport struct {
 	// Errors counts the failed requests by status: 0 for network errors,
 	// and a 2xx status for an answer the simulator could not use.
 	Errors map[int]int64 `json:"errors,omitempty"`
-	// ErrorTexts groups network errors and unusable answers by their text.
+	// ErrorTexts groups network errors and unusable answers by their text,
+	// and refusals by the API's error code ("refused: STAGE_FULL").
 	ErrorTexts map[string]int64 `json:"errorTexts,omitempty"`
 	// RPS is Count over the run's wall time.
 	RPS float64 `json:"rps"`
@@ -59,7 +66,11 @@ type Totals struct {
 // report builds the report once every request has ended.
 func (e *engine) report(start, end time.Time) *Report {
 	r := &Report{Options: e.o.echo(), Start: start.UTC().Round(0), End: end.UTC().Round(0),
-		Routes: map[string]RouteReport{}, Accuracy: e.accuracy()}
+		Routes: map[string]RouteReport{}, Accuracy: e.accuracy(),
+		series: e.series, warmup: e.o.Warmup}
+	if e.series != nil {
+		r.HeartbeatSeries = e.series.windows()
+	}
 	wall := (end.Sub(start) - e.o.Warmup).Seconds()
 	for i := range e.rec {
 		rec := &e.rec[i]

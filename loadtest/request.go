@@ -95,11 +95,16 @@ func (e *engine) do(ctx context.Context, c call) result {
 	}
 	var rerr error
 	var buf *bytes.Buffer
-	if c.decode != nil && resp.StatusCode/100 == 2 {
+	refusal := ""
+	switch {
+	case c.decode != nil && resp.StatusCode/100 == 2:
 		buf = e.buffers.Get().(*bytes.Buffer)
 		buf.Reset()
 		_, rerr = buf.ReadFrom(resp.Body)
-	} else {
+	case resp.StatusCode/100 != 2:
+		refusal = errorCode(resp.Body)
+		_, rerr = io.Copy(io.Discard, resp.Body)
+	default:
 		_, rerr = io.Copy(io.Discard, resp.Body)
 	}
 	resp.Body.Close()
@@ -111,7 +116,7 @@ func (e *engine) do(ctx context.Context, c call) result {
 			rec.record(lat, true, 0, errorText(rerr))
 		}
 	case resp.StatusCode/100 != 2:
-		rec.record(lat, true, resp.StatusCode, "")
+		rec.record(lat, true, resp.StatusCode, refusal)
 	case c.decode != nil:
 		if err := c.decode(buf.Bytes()); err != nil {
 			rec.record(lat, true, resp.StatusCode, err.Error())
@@ -122,6 +127,9 @@ func (e *engine) do(ctx context.Context, c call) result {
 	default:
 		res.ok = true
 		rec.record(lat, false, resp.StatusCode, "")
+	}
+	if c.route == rHeartbeat && e.series != nil {
+		e.series.add(res.sent, lat)
 	}
 	if buf != nil && buf.Cap() <= 64<<10 {
 		e.buffers.Put(buf)
@@ -143,4 +151,19 @@ func keyHeader(key string) http.Header {
 func bearerHeader(token string) http.Header {
 	return http.Header{"Content-Type": {"application/json"}, "User-Agent": {"ivslive-loadtest"},
 		"Authorization": {"Bearer " + token}}
+}
+
+// errorCode reads the API's error code from a refusal's envelope, as
+// "refused: STAGE_FULL", so the report says why; "" when the body is not the
+// envelope.
+func errorCode(body io.Reader) string {
+	var env struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	if json.NewDecoder(io.LimitReader(body, 16<<10)).Decode(&env) != nil || env.Error.Code == "" {
+		return ""
+	}
+	return "refused: " + env.Error.Code
 }

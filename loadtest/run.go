@@ -34,6 +34,7 @@ type engine struct {
 	sched   *schedule
 	model   *model
 	samples []Sample // written by the sampler, read once it has stopped
+	series  *series  // heartbeat latencies by window; nil without SeriesEvery
 }
 
 // task is a dispatched join (v nil) or heartbeat.
@@ -55,7 +56,8 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 	e := &engine{o: o, client: o.HTTPClient, sem: make(chan struct{}, o.Concurrency),
 		keyHeader: keyHeader(o.Key), urlHeartbeat: o.URL + "/api/viewer/heartbeat",
 		urlLeave: o.URL + "/api/viewer/leave", urlStats: o.URL + "/api/stats/viewers",
-		joined: make([]atomic.Pointer[viewer], o.Viewers), anyJoined: make(chan struct{}), sched: newSchedule()}
+		joined: make([]atomic.Pointer[viewer], o.Viewers), anyJoined: make(chan struct{}), sched: newSchedule(),
+		series: newSeries(o.SeriesEvery)}
 	e.buffers.New = func() any { return new(bytes.Buffer) }
 	e.model = newModel(o.window()+30*time.Second, e.scanSilent)
 	startWall := o.Now()
@@ -142,15 +144,11 @@ func (e *engine) dispatch(ctx context.Context, tasks chan<- task, end time.Durat
 		if now >= end || ctx.Err() != nil {
 			return
 		}
-		for ; next < n && joinAt(next) <= now; next++ {
-			if !send(task{i: next}) {
-				return
-			}
-		}
 		wake := end
-		if next < n {
-			wake = min(wake, joinAt(next))
-		}
+		// Heartbeats first: a server slower than the ramp makes the joins
+		// lag, and joined viewers must not fall silent (and expire) behind
+		// them. Joins go at most Concurrency at a time between two looks at
+		// the heartbeats.
 		if e.o.Interval > 0 {
 			var at time.Duration
 			due, at = e.sched.popDue(due[:0], now, e.o.Interval, end)
@@ -161,6 +159,14 @@ func (e *engine) dispatch(ctx context.Context, tasks chan<- task, end time.Durat
 			}
 			clear(due)
 			wake = min(wake, at)
+		}
+		for k := 0; next < n && joinAt(next) <= now && k < e.o.Concurrency; next, k = next+1, k+1 {
+			if !send(task{i: next}) {
+				return
+			}
+		}
+		if next < n {
+			wake = min(wake, joinAt(next))
 		}
 		if d := wake - time.Since(e.start); d > 0 {
 			timer.Reset(d)

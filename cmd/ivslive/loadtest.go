@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -35,13 +36,21 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 	auth := fs.String("auth", loadtest.AuthKey, `how heartbeats and leaves authenticate: "key" (x-api-key) or "session" (the viewer's session token)`)
 	timeout := fs.Duration("viewer-timeout", 0, "the server's VIEWER_TIMEOUT, for the accuracy model (default from the configuration)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	serve := fs.Bool("serve", false, "start the server itself (this binary, a fresh data dir, no rate limits, one stage per 25,000 viewers), sample its resident size, and restart it gracefully at the end, reporting the restart and the viewers it kept")
+	serve := fs.Bool("serve", false, "start the server itself (this binary, a fresh data dir, no rate limits, stages of --stage-seats, the host streaming), sample its resident size and Go heap, mark its checkpoints and expiry sweeps in the heartbeat latency, and restart it gracefully at the end, reporting the restart and the viewers it kept")
 	checkpoint := fs.Duration("checkpoint", 10*time.Second, "with --serve: SNAPSHOT_INTERVAL of the server (snapshots and checkpoints during the run)")
+	perStage := fs.Int("stage-seats", 25000, "with --serve: MAX_VIEWERS_PER_STAGE of the server; past the six stages the host's media reaches (the master and 5 replicas), viewers go to playback")
+	stream := fs.Bool("stream", false, "publish the built-in test pattern over WHIP as the host (embedded mode), so the scaler replicates it into new stages and seats viewers there; default with --serve")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("loadtest: unexpected argument %q", fs.Arg(0))
+	}
+	if *serve && !flagSet(fs, "stream") {
+		*stream = true
+	}
+	if *perStage < 2 || *perStage > 25000 {
+		return errors.New("loadtest: --stage-seats must be 2–25000 (MAX_VIEWERS_PER_STAGE)")
 	}
 	cfg, err := loadConfig(lookup)
 	if err != nil {
@@ -54,7 +63,7 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 			return err
 		}
 		defer os.RemoveAll(dir)
-		if srv, err = startScaleServer(ctx, dir, *viewers, *checkpoint); err != nil {
+		if srv, err = startScaleServer(ctx, dir, scaleOptions{viewers: *viewers, checkpoint: *checkpoint, perStage: *perStage}); err != nil {
 			return err
 		}
 		defer srv.stop()
@@ -69,9 +78,23 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 	if *timeout == 0 {
 		*timeout = cfg.ViewerTimeout
 	}
+	if *stream {
+		// The host publishes for the whole run; the restart ends its
+		// connection with the server's.
+		pctx, stopPub := context.WithCancel(ctx)
+		defer stopPub()
+		pub, err := streamPublisher(pctx, *url, *key)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "publishing the test pattern to %s\n", pub.Location())
+	}
 	o := loadtest.Options{URL: *url, Key: *key, Viewers: *viewers, Ramp: *ramp, Duration: *duration, Warmup: *warmup,
-		Interval: *interval, Concurrency: *concurrency, LeaveRatio: *leave, Auth: *auth, Publisher: true,
+		Interval: *interval, Concurrency: *concurrency, LeaveRatio: *leave, Auth: *auth, Publisher: !*stream,
 		Timeout: *timeout, Terminal: isTerminal(stderr)}
+	if srv != nil {
+		o.SeriesEvery = 5 * time.Second
+	}
 	// Progress goes to stderr, so stdout carries only the report (--json).
 	report, err := loadtest.Run(ctx, o, stderr)
 	if report == nil {
@@ -94,9 +117,35 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 		return nil // interrupted: the partial report is the answer
 	}
 	if err == nil && srv != nil {
-		err = srv.restart(stdout)
+		w := stdout
+		if *asJSON {
+			w = stderr // stdout is the JSON report alone
+		}
+		err = srv.restartAndReport(w, report)
 	}
 	return err
+}
+
+// restartAndReport restarts the --serve server gracefully, reports the run
+// as the server saw it, and fails when the restart lost or resurrected
+// viewers.
+func (s *scaleServer) restartAndReport(w io.Writer, report *loadtest.Report) error {
+	rs, err := s.restart()
+	if err != nil {
+		return err
+	}
+	s.report(w, report, rs)
+	if rs.after.Total != rs.before.Total {
+		return fmt.Errorf("loadtest: %d viewers live after the restart, %d before", rs.after.Total, rs.before.Total)
+	}
+	return nil
+}
+
+// flagSet reports whether the command line set the flag name.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // clientKey returns the API key a client command (loadtest, publish) sends

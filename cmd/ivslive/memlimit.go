@@ -22,11 +22,20 @@ const (
 // memoryPerViewer for each viewer the pool can seat (MAX_STAGES ×
 // MAX_VIEWERS_PER_STAGE, at most MAX_CONCURRENT_SUBSCRIPTIONS), and never
 // more than 90% of the container's memory limit (cgroup v2), if any.
+//
+// With PLAYBACK_ENABLED the audience past the seats has no bound in the
+// configuration: a limit sized for the seats alone would make the collector
+// run without pause once the playback viewers outgrow it (at a million
+// viewers, 850,000 of them past 150,000 seats). Only the container's limit
+// applies then; 0 means none.
 func memoryLimit(c Config, cgroupMax int64) int64 {
 	seats := min(int64(c.MaxStages)*int64(c.MaxViewersPerStage), int64(c.MaxSubscriptions))
 	limit := memoryBase + seats*memoryPerViewer
-	if cgroupMax > 0 {
-		limit = min(limit, cgroupMax/10*9)
+	if c.PlaybackEnabled {
+		limit = 0
+	}
+	if cgroupMax > 0 && (limit == 0 || limit > cgroupMax/10*9) {
+		limit = cgroupMax / 10 * 9
 	}
 	return limit
 }
@@ -39,6 +48,10 @@ func setMemoryLimit(cfg Config, log *slog.Logger) {
 		return
 	}
 	limit := memoryLimit(cfg, cgroupMemoryMax())
+	if limit == 0 {
+		log.Info("no memory limit: the playback audience (PLAYBACK_ENABLED) is unbounded and no container limit was found (set GOMEMLIMIT to set one)")
+		return
+	}
 	debug.SetMemoryLimit(limit)
 	log.Info("memory limit derived from the configuration (set GOMEMLIMIT to override)", "limitMiB", limit>>20)
 }

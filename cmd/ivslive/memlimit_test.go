@@ -16,4 +16,12 @@ func TestMemoryLimitFollowsTheAudience(t *testing.T) {
 	if got := memoryLimit(million, 512<<20); got != 512<<20/10*9 {
 		t.Errorf("in a 512 MiB container: %d, want 90%% of it", got)
 	}
+	playback := million
+	playback.PlaybackEnabled = true
+	if got := memoryLimit(playback, 0); got != 0 {
+		t.Errorf("with playback and no container limit: %d, want none (the playback audience is unbounded)", got)
+	}
+	if got := memoryLimit(playback, 4<<30); got != 4<<30/10*9 {
+		t.Errorf("with playback in a 4 GiB container: %d, want 90%% of it", got)
+	}
 }

@@ -2,12 +2,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -17,26 +17,40 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ivslive/ivslive/internal/app"
 )
 
 // scaleServer is `ivslive loadtest --serve`: the real binary started in a
-// fresh data dir with short checkpoints, its resident size sampled, and a
-// graceful restart at the end, so one command measures what an operator
-// would see (issue 17).
+// fresh data dir with short checkpoints, its resident size and Go heap
+// sampled and its log read for the background work, and a graceful restart
+// at the end, so one command measures what an operator would see (issue
+// 17).
 type scaleServer struct {
 	env   []string
 	url   string
 	key   string
 	cmd   *exec.Cmd
 	start time.Time
+	// seats is the real-time seats the pool can hold (the master and the
+	// stages the host can be replicated into); viewers past them go to
+	// playback.
+	seats int
 
-	mu  sync.Mutex
-	rss []rssSample
+	mu      sync.Mutex // guards cmd for the sampler, and samples
+	samples []memSample
+	logMu   sync.Mutex
+	events  []serverEvent
+	logTail []string // the server's last log lines, for errors
+	// heapStart is the Go heap in use before the first viewer.
+	heapStart int64
 }
 
-type rssSample struct {
-	at  time.Duration
-	rss int64
+// memSample is one reading of the server's memory.
+type memSample struct {
+	at        time.Time
+	rss, heap int64   // heap 0: not read this time
+	load      float64 // the machine's 1-minute load average
 }
 
 // serverCommand starts the server; tests replace it with their own binary.
@@ -48,9 +62,15 @@ var serverCommand = func() *exec.Cmd {
 	return exec.Command(exe, "serve")
 }
 
-// startScaleServer starts the server sized for viewers, checkpointing every
-// checkpoint, in dir.
-func startScaleServer(ctx context.Context, dir string, viewers int, checkpoint time.Duration) (*scaleServer, error) {
+// scaleOptions size the server of a --serve run.
+type scaleOptions struct {
+	viewers    int
+	checkpoint time.Duration // SNAPSHOT_INTERVAL
+	perStage   int           // MAX_VIEWERS_PER_STAGE
+}
+
+// startScaleServer starts the server sized for o in dir.
+func startScaleServer(ctx context.Context, dir string, o scaleOptions) (*scaleServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -59,34 +79,46 @@ func startScaleServer(ctx context.Context, dir string, viewers int, checkpoint t
 	ln.Close()
 	b := make([]byte, 24)
 	rand.Read(b)
-	perStage := 25000
-	s := &scaleServer{key: hex.EncodeToString(b), url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	s := &scaleServer{key: hex.EncodeToString(b), url: fmt.Sprintf("http://127.0.0.1:%d", port),
+		seats: (app.MaxReplicas + 1) * o.perStage}
+	// The pool is the master plus the stages the host's media is replicated
+	// into (IVS allows 5), so seats stop at 6 stages; PLAYBACK_ENABLED sends
+	// the audience past them to the channel, as in production. The scaler
+	// looks every 2 s so a replica is seated soon after IVS reports it.
 	s.env = append(os.Environ(), "API_PORT="+strconv.Itoa(port), "API_SECRET_KEY="+s.key, "IVSLIVE_DATA_DIR="+dir,
-		"RATE_LIMIT_MAX_REQUESTS=0", "RATE_LIMIT_HEARTBEAT_MAX=0",
-		"SNAPSHOT_INTERVAL="+strconv.Itoa(max(1, int(checkpoint/time.Second))),
-		"MAX_VIEWERS_PER_STAGE="+strconv.Itoa(perStage), "SCALE_UP_THRESHOLD="+strconv.Itoa(perStage),
-		"MAX_STAGES="+strconv.Itoa(min(1000, viewers/perStage+2)),
-		"MAX_CONCURRENT_SUBSCRIPTIONS="+strconv.Itoa(max(20000, 2*viewers)))
+		"RATE_LIMIT_MAX_REQUESTS=0", "RATE_LIMIT_HEARTBEAT_MAX=0", "HEALTH_CHECK_INTERVAL=2",
+		"SNAPSHOT_INTERVAL="+strconv.Itoa(max(1, int(o.checkpoint/time.Second))),
+		"MAX_VIEWERS_PER_STAGE="+strconv.Itoa(o.perStage), "SCALE_UP_THRESHOLD="+strconv.Itoa(o.perStage),
+		"SCALE_DOWN_THRESHOLD="+strconv.Itoa(min(5, o.perStage-1)),
+		"MAX_STAGES="+strconv.Itoa(app.MaxReplicas+2),
+		"MAX_CONCURRENT_SUBSCRIPTIONS="+strconv.Itoa(max(20000, 2*o.viewers)),
+		"PLAYBACK_ENABLED="+strconv.FormatBool(o.viewers > s.seats))
 	if err := s.launch(); err != nil {
 		return nil, err
 	}
+	s.heapStart = s.heap()
 	go s.sample(ctx)
 	return s, nil
 }
 
 // launch runs the server and waits until it listens.
 func (s *scaleServer) launch() error {
-	s.cmd = serverCommand()
-	s.cmd.Env = s.env
-	out, err := s.cmd.StdoutPipe()
+	cmd := serverCommand()
+	cmd.Env = s.env
+	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
 	}
-	s.cmd.Stderr = io.Discard
-	s.start = time.Now()
-	if err := s.cmd.Start(); err != nil {
+	// A writer, not a pipe: Wait returns once the last line (the final
+	// checkpoint's) has been read.
+	cmd.Stderr = &lineWriter{line: s.logLine}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
 		return err
 	}
+	s.mu.Lock()
+	s.cmd, s.start = cmd, start
+	s.mu.Unlock()
 	ready := make(chan bool, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -100,31 +132,37 @@ func (s *scaleServer) launch() error {
 	select {
 	case ok := <-ready:
 		if !ok {
-			s.cmd.Wait()
-			return fmt.Errorf("loadtest: the server exited before listening (%v)", s.cmd.ProcessState)
+			s.mu.Lock()
+			cmd.Wait()
+			s.mu.Unlock()
+			return fmt.Errorf("loadtest: the server exited before listening (%v): %s", cmd.ProcessState, s.tail())
 		}
 		return nil
 	case <-time.After(5 * time.Minute):
-		s.cmd.Process.Kill()
+		cmd.Process.Kill()
 		return fmt.Errorf("loadtest: the server did not listen within 5 minutes")
 	}
 }
 
-// sample reads the server's resident size every second.
+// sample reads the server's resident size every second and its Go heap
+// every 5 s (each /metrics read stops the world briefly).
 func (s *scaleServer) sample(ctx context.Context) {
-	t0 := time.Now()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	for {
+	for i := 0; ; i++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
+		m := memSample{at: time.Now(), load: loadAverage()}
+		if i%5 == 0 {
+			m.heap = s.heap()
+		}
 		s.mu.Lock()
-		if s.cmd.Process != nil {
-			if rss := processRSS(s.cmd.Process.Pid); rss > 0 {
-				s.rss = append(s.rss, rssSample{time.Since(t0), rss})
+		if s.cmd.Process != nil && s.cmd.ProcessState == nil {
+			if m.rss = processRSS(s.cmd.Process.Pid); m.rss > 0 {
+				s.samples = append(s.samples, m)
 			}
 		}
 		s.mu.Unlock()
@@ -146,67 +184,91 @@ func processRSS(pid int) int64 {
 	return 0
 }
 
-// viewers asks the server for its live count.
-func (s *scaleServer) viewers() (int, error) {
-	req, _ := http.NewRequest("GET", s.url+"/api/stats/viewers", nil)
+// heap reads go_memstats_heap_inuse_bytes from the server's /metrics (0
+// when it cannot).
+func (s *scaleServer) heap() int64 {
+	req, _ := http.NewRequest("GET", s.url+"/metrics", nil)
 	req.Header.Set("X-Api-Key", s.key)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return 0
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "go_memstats_heap_inuse_bytes "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return int64(f)
+		}
+	}
+	return 0
+}
+
+// liveCount is the server's live audience.
+type liveCount struct {
+	Total    int `json:"totalViewers"`
+	Realtime int `json:"realtimeViewers"`
+	Playback int `json:"playbackViewers"`
+	// Stages is how many stages hold real-time viewers.
+	Stages int `json:"-"`
+}
+
+// viewers asks the server for its live count and its stages.
+func (s *scaleServer) viewers() (liveCount, error) {
+	req, _ := http.NewRequest("GET", s.url+"/api/stats", nil)
+	req.Header.Set("X-Api-Key", s.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return liveCount{}, err
 	}
 	defer resp.Body.Close()
 	var e struct {
 		Data struct {
-			TotalViewers int `json:"totalViewers"`
+			liveCount
+			Stages []struct {
+				Viewers int `json:"viewerCount"`
+			} `json:"stages"`
 		} `json:"data"`
 	}
-	err = json.NewDecoder(resp.Body).Decode(&e)
-	return e.Data.TotalViewers, err
-}
-
-// restart stops the server gracefully, starts it again and writes what it
-// took and what came back, then the resident size over the run.
-func (s *scaleServer) restart(w io.Writer) error {
-	before, err := s.viewers()
-	if err != nil {
-		return err
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+		return liveCount{}, fmt.Errorf("loadtest: GET /api/stats: %w", err)
 	}
-	t := time.Now()
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	s.cmd.Wait()
-	stopped := time.Since(t)
-	s.mu.Lock()
-	err = s.launch()
-	s.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	started := time.Since(s.start)
-	after, err := s.viewers()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\ngraceful restart: %d live before SIGTERM, stopped in %s (final checkpoint included), listening again %s later (restore included) with %d live\n",
-		before, stopped.Round(time.Millisecond), started.Round(time.Millisecond), after)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var peak int64
-	fmt.Fprint(w, "RSS MiB every 5 s:")
-	for i, r := range s.rss {
-		peak = max(peak, r.rss)
-		if i%5 == 0 {
-			fmt.Fprintf(w, " %d", r.rss>>20)
+	c := e.Data.liveCount
+	for _, st := range e.Data.Stages {
+		if st.Viewers > 0 {
+			c.Stages++
 		}
 	}
-	fmt.Fprintf(w, "\nRSS peak %d MiB", peak>>20)
-	if before > 0 && len(s.rss) > 0 {
-		fmt.Fprintf(w, ", %d B per live viewer above the server at start", (peak-s.rss[0].rss)/int64(before))
+	return c, nil
+}
+
+// restart stops the server gracefully and starts it again, and returns
+// what it took and what came back.
+func (s *scaleServer) restart() (restartResult, error) {
+	var r restartResult
+	var err error
+	if r.before, err = s.viewers(); err != nil {
+		return r, err
 	}
-	fmt.Fprintln(w)
-	if after != before {
-		return fmt.Errorf("loadtest: %d viewers live after the restart, %d before", after, before)
+	t := time.Now()
+	s.mu.Lock() // the sampler must not read a process that is gone
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	s.cmd.Wait()
+	s.mu.Unlock()
+	r.stopped = time.Since(t)
+	if err = s.launch(); err != nil {
+		return r, err
 	}
-	return nil
+	r.listening = time.Since(s.start)
+	r.after, err = s.viewers()
+	return r, err
+}
+
+// restartResult is what a graceful restart took and kept.
+type restartResult struct {
+	before, after      liveCount
+	stopped, listening time.Duration
 }
 
 // stop ends the server.
@@ -217,4 +279,45 @@ func (s *scaleServer) stop() {
 		s.cmd.Process.Signal(syscall.SIGTERM)
 		s.cmd.Wait()
 	}
+}
+
+// logLine keeps the server's background work from its log (see
+// serverEvent) and its last lines.
+func (s *scaleServer) logLine(line string) {
+	ev, ok := parseServerEvent(line)
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	if ok {
+		s.events = append(s.events, ev)
+	}
+	s.logTail = append(s.logTail, line)
+	if len(s.logTail) > 20 {
+		s.logTail = s.logTail[1:]
+	}
+}
+
+// lineWriter calls line with each complete line written to it.
+type lineWriter struct {
+	line func(string)
+	buf  []byte
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		w.line(string(w.buf[:i]))
+		w.buf = w.buf[i+1:]
+	}
+	return len(p), nil
+}
+
+// tail is the server's last log lines.
+func (s *scaleServer) tail() string {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return strings.Join(s.logTail, "\n")
 }

@@ -74,7 +74,7 @@ func (a *App) openCore(ctx context.Context, hist historyParts, pres presence, iv
 		ScaleDownThreshold:  cfg.ScaleDownThreshold,
 		WarmUp:              cfg.ScaleWarmUp,
 		DrainTimeout:        cfg.DrainTimeout,
-		MaxReplicas:         maxReplicas,
+		MaxReplicas:         MaxReplicas,
 		AttendanceInterval:  cfg.PresenceInterval,
 		QuietAfter:          cfg.ViewerTimeout * 2 / 3,
 		IVSIdentity:         identity,

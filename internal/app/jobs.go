@@ -16,10 +16,10 @@ import (
 const (
 	leaseTTL      = 5 * time.Second
 	sweepInterval = time.Second
-	// maxReplicas is IVS's quota of concurrent replications per participant
+	// MaxReplicas is IVS's quota of concurrent replications per participant
 	// (not adjustable), so at most this many auto-scaled stages can carry
 	// the publisher.
-	maxReplicas = 5
+	MaxReplicas = 5
 )
 
 // newLeader is this instance's leader election. Bootstrap may take the
@@ -51,12 +51,13 @@ func (a *App) finalCheckpoint() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	start := time.Now()
 	n, err := a.Live.Checkpoint(ctx)
 	if err != nil {
-		a.log.Error("could not checkpoint live sessions at shutdown", "err", err)
+		a.log.Error("could not checkpoint live sessions at shutdown", "err", err, "took", time.Since(start))
 		return
 	}
-	a.log.Info("checkpointed live sessions for the next start", "written", n)
+	a.log.Info("checkpointed live sessions for the next start", "written", n, "took", time.Since(start))
 }
 
 // scalerCheck reports, in /api/health, a pool that is full and cannot grow,
