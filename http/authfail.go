@@ -6,8 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/ivslive/ivslive"
 )
 
 // Failed authentications slow key guessing on every surface that takes an
@@ -112,7 +110,7 @@ func (s *Server) guardFailures(next http.Handler) http.Handler {
 				if s.OnRateLimit != nil {
 					s.OnRateLimit("authfail")
 				}
-				s.Error(w, r, ivslive.Errorf(ivslive.ERATELIMIT, "驗證失敗次數過多，請稍後再試").WithDetails(RetryAfter(wait)))
+				s.Error(w, r, authFailures().WithDetails(RetryAfter(wait)))
 				return
 			}
 		}

@@ -40,6 +40,18 @@ var codeText = map[string]string{
 	ivslive.ENOTFOUND:    "not found",
 	ivslive.EVALIDATION:  "資料驗證失敗",
 	ivslive.ETOKEN:       "Token 生成失敗",
+	ivslive.ERATELIMIT:   "請求過於頻繁，請稍後再試",
+	ivslive.EFORBIDDEN:   "無權訪問",
+}
+
+// routeNotFound is the Node server's answer to a path no route serves.
+func routeNotFound(path string) *ivslive.Error {
+	return ivslive.Errorf(ivslive.ENOTFOUND, "路由 %s 不存在", path)
+}
+
+// authFailures answers a client locked out after failed authentications.
+func authFailures() *ivslive.Error {
+	return ivslive.Errorf(ivslive.ERATELIMIT, "驗證失敗次數過多，請稍後再試")
 }
 
 // Message returns the text a client is shown for err: its reason's words,

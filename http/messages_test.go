@@ -32,6 +32,8 @@ func TestMessageChoosesTheWords(t *testing.T) {
 		{ivslive.WrapError(ivslive.EVALIDATION, "IVS rejected the request", aws), "IVS rejected the request"},
 		{&ivslive.Error{Code: ivslive.EUNAVAILABLE, Err: aws}, "服務不可用"},
 		{aws, "內部伺服器錯誤"},
+		{&ivslive.Error{Code: ivslive.ERATELIMIT}, "請求過於頻繁，請稍後再試"},
+		{&ivslive.Error{Code: ivslive.ETOKEN, Err: ivslive.WrapError(ivslive.EUNAVAILABLE, "IVS is unreachable", aws)}, "Token 生成失敗"},
 	} {
 		if got := ivshttp.Message(tc.err); got != tc.want {
 			t.Errorf("Message(%v) = %q, want %q", tc.err, got, tc.want)

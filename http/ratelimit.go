@@ -78,7 +78,7 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 			if s.OnRateLimit != nil {
 				s.OnRateLimit(budgetNames[budget])
 			}
-			s.Error(w, r, ivslive.Errorf(ivslive.ERATELIMIT, "請求過於頻繁，請稍後再試").WithDetails(RetryAfter(worst.RetryAfter)))
+			s.Error(w, r, (&ivslive.Error{Code: ivslive.ERATELIMIT}).WithDetails(RetryAfter(worst.RetryAfter)))
 			return
 		}
 		next.ServeHTTP(w, r)

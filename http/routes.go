@@ -2,8 +2,6 @@ package http
 
 import (
 	"net/http"
-
-	"github.com/ivslive/ivslive"
 )
 
 // routes lists every route of the API with the scope of key it needs. Path
@@ -105,7 +103,7 @@ func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 
 // handleNotFound answers unknown routes in the envelope.
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
-	s.Error(w, r, ivslive.Errorf(ivslive.ENOTFOUND, "路由 %s 不存在", r.URL.EscapedPath()))
+	s.Error(w, r, routeNotFound(r.URL.EscapedPath()))
 }
 
 // patternMux remembers the patterns registered, for Patterns.

@@ -151,7 +151,7 @@ type mediaServerRequest struct {
 // when INTERNAL_SECRET is unset (the Node server let requests through).
 func (s *Server) handleMediaServerToken(w http.ResponseWriter, r *http.Request) {
 	if !secretEqual(r.Header.Get("X-Internal-Secret"), s.Config.InternalSecret) {
-		s.Error(w, r, ivslive.Errorf(ivslive.EFORBIDDEN, "無權訪問"))
+		s.Error(w, r, &ivslive.Error{Code: ivslive.EFORBIDDEN})
 		return
 	}
 	var req mediaServerRequest

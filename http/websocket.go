@@ -69,7 +69,7 @@ func (s *Server) warnKeyInURL(r *http.Request) {
 // envelope) and then hands the connection to the hub.
 func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	if s.Hub == nil {
-		s.Error(w, r, ivslive.Errorf(ivslive.ENOTFOUND, "路由 /ws 不存在"))
+		s.Error(w, r, routeNotFound("/ws"))
 		return
 	}
 	key, inURL := wsKey(r)
