@@ -3,7 +3,7 @@
 // emulator alone (emulator), writes signing keys (keygen), migrates the
 // database (migrate), checks the configuration (config check), load-tests a
 // server (loadtest), publishes a test pattern over WHIP (publish) and prints
-// its version (version). All wiring happens here.
+// its version (version). The application is wired in internal/app.
 package main
 
 import (

@@ -1,7 +1,10 @@
-// Package apitest starts the whole API in-process for tests: the real HTTP
-// handler, core, SQLite store and token signer, and the real aws-sdk-go-v2
-// client talking to the IVS emulator over loopback. The presence store and the
-// clock are the test's to choose.
+// Package apitest starts the whole API in-process for tests, through
+// app.New, the constructor `ivslive serve` uses: the real HTTP handler,
+// core, token signer and embedded IVS emulator (reached by the real
+// aws-sdk-go-v2 client over loopback, as in embedded mode), with a SQLite
+// history in memory. The presence store, the clock and the other
+// substitutions of Options are the test's to choose; they reach the
+// application as explicit fields of app.Options.
 package apitest
 
 import (
