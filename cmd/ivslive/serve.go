@@ -224,6 +224,11 @@ func newApp(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ *app, 
 	a.workers = append(a.workers, hub.Run)
 	leader := a.newLeader(pres.leases)
 	a.live.Leader = leader
+	if pres.playback != nil {
+		// Before Bootstrap, whose restore puts the playback audience back
+		// in its store; the channel and its key come after.
+		a.live.Playback = &live.Playback{Presence: pres.playback}
+	}
 	bootCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if err := a.live.Bootstrap(bootCtx); err != nil {
