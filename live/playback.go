@@ -47,6 +47,7 @@ type Playback struct {
 	channel     ivslive.Channel
 	composition string    // ARN of the running composition, "" for none
 	startedAt   time.Time // when this process started or adopted it
+	checkedAt   time.Time // when IVS last said it runs
 	blocker     string    // why the last start failed
 }
 
@@ -117,8 +118,17 @@ func (s *Service) EnsureComposition(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.composition != "" {
+		// Every viewer sent to playback passes here: asking IVS each time
+		// would spend its API quota (a few calls per second) on the
+		// audience. A composition seen running recently is trusted; its end
+		// comes as an event (observeComposition), and the scaler's rounds
+		// look again.
+		if s.now().Sub(p.checkedAt) < compositionRecheck {
+			return nil
+		}
 		c, err := p.Broadcast.GetComposition(ctx, p.composition)
 		if err == nil && (c.State == ivslive.CompositionStarting || c.State == ivslive.CompositionActive) {
+			p.checkedAt = s.now()
 			return nil
 		}
 		p.composition = ""
@@ -134,7 +144,7 @@ func (s *Service) EnsureComposition(ctx context.Context) error {
 		}
 		// A summary names no channel; the composition itself does.
 		if c, err = p.Broadcast.GetComposition(ctx, c.ARN); err == nil && toChannel(c, ch.ARN) {
-			p.composition, p.blocker, p.startedAt = c.ARN, "", s.now()
+			p.composition, p.blocker, p.startedAt, p.checkedAt = c.ARN, "", s.now(), s.now()
 			return nil
 		}
 	}
@@ -147,7 +157,7 @@ func (s *Service) EnsureComposition(ctx context.Context) error {
 		s.Log.Warn("composition not started", "stage", master, "channel", ch.ARN, "err", err)
 		return err
 	}
-	p.composition, p.blocker, p.startedAt = c.ARN, "", s.now()
+	p.composition, p.blocker, p.startedAt, p.checkedAt = c.ARN, "", s.now(), s.now()
 	s.Log.Info("composition started", "composition", c.ARN, "stage", master, "channel", ch.ARN)
 	return nil
 }
@@ -223,6 +233,10 @@ func (s *Service) keepPlayback(ctx context.Context, realtime int, live bool) err
 // does not flap it (a start takes IVS seconds; a stop leaves the channel
 // busy until it is STOPPED).
 const compositionLinger = 2 * time.Minute
+
+// compositionRecheck is how long a composition IVS said runs is trusted
+// before a viewer sent to playback makes ivslive ask again.
+const compositionRecheck = 10 * time.Second
 
 // playbackViewers counts the live playback sessions.
 func (s *Service) playbackViewers(ctx context.Context) (int, error) {

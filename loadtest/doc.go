@@ -21,9 +21,10 @@
 // viewers: one dispatcher hands out the joins at their ramp times and the
 // heartbeats from a heap of due times to Options.Concurrency workers; a
 // semaphore of the same size bounds the requests in flight, the accuracy
-// sampler's included. Due heartbeats go before due joins, so a server that
-// answers joins slower than the ramp stretches the ramp instead of letting
-// the joined viewers fall silent. Errors never
+// sampler's included. Due heartbeats and due joins take turns, at most
+// Concurrency of each, so a server slower than the ramp neither lets the
+// joined viewers fall silent behind the joins nor keeps new viewers out
+// behind the heartbeats. Errors never
 // stop a run: they are counted by route and status, network errors as status
 // 0 grouped by their text, refusals by the API's error code.
 //

@@ -145,13 +145,13 @@ func (e *engine) dispatch(ctx context.Context, tasks chan<- task, end time.Durat
 			return
 		}
 		wake := end
-		// Heartbeats first: a server slower than the ramp makes the joins
-		// lag, and joined viewers must not fall silent (and expire) behind
-		// them. Joins go at most Concurrency at a time between two looks at
-		// the heartbeats.
+		// Heartbeats and joins take turns, at most Concurrency of each: a
+		// server slower than the ramp must neither let the joined viewers
+		// fall silent (and expire) behind the joins, nor keep new viewers
+		// out behind the heartbeats.
 		if e.o.Interval > 0 {
 			var at time.Duration
-			due, at = e.sched.popDue(due[:0], now, e.o.Interval, end)
+			due, at = e.sched.popDue(due[:0], now, e.o.Interval, end, e.o.Concurrency)
 			for _, v := range due {
 				if !send(task{v: v}) {
 					return

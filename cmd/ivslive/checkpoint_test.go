@@ -22,8 +22,10 @@ func TestGracefulRestartKeepsEveryViewer(t *testing.T) {
 	}
 	const n = 3000
 	dir := t.TempDir()
+	// The viewers send no heartbeats: a timeout longer than the test keeps
+	// the sweeper out of it on a slow machine.
 	env := map[string]string{"API_PORT": "0", "API_SECRET_KEY": testKey, "IVSLIVE_DATA_DIR": dir, "SNAPSHOT_INTERVAL": "1",
-		"RATE_LIMIT_MAX_REQUESTS": "1000000"}
+		"RATE_LIMIT_MAX_REQUESTS": "1000000", "VIEWER_TIMEOUT": "3600"}
 	s := start(t, env)
 	c := client{url: s.url, key: testKey, http: &http.Client{}}
 	if code, body, err := c.do("POST", "/api/token/publisher", map[string]string{"userId": "host"}); err != nil || code != 200 {

@@ -111,6 +111,11 @@ func (a *App) openCore(ctx context.Context, hist historyParts, pres presence, iv
 		leader = a.newLeader(pres.leases)
 		a.Live.Leader = leader
 	}
+	if pres.playback != nil {
+		// Before Bootstrap, whose restore puts the playback audience back
+		// in its store; the channel and its key come after.
+		a.Live.Playback = &live.Playback{Presence: pres.playback}
+	}
 	bootCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if err := a.Live.Bootstrap(bootCtx); err != nil {
