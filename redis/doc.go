@@ -68,8 +68,9 @@
 //
 //   - Every script reads a session through record() (record.go), which falls
 //     back to the old key and converts it in place (HSET of the record, DEL
-//     of the key) in the same atomic step. Heartbeats, leaves, expiry and
-//     Viewers therefore see old sessions as they are, and each still closes
+//     of the key) in the same atomic step (the heartbeat, the hottest
+//     script, reads the old key without converting). Heartbeats, leaves,
+//     expiry and Viewers therefore see old sessions as they are, and each still closes
 //     into history with all its fields, including sessions an old instance
 //     keeps writing during a rolling deploy.
 //   - At start, each instance runs MigrateLayout in the background: under
