@@ -3,6 +3,7 @@ package redis
 import (
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // A live session is one field of its stage's sessions hash (see the
@@ -10,10 +11,12 @@ import (
 // viewer costs one hash entry instead of a key of its own with the stage
 // ARN in its name. The record is
 //
-//	version byte 1, field(id), field(pid), field(joined ms, decimal),
-//	agent, field(ip)
+//	version byte 1, field(id), field(pid), field(joined), agent, field(ip)
 //
-// where field(s) is one length byte and s when s is shorter than 255
+// where joined is Unix milliseconds in 6 bytes (big-endian) when it lies
+// in [0, 2^48), else decimal text never 6 bytes long (padded with a 0), so
+// the length tells the two apart;
+// field(s) is one length byte and s when s is shorter than 255
 // bytes, else byte 255, four length bytes (big-endian) and s; and agent is
 // two bytes (big-endian) naming an interned user agent (1 to maxAgents),
 // or two zero bytes and field(user agent) when the table is full or the
@@ -61,6 +64,31 @@ local function fieldtext(part)
   return string.sub(part, 6)
 end
 
+-- millis encodes joined, Unix ms in decimal (see the format above).
+local function millis(s)
+  local n = tonumber(s)
+  if n and n >= 0 and n < 281474976710656 and n == math.floor(n) then
+    local b = {}
+    for k = 6, 1, -1 do
+      b[k] = n % 256
+      n = math.floor(n / 256)
+    end
+    return field(string.char(b[1], b[2], b[3], b[4], b[5], b[6]))
+  end
+  if #s == 6 then
+    if string.sub(s, 1, 1) == '-' then s = '-0' .. string.sub(s, 2) else s = '0' .. s end
+  end
+  return field(s)
+end
+
+-- millistext decodes what millis encoded, as decimal text.
+local function millistext(t)
+  if #t ~= 6 then return t end
+  local n = 0
+  for k = 1, 6 do n = n * 256 + string.byte(t, k) end
+  return string.format('%.0f', n)
+end
+
 -- agentref interns ua (up to 4096 distinct ones: maxAgents) and returns
 -- its encoded reference.
 local function agentref(ua)
@@ -106,13 +134,13 @@ end
 local function pack(pt) return '\1' .. table.concat(pt) end
 
 local function newrecord(id, pid, joined, ua, ip)
-  return pack({field(id), field(pid), field(joined), agentref(ua), field(ip)})
+  return pack({field(id), field(pid), millis(joined), agentref(ua), field(ip)})
 end
 
 -- fields decodes a record: id, pid, joined, ua, ip.
 local function fields(rec)
   local pt = parts(rec)
-  return fieldtext(pt[1]), fieldtext(pt[2]), fieldtext(pt[3]), agenttext(pt[4]), fieldtext(pt[5])
+  return fieldtext(pt[1]), fieldtext(pt[2]), millistext(fieldtext(pt[3])), agenttext(pt[4]), fieldtext(pt[5])
 end
 
 -- hasid reports whether rec's session id is the one whose encoding is eid.
@@ -165,6 +193,9 @@ func parseRecord(rec string) (packedSession, error) {
 		if *f, rest, err = cutField(rest); err != nil {
 			return s, err
 		}
+	}
+	if j := s.joined; len(j) == 6 {
+		s.joined = strconv.FormatInt(int64(j[0])<<40|int64(j[1])<<32|int64(j[2])<<24|int64(j[3])<<16|int64(j[4])<<8|int64(j[5]), 10)
 	}
 	if len(rest) < 2 {
 		return s, errShortRecord

@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +91,23 @@ func TestRecordEncoding(t *testing.T) {
 			t.Errorf("viewer %s (-want +got):\n%s", w.UserID, diff)
 		}
 	}
+	// Join times outside what 6 bytes hold, or whose text is 6 bytes long,
+	// come back exactly too, through restore, Session and the closed record.
+	for i, joined := range []time.Time{{}, time.UnixMilli(-12345), time.UnixMilli(123456), time.UnixMilli(1 << 48), time.UnixMilli(1<<48 - 1)} {
+		s := ivslive.ViewerSession{ID: fmt.Sprint("vs-r", i), UserID: fmt.Sprint("r", i), StageARN: arn, JoinedAt: joined.UTC(), LastSeen: t0}
+		if n, err := p.Restore(ctx, []ivslive.ViewerSession{s}); n != 1 || err != nil {
+			t.Fatalf("restore joined at %v: %d, %v", joined, n, err)
+		}
+		got, err := p.Session(ctx, arn, s.UserID)
+		if err != nil || !got.JoinedAt.Equal(s.JoinedAt) {
+			t.Errorf("joined at %d ms: session has %d, %v", s.JoinedAt.UnixMilli(), got.JoinedAt.UnixMilli(), err)
+		}
+		c, err := p.Leave(ctx, ivslive.LeaveRequest{StageARN: arn, UserID: s.UserID, Now: t0})
+		if err != nil || !c.JoinedAt.Equal(s.JoinedAt) {
+			t.Errorf("joined at %d ms: closed record has %d, %v", s.JoinedAt.UnixMilli(), c.JoinedAt.UnixMilli(), err)
+		}
+	}
+
 	// A prefix of the id, or the id with more after it, is another id.
 	for _, id := range []string{long[:299], long + "x"} {
 		err := p.Heartbeat(ctx, ivslive.HeartbeatRequest{StageARN: arn, UserID: "long", SessionID: id, Now: t0.Add(time.Second)})

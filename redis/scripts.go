@@ -151,7 +151,7 @@ if rec then
   if ip ~= '' then pt[5] = field(ip) end
   if pt[2] .. pt[4] .. pt[5] ~= was then redis.call('HSET', rk, user, pack(pt)) end
   redis.call('ZADD', lk, 'GT', now, user)
-  sid, pid, joined, ip = fieldtext(pt[1]), fieldtext(pt[2]), fieldtext(pt[3]), fieldtext(pt[5])
+  sid, pid, joined, ip = fieldtext(pt[1]), fieldtext(pt[2]), millistext(fieldtext(pt[3])), fieldtext(pt[5])
 else
   redis.call('HSET', rk, user, newrecord(sid, pid, now, ua, ip))
   redis.call('ZADD', lk, now, user)
