@@ -3,6 +3,7 @@ package redis
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 )
 
@@ -11,9 +12,11 @@ import (
 // viewer costs one hash entry instead of a key of its own with the stage
 // ARN in its name. The record is
 //
-//	version byte 1, field(id), field(pid), field(joined), agent, field(ip)
+//	head, field(id), field(pid), field(joined), agent, ip
 //
-// where joined is Unix milliseconds in 6 bytes (big-endian) when it lies
+// where head is the version (1) in its low four bits plus flags: 16 when
+// ip is an IPv4 address in dotted decimal (no leading zeros), kept in 4
+// bytes, else ip is field(ip);// where joined is Unix milliseconds in 6 bytes (big-endian) when it lies
 // in [0, 2^48), else decimal text never 6 bytes long (padded with a 0), so
 // the length tells the two apart;
 // field(s) is one length byte and s when s is shorter than 255
@@ -27,9 +30,13 @@ import (
 // encodes the session id that scripts compare (packField). The two are
 // held together by the contract suite and TestRecordEncoding.
 
-// recordVersion is the first byte of every record, so a later layout can
-// tell its own records from these.
-const recordVersion = 1
+// recordVersion is the low four bits of every record's first byte, so a
+// later layout can tell its own records from these; recordIPv4 is the flag
+// of a record whose ip is 4 bytes.
+const (
+	recordVersion = 1
+	recordIPv4    = 16
+)
 
 // maxAgents bounds the interned user agents, as in the memory twin: a
 // flood of distinct ones is stored inline, costing what it did before
@@ -116,9 +123,23 @@ local function agenttext(ref)
   return redis.call('HGET', agentidskey, a * 256 + b) or ''
 end
 
--- parts splits a record into its encoded parts: id, pid, joined, agent, ip.
+-- ipfield encodes ip, returning it and its flag for the head byte.
+local function ipfield(ip)
+  local a, b, c, d = string.match(ip, '^(%d+)%.(%d+)%.(%d+)%.(%d+)$')
+  if a then
+    local o, ok = {tonumber(a), tonumber(b), tonumber(c), tonumber(d)}, true
+    for k, t in ipairs({a, b, c, d}) do
+      if o[k] > 255 or tostring(o[k]) ~= t then ok = false end
+    end
+    if ok then return string.char(o[1], o[2], o[3], o[4]), 16 end
+  end
+  return field(ip), 0
+end
+
+-- parts splits a record into its encoded parts: id, pid, joined, agent,
+-- ip, and head, the first byte.
 local function parts(rec)
-  local pt, i = {}, 2
+  local pt, i = {head = string.byte(rec, 1)}, 2
   for k = 1, 3 do
     local j = fieldend(rec, i)
     pt[k] = string.sub(rec, i, j - 1)
@@ -131,16 +152,28 @@ local function parts(rec)
   return pt
 end
 
-local function pack(pt) return '\1' .. table.concat(pt) end
+local function pack(pt) return string.char(pt.head) .. table.concat(pt) end
+
+local function setip(pt, ip)
+  local e, flag = ipfield(ip)
+  pt[5], pt.head = e, 1 + flag
+end
+
+local function iptext(pt)
+  if pt.head >= 16 then return string.format('%d.%d.%d.%d', string.byte(pt[5], 1, 4)) end
+  return fieldtext(pt[5])
+end
 
 local function newrecord(id, pid, joined, ua, ip)
-  return pack({field(id), field(pid), millis(joined), agentref(ua), field(ip)})
+  local pt = {field(id), field(pid), millis(joined), agentref(ua)}
+  setip(pt, ip)
+  return pack(pt)
 end
 
 -- fields decodes a record: id, pid, joined, ua, ip.
 local function fields(rec)
   local pt = parts(rec)
-  return fieldtext(pt[1]), fieldtext(pt[2]), millistext(fieldtext(pt[3])), agenttext(pt[4]), fieldtext(pt[5])
+  return fieldtext(pt[1]), fieldtext(pt[2]), millistext(fieldtext(pt[3])), agenttext(pt[4]), iptext(pt)
 end
 
 -- hasid reports whether rec's session id is the one whose encoding is eid.
@@ -184,10 +217,10 @@ var errShortRecord = errors.New("record cut short")
 // parseRecord decodes a record written by the scripts.
 func parseRecord(rec string) (packedSession, error) {
 	var s packedSession
-	if len(rec) == 0 || rec[0] != recordVersion {
+	if len(rec) == 0 || rec[0]&0x0f != recordVersion {
 		return s, fmt.Errorf("record version %q, want %d", rec[:min(1, len(rec))], recordVersion)
 	}
-	rest := rec[1:]
+	head, rest := rec[0], rec[1:]
 	var err error
 	for _, f := range []*string{&s.id, &s.pid, &s.joined} {
 		if *f, rest, err = cutField(rest); err != nil {
@@ -206,7 +239,12 @@ func parseRecord(rec string) (packedSession, error) {
 			return s, err
 		}
 	}
-	if s.ip, rest, err = cutField(rest); err != nil {
+	if head&recordIPv4 != 0 {
+		if len(rest) != 4 {
+			return s, fmt.Errorf("IPv4 of %d bytes", len(rest))
+		}
+		s.ip, rest = netip.AddrFrom4([4]byte([]byte(rest))).String(), ""
+	} else if s.ip, rest, err = cutField(rest); err != nil {
 		return s, err
 	}
 	if rest != "" {

@@ -145,13 +145,14 @@ if rec then
   -- replaces the rest. The reply comes from the parts at hand, so the
   -- user agent is read back only when the request had none.
   local pt = parts(rec)
-  local was = pt[2] .. pt[4] .. pt[5]
+  local was = pack(pt)
   if pid ~= '' then pt[2] = field(pid) end
   if ua ~= '' then pt[4] = agentref(ua) else ua = agenttext(pt[4]) end
-  if ip ~= '' then pt[5] = field(ip) end
-  if pt[2] .. pt[4] .. pt[5] ~= was then redis.call('HSET', rk, user, pack(pt)) end
+  if ip ~= '' then setip(pt, ip) end
+  local repacked = pack(pt)
+  if repacked ~= was then redis.call('HSET', rk, user, repacked) end
   redis.call('ZADD', lk, 'GT', now, user)
-  sid, pid, joined, ip = fieldtext(pt[1]), fieldtext(pt[2]), millistext(fieldtext(pt[3])), fieldtext(pt[5])
+  sid, pid, joined, ip = fieldtext(pt[1]), fieldtext(pt[2]), millistext(fieldtext(pt[3])), iptext(pt)
 else
   redis.call('HSET', rk, user, newrecord(sid, pid, now, ua, ip))
   redis.call('ZADD', lk, now, user)
