@@ -16,13 +16,13 @@ import (
 //
 // where head is the version (1) in its low four bits plus flags: 16 when
 // ip is an IPv4 address in dotted decimal (no leading zeros), kept in 4
-// bytes, else ip is field(ip);// where joined is Unix milliseconds in 6 bytes (big-endian) when it lies
+// bytes, else ip is field(ip). field(s) is one length byte and s when s is
+// shorter than 255 bytes, else byte 255, four length bytes (big-endian)
+// and s. joined is Unix milliseconds in 6 bytes (big-endian) when it lies
 // in [0, 2^48), else decimal text never 6 bytes long (padded with a 0), so
-// the length tells the two apart;
-// field(s) is one length byte and s when s is shorter than 255
-// bytes, else byte 255, four length bytes (big-endian) and s; and agent is
-// two bytes (big-endian) naming an interned user agent (1 to maxAgents),
-// or two zero bytes and field(user agent) when the table is full or the
+// the length tells the two apart. agent is two bytes (big-endian) naming
+// an interned user agent (1 to maxAgents), or two zero bytes and
+// field(user agent) when the table is full or the
 // user agent empty. The session id comes first so a script checks it by
 // comparing a prefix of the record with the encoded id the caller passes.
 //
