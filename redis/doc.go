@@ -15,8 +15,8 @@
 //	<p>stage:states            HASH   ARN → "active" | "draining"
 //	<p>stage:<arn>:live        ZSET   member user id, score last-seen Unix ms
 //	<p>stage:<arn>:sessions    HASH   user id → packed record: id, pid, joined
-//	                                  (ms), user agent number or text, ip
-//	                                  (see record.go)
+//	                                  (ms, 6 bytes), user agent number or
+//	                                  text, ip (IPv4 in 4 bytes); record.go
 //	<p>agents                  HASH   user agent → its number (1 to 4,096)
 //	<p>agents:ids              HASH   number → user agent
 //	<p>layout                  STRING "2" once the sessions of the layout
@@ -42,13 +42,15 @@
 //     own: a key per viewer cost about 100 bytes of name (the stage ARN
 //     repeated in each) plus Redis's per-key overhead, and a hash of five
 //     fields per viewer its own overhead again. The record packs the five
-//     values with length bytes; the user agent, the longest and the most
-//     repeated, is interned as a number in the agents table (bounded like
-//     the memory twin's: past 4,096 distinct ones it stays inline, so a
-//     flood costs what it cost before). Measured per viewer, the keys went
-//     from 438 to 246 bytes (docs/BENCHMARKS.md). The interned numbers are
-//     never reused or removed, so a number read once always names the same
-//     user agent until Redis loses everything.
+//     values with length bytes, joined-at in 6 bytes and an IPv4 address in
+//     4, so a typical record stays in jemalloc's 64-byte size class; the
+//     user agent, the longest and the most repeated value, is interned as a
+//     number in the agents table (bounded like the memory twin's: past 4,096
+//     distinct ones it stays inline, so a flood costs what it cost before).
+//     Measured per viewer, the keys went from 381 to 257 bytes through the
+//     server, 438–448 to 230–246 in process (docs/BENCHMARKS.md). The
+//     interned numbers are never reused or removed, so a number read once
+//     always names the same user agent until Redis loses everything.
 //   - Last-seen lives only in the live ZSET score. A heartbeat is then one
 //     ZADD XX GT (O(log n), never creates), and expiry is a ZRANGEBYSCORE
 //     from the oldest, proportional to the sessions it closes.
@@ -68,10 +70,11 @@
 //
 //   - Every script reads a session through record() (record.go), which falls
 //     back to the old key and converts it in place (HSET of the record, DEL
-//     of the key) in the same atomic step. Heartbeats, leaves, expiry and
-//     Viewers therefore see old sessions as they are, and each still closes
-//     into history with all its fields, including sessions an old instance
-//     keeps writing during a rolling deploy.
+//     of the key) in the same atomic step (the heartbeat, the hottest
+//     script, reads the old key without converting). Heartbeats, leaves,
+//     expiry and Viewers therefore see old sessions as they are, and each
+//     still closes into history with all its fields, including sessions an
+//     old instance wrote until it stopped.
 //   - At start, each instance runs MigrateLayout in the background: under
 //     the lease "layout" one instance visits every stage's live set with
 //     ZSCAN and converts scriptBatch sessions per script call, then sets

@@ -71,6 +71,10 @@ func TestMigrateLayout(t *testing.T) {
 	if err := p.Heartbeat(ctx, ivslive.HeartbeatRequest{StageARN: a, UserID: "u1", SessionID: "vs-1", Now: t0.Add(time.Hour)}); err != nil {
 		t.Fatalf("heartbeat of an old session: %v", err)
 	}
+	err := p.Heartbeat(ctx, ivslive.HeartbeatRequest{StageARN: a, UserID: "u2", SessionID: "vs-1", Now: t0.Add(time.Hour)})
+	if code := ivslive.ErrorCode(err); code != ivslive.ENOTFOUND {
+		t.Fatalf("heartbeat of an old session with another's id: %v, want %s", err, ivslive.ENOTFOUND)
+	}
 	old[1].LastSeen = t0.Add(time.Hour)
 
 	var wg sync.WaitGroup
@@ -88,9 +92,10 @@ func TestMigrateLayout(t *testing.T) {
 	if counts[0] > 0 && counts[1] > 0 || counts[1] > 0 && counts[2] > 0 || counts[0] > 0 && counts[2] > 0 {
 		t.Errorf("converted %v: more than one instance did the work", counts)
 	}
-	// u0, u1 and stage b's three were converted on first touch.
-	if total := counts[0] + counts[1] + counts[2]; total != len(old)-5 {
-		t.Fatalf("converted %v, want %d in all", counts, len(old)-5)
+	// u0 and stage b's three were converted on first touch; a heartbeat
+	// reads an old session without converting it.
+	if total := counts[0] + counts[1] + counts[2]; total != len(old)-4 {
+		t.Fatalf("converted %v, want %d in all", counts, len(old)-4)
 	}
 	if keys := client.Keys(ctx, prefix+"session:*").Val(); len(keys) != 0 {
 		t.Fatalf("%d session keys of the older layout left, for example %s", len(keys), keys[0])

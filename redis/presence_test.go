@@ -120,9 +120,10 @@ func TestKeyLayout(t *testing.T) {
 		t.Errorf("live score = %v, want %d", score, t0.UnixMilli())
 	}
 	// One packed record per viewer in the stage's sessions hash (see
-	// record.go): id, pid, joined, an empty user agent inline, ip.
+	// record.go): head, id, pid, joined in 6 bytes, an empty user agent
+	// inline, an empty ip.
 	rec := client.HGet(ctx, prefix+"stage:"+arn+":sessions", "u1").Val()
-	if want := "\x01\x02s1\x02p1\x0d1764072000123\x00\x00\x00\x00"; rec != want {
+	if want := "\x01\x02s1\x02p1\x06\x01\x9a\xba\xe2\x8a\x7b\x00\x00\x00\x00"; rec != want {
 		t.Errorf("record = %q, want %q", rec, want)
 	}
 	if st := client.HGet(ctx, prefix+"stage:states", arn).Val(); st != "active" {

@@ -3,6 +3,8 @@ package redis
 import (
 	"errors"
 	"fmt"
+	"net/netip"
+	"strconv"
 )
 
 // A live session is one field of its stage's sessions hash (see the
@@ -10,13 +12,17 @@ import (
 // viewer costs one hash entry instead of a key of its own with the stage
 // ARN in its name. The record is
 //
-//	version byte 1, field(id), field(pid), field(joined ms, decimal),
-//	agent, field(ip)
+//	head, field(id), field(pid), field(joined), agent, ip
 //
-// where field(s) is one length byte and s when s is shorter than 255
-// bytes, else byte 255, four length bytes (big-endian) and s; and agent is
-// two bytes (big-endian) naming an interned user agent (1 to maxAgents),
-// or two zero bytes and field(user agent) when the table is full or the
+// where head is the version (1) in its low four bits plus flags: 16 when
+// ip is an IPv4 address in dotted decimal (no leading zeros), kept in 4
+// bytes, else ip is field(ip). field(s) is one length byte and s when s is
+// shorter than 255 bytes, else byte 255, four length bytes (big-endian)
+// and s. joined is Unix milliseconds in 6 bytes (big-endian) when it lies
+// in [0, 2^48), else decimal text never 6 bytes long (padded with a 0), so
+// the length tells the two apart. agent is two bytes (big-endian) naming
+// an interned user agent (1 to maxAgents), or two zero bytes and
+// field(user agent) when the table is full or the
 // user agent empty. The session id comes first so a script checks it by
 // comparing a prefix of the record with the encoded id the caller passes.
 //
@@ -24,9 +30,13 @@ import (
 // encodes the session id that scripts compare (packField). The two are
 // held together by the contract suite and TestRecordEncoding.
 
-// recordVersion is the first byte of every record, so a later layout can
-// tell its own records from these.
-const recordVersion = 1
+// recordVersion is the low four bits of every record's first byte, so a
+// later layout can tell its own records from these; recordIPv4 is the flag
+// of a record whose ip is 4 bytes.
+const (
+	recordVersion = 1
+	recordIPv4    = 16
+)
 
 // maxAgents bounds the interned user agents, as in the memory twin: a
 // flood of distinct ones is stored inline, costing what it did before
@@ -61,6 +71,31 @@ local function fieldtext(part)
   return string.sub(part, 6)
 end
 
+-- millis encodes joined, Unix ms in decimal (see the format above).
+local function millis(s)
+  local n = tonumber(s)
+  if n and n >= 0 and n < 281474976710656 and n == math.floor(n) then
+    local b = {}
+    for k = 6, 1, -1 do
+      b[k] = n % 256
+      n = math.floor(n / 256)
+    end
+    return field(string.char(b[1], b[2], b[3], b[4], b[5], b[6]))
+  end
+  if #s == 6 then
+    if string.sub(s, 1, 1) == '-' then s = '-0' .. string.sub(s, 2) else s = '0' .. s end
+  end
+  return field(s)
+end
+
+-- millistext decodes what millis encoded, as decimal text.
+local function millistext(t)
+  if #t ~= 6 then return t end
+  local n = 0
+  for k = 1, 6 do n = n * 256 + string.byte(t, k) end
+  return string.format('%.0f', n)
+end
+
 -- agentref interns ua (up to 4096 distinct ones: maxAgents) and returns
 -- its encoded reference.
 local function agentref(ua)
@@ -88,9 +123,23 @@ local function agenttext(ref)
   return redis.call('HGET', agentidskey, a * 256 + b) or ''
 end
 
--- parts splits a record into its encoded parts: id, pid, joined, agent, ip.
+-- ipfield encodes ip, returning it and its flag for the head byte.
+local function ipfield(ip)
+  local a, b, c, d = string.match(ip, '^(%d+)%.(%d+)%.(%d+)%.(%d+)$')
+  if a then
+    local o, ok = {tonumber(a), tonumber(b), tonumber(c), tonumber(d)}, true
+    for k, t in ipairs({a, b, c, d}) do
+      if o[k] > 255 or tostring(o[k]) ~= t then ok = false end
+    end
+    if ok then return string.char(o[1], o[2], o[3], o[4]), 16 end
+  end
+  return field(ip), 0
+end
+
+-- parts splits a record into its encoded parts: id, pid, joined, agent,
+-- ip, and head, the first byte.
 local function parts(rec)
-  local pt, i = {}, 2
+  local pt, i = {head = string.byte(rec, 1)}, 2
   for k = 1, 3 do
     local j = fieldend(rec, i)
     pt[k] = string.sub(rec, i, j - 1)
@@ -103,16 +152,28 @@ local function parts(rec)
   return pt
 end
 
-local function pack(pt) return '\1' .. table.concat(pt) end
+local function pack(pt) return string.char(pt.head) .. table.concat(pt) end
+
+local function setip(pt, ip)
+  local e, flag = ipfield(ip)
+  pt[5], pt.head = e, 1 + flag
+end
+
+local function iptext(pt)
+  if pt.head >= 16 then return string.format('%d.%d.%d.%d', string.byte(pt[5], 1, 4)) end
+  return fieldtext(pt[5])
+end
 
 local function newrecord(id, pid, joined, ua, ip)
-  return pack({field(id), field(pid), field(joined), agentref(ua), field(ip)})
+  local pt = {field(id), field(pid), millis(joined), agentref(ua)}
+  setip(pt, ip)
+  return pack(pt)
 end
 
 -- fields decodes a record: id, pid, joined, ua, ip.
 local function fields(rec)
   local pt = parts(rec)
-  return fieldtext(pt[1]), fieldtext(pt[2]), fieldtext(pt[3]), agenttext(pt[4]), fieldtext(pt[5])
+  return fieldtext(pt[1]), fieldtext(pt[2]), millistext(fieldtext(pt[3])), agenttext(pt[4]), iptext(pt)
 end
 
 -- hasid reports whether rec's session id is the one whose encoding is eid.
@@ -156,15 +217,18 @@ var errShortRecord = errors.New("record cut short")
 // parseRecord decodes a record written by the scripts.
 func parseRecord(rec string) (packedSession, error) {
 	var s packedSession
-	if len(rec) == 0 || rec[0] != recordVersion {
+	if len(rec) == 0 || rec[0]&0x0f != recordVersion {
 		return s, fmt.Errorf("record version %q, want %d", rec[:min(1, len(rec))], recordVersion)
 	}
-	rest := rec[1:]
+	head, rest := rec[0], rec[1:]
 	var err error
 	for _, f := range []*string{&s.id, &s.pid, &s.joined} {
 		if *f, rest, err = cutField(rest); err != nil {
 			return s, err
 		}
+	}
+	if j := s.joined; len(j) == 6 {
+		s.joined = strconv.FormatInt(int64(j[0])<<40|int64(j[1])<<32|int64(j[2])<<24|int64(j[3])<<16|int64(j[4])<<8|int64(j[5]), 10)
 	}
 	if len(rest) < 2 {
 		return s, errShortRecord
@@ -175,7 +239,12 @@ func parseRecord(rec string) (packedSession, error) {
 			return s, err
 		}
 	}
-	if s.ip, rest, err = cutField(rest); err != nil {
+	if head&recordIPv4 != 0 {
+		if len(rest) != 4 {
+			return s, fmt.Errorf("IPv4 of %d bytes", len(rest))
+		}
+		s.ip, rest = netip.AddrFrom4([4]byte([]byte(rest))).String(), ""
+	} else if s.ip, rest, err = cutField(rest); err != nil {
 		return s, err
 	}
 	if rest != "" {

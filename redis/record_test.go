@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +91,56 @@ func TestRecordEncoding(t *testing.T) {
 			t.Errorf("viewer %s (-want +got):\n%s", w.UserID, diff)
 		}
 	}
+	// Join times outside what 6 bytes hold, or whose text is 6 bytes long,
+	// come back exactly too, through restore, Session and the closed record.
+	for i, joined := range []time.Time{{}, time.UnixMilli(-12345), time.UnixMilli(123456), time.UnixMilli(1 << 48), time.UnixMilli(1<<48 - 1)} {
+		s := ivslive.ViewerSession{ID: fmt.Sprint("vs-r", i), UserID: fmt.Sprint("r", i), StageARN: arn, JoinedAt: joined.UTC(), LastSeen: t0}
+		if n, err := p.Restore(ctx, []ivslive.ViewerSession{s}); n != 1 || err != nil {
+			t.Fatalf("restore joined at %v: %d, %v", joined, n, err)
+		}
+		got, err := p.Session(ctx, arn, s.UserID)
+		if err != nil || !got.JoinedAt.Equal(s.JoinedAt) {
+			t.Errorf("joined at %d ms: session has %d, %v", s.JoinedAt.UnixMilli(), got.JoinedAt.UnixMilli(), err)
+		}
+		c, err := p.Leave(ctx, ivslive.LeaveRequest{StageARN: arn, UserID: s.UserID, Now: t0})
+		if err != nil || !c.JoinedAt.Equal(s.JoinedAt) {
+			t.Errorf("joined at %d ms: closed record has %d, %v", s.JoinedAt.UnixMilli(), c.JoinedAt.UnixMilli(), err)
+		}
+	}
+
+	// IPv4 addresses in dotted decimal are kept in 4 bytes; anything else
+	// that looks like one stays text, exactly as given.
+	for i, ip := range []string{"0.0.0.0", "255.255.255.255", "10.0.0.1", "010.0.0.1", "256.0.0.1", "1.2.3", "1.2.3.4.5", "::ffff:1.2.3.4", "1.2.3.4 "} {
+		s := ivslive.ViewerSession{ID: fmt.Sprint("vs-ip", i), UserID: fmt.Sprint("ip", i), StageARN: arn, JoinedAt: t0, LastSeen: t0, IP: ip}
+		if _, err := p.Join(ctx, ivslive.JoinRequest{UserID: s.UserID, StageARN: arn, SessionID: s.ID, IP: ip, Now: t0, Threshold: 1 << 20, Capacity: 1 << 20}); err != nil {
+			t.Fatal(err)
+		}
+		vs, err := p.Viewers(ctx, arn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vs {
+			if v.UserID == s.UserID && v.IP != ip {
+				t.Errorf("viewers: ip %q read back as %q", ip, v.IP)
+			}
+		}
+		// A rejoin from another address replaces it, in either form.
+		other := "2001:db8::7"
+		if i%2 == 0 {
+			other = "192.0.2.1"
+		}
+		if res, err := p.Join(ctx, ivslive.JoinRequest{UserID: s.UserID, StageARN: arn, SessionID: "x", IP: other, Now: t0, Threshold: 1 << 20, Capacity: 1 << 20}); err != nil || res.Session.IP != other || res.Session.ID != s.ID {
+			t.Errorf("rejoin from %q: %+v, %v", other, res.Session, err)
+		}
+		if got, err := p.Session(ctx, arn, s.UserID); err != nil || got.IP != other {
+			t.Errorf("session after rejoin from %q: %+v, %v", other, got, err)
+		}
+		c, err := p.Leave(ctx, ivslive.LeaveRequest{StageARN: arn, UserID: s.UserID, Now: t0})
+		if err != nil || c.IP != other {
+			t.Errorf("closed record after rejoin from %q: ip %q, %v", other, c.IP, err)
+		}
+	}
+
 	// A prefix of the id, or the id with more after it, is another id.
 	for _, id := range []string{long[:299], long + "x"} {
 		err := p.Heartbeat(ctx, ivslive.HeartbeatRequest{StageARN: arn, UserID: "long", SessionID: id, Now: t0.Add(time.Second)})

@@ -139,38 +139,45 @@ end
 local lk, rk = livekey(arn), recordskey(arn)
 local new, rec = 0, false
 if redis.call('ZSCORE', lk, user) then rec = record(arn, user) end
+local joined = now
 if rec then
+  -- A user already seated keeps id and joined-at; what the request names
+  -- replaces the rest. The reply comes from the parts at hand, so the
+  -- user agent is read back only when the request had none.
   local pt = parts(rec)
-  local was = pt[2] .. pt[4] .. pt[5]
+  local was = pack(pt)
   if pid ~= '' then pt[2] = field(pid) end
-  if ua ~= '' then pt[4] = agentref(ua) end
-  if ip ~= '' then pt[5] = field(ip) end
-  if pt[2] .. pt[4] .. pt[5] ~= was then
-    rec = pack(pt)
-    redis.call('HSET', rk, user, rec)
-  end
+  if ua ~= '' then pt[4] = agentref(ua) else ua = agenttext(pt[4]) end
+  if ip ~= '' then setip(pt, ip) end
+  local repacked = pack(pt)
+  if repacked ~= was then redis.call('HSET', rk, user, repacked) end
   redis.call('ZADD', lk, 'GT', now, user)
+  sid, pid, joined, ip = fieldtext(pt[1]), fieldtext(pt[2]), millistext(fieldtext(pt[3])), iptext(pt)
 else
-  rec = newrecord(sid, pid, now, ua, ip)
-  redis.call('HSET', rk, user, rec)
+  redis.call('HSET', rk, user, newrecord(sid, pid, now, ua, ip))
   redis.call('ZADD', lk, now, user)
   new = 1
 end
-local id, rpid, joined, rua, rip = fields(rec)
-return {'ok', arn, id, rpid, joined, rua, rip, redis.call('ZSCORE', lk, user), redis.call('ZCARD', lk), new}
+return {'ok', arn, sid, pid, joined, ua, ip, redis.call('ZSCORE', lk, user), redis.call('ZCARD', lk), new}
 `)
 
 // heartbeatScript moves last-seen forward for a live session and never
 // creates one. ARGV: prefix, arn, user, encoded session id (packField;
-// empty for any), now.
-// Returns 1, or 0 when there is no such session.
-var heartbeatScript = goredis.NewScript(luaPrelude + `
-local arn, user, sid = ARGV[2], ARGV[3], ARGV[4]
-local lk = livekey(arn)
+// empty for any), now, session id. Returns 1, or 0 when there is no such
+// session. It is the hottest script, so it skips luaPrelude, whose
+// closures cost more than the heartbeat's own commands: it spells the key
+// names out and reads a session of the older layout without converting it.
+var heartbeatScript = goredis.NewScript(`
+local p, arn, user, sid = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local lk = p .. 'stage:' .. arn .. ':live'
 if not redis.call('ZSCORE', lk, user) then return 0 end
 if sid ~= '' then
-  local rec = record(arn, user)
-  if not rec or not hasid(rec, sid) then return 0 end
+  local rec = redis.call('HGET', p .. 'stage:' .. arn .. ':sessions', user)
+  if rec then
+    if string.sub(rec, 2, 1 + #sid) ~= sid then return 0 end
+  elseif redis.call('HGET', p .. 'session:' .. arn .. ':' .. user, 'id') ~= ARGV[6] then
+    return 0
+  end
 end
 redis.call('ZADD', lk, 'XX', 'GT', ARGV[5], user)
 return 1

@@ -107,7 +107,7 @@ func (p *Presence) Heartbeat(ctx context.Context, r ivslive.HeartbeatRequest) er
 		}
 		return nil
 	}
-	ok, err := heartbeatScript.Run(ctx, p.scripts, nil, p.prefix, r.StageARN, r.UserID, packField(r.SessionID), r.Now.UnixMilli()).Int()
+	ok, err := heartbeatScript.Run(ctx, p.scripts, nil, p.prefix, r.StageARN, r.UserID, packField(r.SessionID), r.Now.UnixMilli(), r.SessionID).Int()
 	if err != nil {
 		return unavailable("heartbeat", err)
 	}
