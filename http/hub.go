@@ -37,6 +37,9 @@ type Hub struct {
 	statsMu sync.Mutex
 	// changed is when the bus last reported a change (Unix ns).
 	changed atomic.Int64
+	// pingEvery, when not 0, replaces wsPingInterval for clients that
+	// connect afterwards (tests whose clients are not what is tested).
+	pingEvery atomic.Int64
 
 	mu      sync.Mutex
 	clients map[*wsClient]struct{}
@@ -101,7 +104,11 @@ func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, p Principal) {
 	read := make(chan struct{})
 	go func() { defer close(read); h.readLoop(cctx, c) }()
 	go h.sendCurrent(cctx, c, "stats")
-	c.writeLoop(cctx)
+	ping := wsPingInterval
+	if d := time.Duration(h.pingEvery.Load()); d > 0 {
+		ping = d
+	}
+	c.writeLoop(cctx, ping)
 	<-read
 }
 

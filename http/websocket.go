@@ -199,9 +199,10 @@ func (c *wsClient) closed() bool {
 	}
 }
 
-// writeLoop sends queued messages and pings until the client is closed.
-func (c *wsClient) writeLoop(ctx context.Context) {
-	ping := time.NewTicker(wsPingInterval)
+// writeLoop sends queued messages and pings every pingEvery until the
+// client is closed.
+func (c *wsClient) writeLoop(ctx context.Context, pingEvery time.Duration) {
+	ping := time.NewTicker(pingEvery)
 	defer ping.Stop()
 	for {
 		select {

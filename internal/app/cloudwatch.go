@@ -50,14 +50,14 @@ func (a *App) startCloudWatch(ctx context.Context, leader *live.Leader, bus *liv
 			tally.Take() // counts from before this term were sent by the previous leader
 		}
 	}
-	reporter := &live.CounterReporter{Events: a.Live.Events, Interval: counterInterval(a.cfg.MetricsInterval), Origin: instanceID(),
+	reporter := &live.CounterReporter{Events: a.Live.Events, Interval: counterInterval(a.cfg.MetricsInterval), Origin: instanceID(), Now: a.Live.Now,
 		Read: func() map[string]int64 {
 			tokens, errs := a.metrics.Totals()
 			return map[string]int64{live.CounterTokensIssued: tokens, live.CounterAPIErrors: errs}
 		}}
 	pub := cloudwatch.New(cloudwatch.Options{
 		Client: client, Namespace: a.cfg.CloudWatchNamespace, Environment: orDefault(a.cfg.NodeEnv, "development"),
-		Service: "ivslive", Interval: a.cfg.MetricsInterval, Logger: a.log,
+		Service: "ivslive", Interval: a.cfg.MetricsInterval, Logger: a.log, Now: a.Live.Now,
 		Source: func(ctx context.Context) (cloudwatch.Metrics, error) {
 			st, err := a.Live.Stats(ctx)
 			if err != nil {

@@ -22,10 +22,11 @@ const (
 	MaxReplicas = 5
 )
 
-// newLeader is this instance's leader election. Bootstrap may take the
-// lease already (to replace a master stage that is gone); startJobs keeps it.
+// newLeader is this instance's leader election, on the core's clock.
+// Bootstrap may take the lease already (to replace a master stage that is
+// gone); startJobs keeps it.
 func (a *App) newLeader(leases ivslive.LeaseStore) *live.Leader {
-	return &live.Leader{Leases: leases, Name: "jobs", Owner: instanceID(), TTL: leaseTTL, Log: a.log, OnChange: a.metrics.SetLeader}
+	return &live.Leader{Leases: leases, Name: "jobs", Owner: instanceID(), TTL: leaseTTL, Log: a.log, OnChange: a.metrics.SetLeader, Now: a.Live.Now}
 }
 
 // startJobs runs the leader election and the jobs only the leader runs.
