@@ -35,7 +35,9 @@ func TestLoadtestCommand(t *testing.T) {
 	if strings.Contains(out.String(), testKey) {
 		t.Fatal("the report contains the key")
 	}
-	if r.Totals.Errors != 0 || r.Totals.Joined != 60 || r.Totals.Left != 30 {
+	// How many join in 2 s is the machine's speed (57 of 60 under -race
+	// beside other work); half of those joined leave.
+	if r.Totals.Errors != 0 || r.Totals.Joined < 30 || r.Totals.Left != (r.Totals.Joined+1)/2 {
 		t.Fatalf("totals %+v", r.Totals)
 	}
 	if !strings.Contains(progress.String(), "req/s") {
