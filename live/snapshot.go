@@ -31,16 +31,16 @@ func (j *Snapshotter) Run(ctx context.Context) {
 func (j *Snapshotter) pass(ctx context.Context) {
 	// The durations are logged so a load test can line request latency up
 	// with the background work (ivslive loadtest --serve reads them).
-	t := time.Now()
+	t := j.Service.now()
 	if err := j.Snapshot(ctx); err != nil {
 		j.Service.Log.Warn("snapshot failed", "err", err)
 	}
-	snapshot := time.Since(t)
-	t = time.Now()
+	snapshot := j.Service.now().Sub(t)
+	t = j.Service.now()
 	if n, err := j.Service.Checkpoint(ctx); err != nil {
 		j.Service.Log.Warn("checkpoint failed", "err", err)
 	} else {
-		j.Service.Log.Info("checkpoint written", "rows", n, "took", time.Since(t), "snapshotTook", snapshot)
+		j.Service.Log.Info("checkpoint written", "rows", n, "took", j.Service.now().Sub(t), "snapshotTook", snapshot)
 	}
 	if now := j.Service.now(); now.Sub(j.lastRetention) >= 24*time.Hour {
 		if err := j.Retain(ctx); err != nil {

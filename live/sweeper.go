@@ -34,14 +34,14 @@ func (w *Sweeper) Sweep(ctx context.Context) int {
 		w.Service.Log.Warn("presence check failed", "err", err)
 		return 0
 	}
-	start := time.Now() // the work's duration, logged for load tests
-	cutoff := w.Service.now().Add(-w.Timeout)
+	start := w.Service.now() // the work's duration, logged for load tests
+	cutoff := start.Add(-w.Timeout)
 	total := w.sweep(ctx, w.Service.Presence, cutoff, batch)
 	if p := w.Service.Playback; p != nil {
 		total += w.sweep(ctx, p.Presence, cutoff, batch)
 	}
 	if total > 0 {
-		w.Service.Log.Info("expired silent viewers", "count", total, "timeout", w.Timeout, "took", time.Since(start))
+		w.Service.Log.Info("expired silent viewers", "count", total, "timeout", w.Timeout, "took", w.Service.now().Sub(start))
 	}
 	return total
 }
