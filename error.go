@@ -53,17 +53,28 @@ const (
 	RStageHasViewers      = "stage_has_viewers"     // a stage with viewers cannot be deleted
 	RMasterNotReady       = "master_not_ready"      // the master stage is not set up yet
 	RAWSAccess            = "aws_access"            // AWS refused the server's own credentials
+	RMissingField         = "missing_field"         // Args: the field's name
+	RShortStageID         = "short_stage_id"        // a full ARN where a short stage id belongs
+	RStageLimit           = "stage_limit"           // Args: MAX_STAGES
+	RSubscriptionsQuota   = "subscriptions_quota"   // Args: the account's concurrent-subscriptions quota
+	RStagesFull           = "stages_full"           // Args: stages with the host, seats per stage
+	RCompositionRefused   = "composition_refused"   // Args: the error that kept the composition from starting
+	RHistoryUnavailable   = "history_unavailable"   // the history database failed
+	RDatabaseUnavailable  = "database_unavailable"  // a store's database failed
+	RDatabaseRefused      = "database_refused"      // a database constraint refused a value
 )
 
 // Error is the one error type of the application. Code is machine readable and
 // stable; Reason names what the error is about (one of the R constants) for
-// the HTTP layer to put in words; Message is text safe to show a client when
+// the HTTP layer to put in words, and Args are the values those words name
+// (a limit, a count, an inner error), in order; Message is text safe to show a client when
 // there is no reason (often naming a field or a limit); Details is extra
 // structured context shown only in development; Err is the underlying cause,
 // logged but never sent to a client.
 type Error struct {
 	Code    string
 	Reason  string
+	Args    []any
 	Message string
 	Details any
 	Err     error
@@ -76,6 +87,11 @@ func (e *Error) Error() string {
 		text += ": " + e.Message
 	} else if e.Reason != "" {
 		text += ": " + e.Reason
+		for _, a := range e.Args {
+			if _, isErr := a.(error); !isErr { // an error argument is the cause, printed below
+				text += fmt.Sprintf(" %v", a)
+			}
+		}
 	}
 	if e.Err != nil {
 		text += ": " + e.Err.Error()
@@ -83,10 +99,17 @@ func (e *Error) Error() string {
 	return text
 }
 
-// ReasonError returns an *Error with the given code about what reason names;
-// the HTTP layer chooses its words.
-func ReasonError(code, reason string) *Error {
-	return &Error{Code: code, Reason: reason}
+// ReasonError returns an *Error with the given code about what reason names,
+// with the values its words name; the HTTP layer chooses the words.
+func ReasonError(code, reason string, args ...any) *Error {
+	return &Error{Code: code, Reason: reason, Args: args}
+}
+
+// WithCause returns a copy of e that keeps err as its cause for logs.
+func (e *Error) WithCause(err error) *Error {
+	c := *e
+	c.Err = err
+	return &c
 }
 
 // NotFound returns a NOT_FOUND error about the thing reason names.

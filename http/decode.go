@@ -18,7 +18,8 @@ import (
 // It is the one place input is read: the body is size-limited, JSON is strict
 // about types (a wrong type names the field), and form-encoded bodies, which
 // the Node server accepted, are taken for string fields. Unknown fields are
-// ignored, as the Node server did.
+// ignored, as the Node server did. A request type with a check method (its
+// required fields) is checked here too, so handlers read it whole or not at all.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	ct := r.Header.Get("Content-Type")
 	mt := ct
@@ -59,10 +60,31 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, dst any) error {
 			return err
 		}
 	}
-	if fd, ok := dst.(fastDecoder); ok && fd.decodeFast(trimmed) {
-		return nil
+	if fd, ok := dst.(fastDecoder); !ok || !fd.decodeFast(trimmed) {
+		if err := decodeJSON(trimmed, dst); err != nil {
+			return err
+		}
 	}
-	return decodeJSON(trimmed, dst)
+	if c, ok := dst.(checker); ok {
+		return c.check()
+	}
+	return nil
+}
+
+// checker is a request type that knows its required fields.
+type checker interface {
+	check() error
+}
+
+// bind decodes r's body into dst as decode does and answers the client when
+// that fails; it reports whether the handler goes on. It is every body-taking
+// handler's preamble.
+func (s *Server) bind(w http.ResponseWriter, r *http.Request, dst any) bool {
+	if err := s.decode(w, r, dst); err != nil {
+		s.Error(w, r, err)
+		return false
+	}
+	return true
 }
 
 func decodeJSON(body []byte, dst any) error {

@@ -25,6 +25,7 @@ func FuzzDecode(f *testing.F) {
 		func() any { return new(viewerRequest) }, func() any { return new(viewerTokenRequest) },
 		func() any { return new(createStageRequest) }, func() any { return new(replicationRequest) },
 		func() any { return new(mediaServerRequest) }, func() any { return new(endPublisherRequest) },
+		func() any { return new(userRequest) }, func() any { return new(rejoinRequest) },
 	}
 	f.Fuzz(func(t *testing.T, contentType, body string) {
 		for _, target := range targets {

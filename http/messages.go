@@ -2,6 +2,7 @@ package http
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/ivslive/ivslive"
 )
@@ -30,6 +31,15 @@ var reasonText = map[string]string{
 	ivslive.RStageHasViewers:      "Stage 中仍有觀眾，無法刪除",
 	ivslive.RMasterNotReady:       "the master stage is not ready yet, try again shortly",
 	ivslive.RAWSAccess:            "AWS 服務錯誤",
+	ivslive.RMissingField:         "缺少 %s 參數",
+	ivslive.RShortStageID:         "此 API 只接受短 Stage ID。如需使用完整 ARN，請使用 GET /api/stats/stages?arn=...",
+	ivslive.RStageLimit:           "已達到 Stage 數量上限 (%d)",
+	ivslive.RSubscriptionsQuota:   "已達到 AWS 帳號的同時訂閱配額 (%d)，請稍後再試",
+	ivslive.RStagesFull:           "所有承載主播畫面的 Stage 都已滿 (%d 個，每個 %d 人)，請稍後再試",
+	ivslive.RCompositionRefused:   "即時席位已滿，且無法啟動合成轉播：%s",
+	ivslive.RHistoryUnavailable:   "歷史資料庫暫時無法使用，請稍後再試",
+	ivslive.RDatabaseUnavailable:  "database unavailable, try again",
+	ivslive.RDatabaseRefused:      "the database refused a value",
 }
 
 // codeText is the text of an error that carries neither a reason nor a
@@ -54,7 +64,8 @@ func authFailures() *ivslive.Error {
 	return ivslive.Errorf(ivslive.ERATELIMIT, "驗證失敗次數過多，請稍後再試")
 }
 
-// Message returns the text a client is shown for err: its reason's words,
+// Message returns the text a client is shown for err: its reason's words
+// (with its Args filled in; an error argument is shown as its own Message),
 // else its own message, else its code's words. The cause (an AWS or driver
 // message) is never part of it; Error logs that.
 func Message(err error) string {
@@ -63,7 +74,17 @@ func Message(err error) string {
 		return codeText[ivslive.EINTERNAL]
 	}
 	if t, ok := reasonText[e.Reason]; ok {
-		return t
+		if len(e.Args) == 0 {
+			return t
+		}
+		args := make([]any, len(e.Args))
+		for i, a := range e.Args {
+			if inner, isErr := a.(error); isErr {
+				a = Message(inner)
+			}
+			args[i] = a
+		}
+		return fmt.Sprintf(t, args...)
 	}
 	if e.Message != "" {
 		return e.Message

@@ -34,6 +34,16 @@ func TestMessageChoosesTheWords(t *testing.T) {
 		{aws, "內部伺服器錯誤"},
 		{&ivslive.Error{Code: ivslive.ERATELIMIT}, "請求過於頻繁，請稍後再試"},
 		{&ivslive.Error{Code: ivslive.ETOKEN, Err: ivslive.WrapError(ivslive.EUNAVAILABLE, "IVS is unreachable", aws)}, "Token 生成失敗"},
+		// Words with numbers: the error carries the numbers, the words are here.
+		{ivslive.ReasonError(ivslive.ESTAGELIMIT, ivslive.RStageLimit, 20), "已達到 Stage 數量上限 (20)"},
+		{ivslive.ReasonError(ivslive.ESTAGEFULL, ivslive.RStagesFull, 3, 50), "所有承載主播畫面的 Stage 都已滿 (3 個，每個 50 人)，請稍後再試"},
+		{ivslive.ReasonError(ivslive.EVALIDATION, ivslive.RMissingField, "name"), "缺少 name 參數"},
+		// An inner error is shown in its own words, never its cause's.
+		{ivslive.ReasonError(ivslive.ESTAGEFULL, ivslive.RCompositionRefused, ivslive.WrapError(ivslive.EUNAVAILABLE, "IVS is unavailable", aws)),
+			"即時席位已滿，且無法啟動合成轉播：IVS is unavailable"},
+		{ivslive.ReasonError(ivslive.ESTAGEFULL, ivslive.RCompositionRefused, ivslive.NotFound(ivslive.RCompositionSource)),
+			"即時席位已滿，且無法啟動合成轉播：IVS has no such stage or channel for this composition"},
+		{ivslive.ReasonError(ivslive.EUNAVAILABLE, ivslive.RHistoryUnavailable).WithCause(aws), "歷史資料庫暫時無法使用，請稍後再試"},
 	} {
 		if got := ivshttp.Message(tc.err); got != tc.want {
 			t.Errorf("Message(%v) = %q, want %q", tc.err, got, tc.want)

@@ -12,15 +12,18 @@ type replicationRequest struct {
 	ParticipantID       string `json:"participantId"`
 }
 
+func (q *replicationRequest) check() error {
+	return missing("缺少必要參數", map[string]string{
+		"sourceStageArn": q.SourceStageARN, "destinationStageArn": q.DestinationStageARN, "participantId": q.ParticipantID,
+	}, "sourceStageArn", "destinationStageArn", "participantId")
+}
+
 func (s *Server) decodeReplication(w http.ResponseWriter, r *http.Request) (ivslive.Replication, error) {
 	var req replicationRequest
 	if err := s.decode(w, r, &req); err != nil {
 		return ivslive.Replication{}, err
 	}
-	err := missing("缺少必要參數", map[string]string{
-		"sourceStageArn": req.SourceStageARN, "destinationStageArn": req.DestinationStageARN, "participantId": req.ParticipantID,
-	}, "sourceStageArn", "destinationStageArn", "participantId")
-	return ivslive.Replication{SourceStageARN: req.SourceStageARN, DestinationStageARN: req.DestinationStageARN, ParticipantID: req.ParticipantID}, err
+	return ivslive.Replication{SourceStageARN: req.SourceStageARN, DestinationStageARN: req.DestinationStageARN, ParticipantID: req.ParticipantID}, nil
 }
 
 func (s *Server) handleReplicationStart(w http.ResponseWriter, r *http.Request) {

@@ -122,8 +122,7 @@ type createStageRequest struct {
 
 func (s *Server) handleStageCreate(w http.ResponseWriter, r *http.Request) {
 	var req createStageRequest
-	if err := s.decode(w, r, &req); err != nil {
-		s.Error(w, r, err)
+	if !s.bind(w, r, &req) {
 		return
 	}
 	st, err := s.Live.CreateStage(r.Context(), req.Name, req.Tags, false)
@@ -168,8 +167,7 @@ func (s *Server) handleStageUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req updateStageRequest
-	if err := s.decode(w, r, &req); err != nil {
-		s.Error(w, r, err)
+	if !s.bind(w, r, &req) {
 		return
 	}
 	st, err := s.Live.UpdateStage(r.Context(), arn, req.Name)

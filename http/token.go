@@ -12,6 +12,10 @@ type userRequest struct {
 	UserID string `json:"userId"`
 }
 
+func (q *userRequest) check() error {
+	return missing("缺少 userId", map[string]string{"userId": q.UserID}, "userId")
+}
+
 // tokenAnswer is a participant token as the Node server sent it. A media
 // server's token carries neither userId nor expiresIn.
 type tokenAnswer struct {
@@ -91,12 +95,7 @@ type publisherEnded struct {
 
 func (s *Server) handlePublisherToken(w http.ResponseWriter, r *http.Request) {
 	var req userRequest
-	if err := s.decode(w, r, &req); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	if err := missing("缺少 userId", map[string]string{"userId": req.UserID}, "userId"); err != nil {
-		s.Error(w, r, err)
+	if !s.bind(w, r, &req) {
 		return
 	}
 	tok, stage, err := s.Live.PublisherToken(r.Context(), req.UserID)
@@ -127,8 +126,7 @@ type endPublisherRequest struct {
 
 func (s *Server) handlePublisherEnd(w http.ResponseWriter, r *http.Request) {
 	var req endPublisherRequest
-	if err := s.decode(w, r, &req); err != nil {
-		s.Error(w, r, err)
+	if !s.bind(w, r, &req) {
 		return
 	}
 	pub, err := s.Live.EndPublisher(r.Context(), req.ParticipantID, req.Disconnect)
@@ -147,6 +145,10 @@ type mediaServerRequest struct {
 	StageARN string `json:"stageArn"`
 }
 
+func (q *mediaServerRequest) check() error {
+	return missing("缺少必要參數", map[string]string{"serverId": q.ServerID, "stageArn": q.StageARN}, "serverId", "stageArn")
+}
+
 // handleMediaServerToken also requires x-internal-secret, and fails closed
 // when INTERNAL_SECRET is unset (the Node server let requests through).
 func (s *Server) handleMediaServerToken(w http.ResponseWriter, r *http.Request) {
@@ -155,12 +157,7 @@ func (s *Server) handleMediaServerToken(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	var req mediaServerRequest
-	if err := s.decode(w, r, &req); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	if err := missing("缺少必要參數", map[string]string{"serverId": req.ServerID, "stageArn": req.StageARN}, "serverId", "stageArn"); err != nil {
-		s.Error(w, r, err)
+	if !s.bind(w, r, &req) {
 		return
 	}
 	tok, err := s.Live.MediaServerToken(r.Context(), req.ServerID, req.StageARN)
@@ -181,14 +178,13 @@ type viewerTokenRequest struct {
 	Mode string `json:"mode"`
 }
 
+func (q *viewerTokenRequest) check() error {
+	return missing("缺少 userId", map[string]string{"userId": q.UserID}, "userId")
+}
+
 func (s *Server) handleViewerToken(w http.ResponseWriter, r *http.Request) {
 	var req viewerTokenRequest
-	if err := s.decode(w, r, &req); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	if err := missing("缺少 userId", map[string]string{"userId": req.UserID}, "userId"); err != nil {
-		s.Error(w, r, err)
+	if !s.bind(w, r, &req) {
 		return
 	}
 	g, err := s.Live.ViewerToken(r.Context(), live.ViewerRequest{

@@ -16,15 +16,17 @@ type viewerRequest struct {
 	SessionID     string `json:"sessionId"`
 }
 
+// rejoinRequest is a viewer's body that must name all three.
+type rejoinRequest struct{ viewerRequest }
+
+func (q *rejoinRequest) check() error {
+	return missing("缺少必要參數", map[string]string{"userId": q.UserID, "stageArn": q.StageARN, "participantId": q.ParticipantID},
+		"userId", "stageArn", "participantId")
+}
+
 func (s *Server) handleViewerRejoin(w http.ResponseWriter, r *http.Request) {
-	var req viewerRequest
-	if err := s.decode(w, r, &req); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	if err := missing("缺少必要參數", map[string]string{"userId": req.UserID, "stageArn": req.StageARN, "participantId": req.ParticipantID},
-		"userId", "stageArn", "participantId"); err != nil {
-		s.Error(w, r, err)
+	var req rejoinRequest
+	if !s.bind(w, r, &req) {
 		return
 	}
 	res, err := s.Live.Rejoin(r.Context(), live.ViewerRequest{UserID: req.UserID, StageARN: req.StageARN, UserAgent: r.UserAgent(), IP: s.clientIP(r)}, req.ParticipantID)

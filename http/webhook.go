@@ -149,8 +149,7 @@ func (s *Server) handleWebhookReplay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req webhookReplayRequest
-	if err := s.decode(w, r, &req); err != nil {
-		s.Error(w, r, err)
+	if !s.bind(w, r, &req) {
 		return
 	}
 	replay := webhook.Replay{EventID: req.EventID, Target: req.Target}

@@ -25,7 +25,7 @@ func (s *Service) checkSubscriptions(ctx context.Context) error {
 	if total <= s.Config.MaxSubscriptions {
 		return nil
 	}
-	return ivslive.Errorf(ivslive.ESTAGEFULL, "已達到 AWS 帳號的同時訂閱配額 (%d)，請稍後再試", s.Config.MaxSubscriptions).
+	return ivslive.ReasonError(ivslive.ESTAGEFULL, ivslive.RSubscriptionsQuota, s.Config.MaxSubscriptions).
 		WithDetails(map[string]any{"reason": "subscriptions_quota", "quota": s.Config.MaxSubscriptions,
 			"hint": "raise the concurrent-subscriptions quota with AWS, then MAX_CONCURRENT_SUBSCRIPTIONS"})
 }
@@ -53,5 +53,5 @@ func (s *Service) poolFull(ctx context.Context, full error) error {
 	if st.ScalingBlocker != "" {
 		details["scalingBlocker"] = st.ScalingBlocker
 	}
-	return ivslive.Errorf(ivslive.ESTAGEFULL, "所有承載主播畫面的 Stage 都已滿 (%d 個，每個 %d 人)，請稍後再試", seated, s.Config.Capacity).WithDetails(details)
+	return ivslive.ReasonError(ivslive.ESTAGEFULL, ivslive.RStagesFull, seated, s.Config.Capacity).WithDetails(details)
 }

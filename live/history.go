@@ -14,7 +14,7 @@ func historyUnavailable(err error) error {
 	if ivslive.ErrorCode(err) == ivslive.EVALIDATION {
 		return err
 	}
-	return ivslive.WrapError(ivslive.EUNAVAILABLE, "歷史資料庫暫時無法使用，請稍後再試", err)
+	return ivslive.ReasonError(ivslive.EUNAVAILABLE, ivslive.RHistoryUnavailable).WithCause(err)
 }
 
 // ViewerHistory returns one page of a user's past sessions, newest first.

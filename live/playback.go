@@ -275,7 +275,7 @@ func (s *Service) playbackViewer(ctx context.Context, r ViewerRequest, full erro
 		if full == nil {
 			return ViewerGrant{}, err
 		}
-		return ViewerGrant{}, ivslive.Errorf(ivslive.ESTAGEFULL, "即時席位已滿，且無法啟動合成轉播：%s", ivslive.ErrorMessage(err)).
+		return ViewerGrant{}, ivslive.ReasonError(ivslive.ESTAGEFULL, ivslive.RCompositionRefused, err).WithCause(err).
 			WithDetails(map[string]any{"reason": "composition_refused", "ivs": ivslive.ErrorMessage(err)})
 	}
 	pub, err := s.Presence.Publisher(ctx)

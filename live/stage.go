@@ -11,7 +11,7 @@ import (
 // CreateStage creates a managed stage in IVS and records it.
 func (s *Service) CreateStage(ctx context.Context, name string, userTags map[string]string, autoScaled bool) (ivslive.Stage, error) {
 	if name == "" {
-		return ivslive.Stage{}, ivslive.Errorf(ivslive.EVALIDATION, "缺少 name 參數").WithDetails(map[string]any{"missingFields": []string{"name"}})
+		return ivslive.Stage{}, ivslive.ReasonError(ivslive.EVALIDATION, ivslive.RMissingField, "name").WithDetails(map[string]any{"missingFields": []string{"name"}})
 	}
 	if !ivslive.ValidStageName(name) {
 		return ivslive.Stage{}, ivslive.Errorf(ivslive.EVALIDATION, "name must be 1–128 characters of A–Z, a–z, 0–9, - and _")
@@ -55,7 +55,7 @@ func (s *Service) CreateStage(ctx context.Context, name string, userTags map[str
 }
 
 func (s *Service) stageLimit() error {
-	return ivslive.Errorf(ivslive.ESTAGELIMIT, "已達到 Stage 數量上限 (%d)", s.Config.MaxStages)
+	return ivslive.ReasonError(ivslive.ESTAGELIMIT, ivslive.RStageLimit, s.Config.MaxStages)
 }
 
 // GetStage returns a stage as IVS has it now (active session included),

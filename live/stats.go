@@ -95,8 +95,8 @@ func (s *Service) Stats(ctx context.Context) (Stats, error) {
 // StageByID finds a managed stage by its short id (the ARN's last segment).
 func (s *Service) StageByID(ctx context.Context, id string) (StageView, error) {
 	if strings.ContainsRune(id, ':') {
-		return StageView{}, ivslive.Errorf(ivslive.EVALIDATION, "此 API 只接受短 Stage ID。如需使用完整 ARN，請使用 GET /api/stats/stages?arn=...").
-			WithDetails(map[string]any{"hint": "使用: GET /api/stats/stages?arn=<id>"})
+		return StageView{}, ivslive.ReasonError(ivslive.EVALIDATION, ivslive.RShortStageID).
+			WithDetails(map[string]any{"hint": "GET /api/stats/stages?arn=<id>"})
 	}
 	st, err := s.Stats(ctx)
 	if err != nil {

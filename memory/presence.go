@@ -211,5 +211,5 @@ func (p *Presence) record(ctx context.Context, closed []ivslive.ClosedSession, r
 		}
 		p.seat(st, &session{ViewerSession: c.ViewerSession})
 	}
-	return ivslive.WrapError(ivslive.EUNAVAILABLE, "history store unavailable, try again", err)
+	return ivslive.ReasonError(ivslive.EUNAVAILABLE, ivslive.RDatabaseUnavailable).WithCause(err)
 }

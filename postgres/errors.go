@@ -36,7 +36,7 @@ func storeError(op string, err error) error {
 		case pgErr.Code == "23505":
 			return wrapped // a duplicate that ON CONFLICT should have absorbed: a bug
 		case class == "22" || class == "23":
-			return ivslive.WrapError(ivslive.EVALIDATION, "the database refused a value", wrapped)
+			return ivslive.ReasonError(ivslive.EVALIDATION, ivslive.RDatabaseRefused).WithCause(wrapped)
 		case class == "08" || class == "40" || class == "53" || class == "57" || class == "58" || pgErr.Code == "55P03":
 			return unavailable(wrapped)
 		}
@@ -57,5 +57,5 @@ func storeError(op string, err error) error {
 }
 
 func unavailable(err error) error {
-	return ivslive.WrapError(ivslive.EUNAVAILABLE, "database unavailable, try again", err)
+	return ivslive.ReasonError(ivslive.EUNAVAILABLE, ivslive.RDatabaseUnavailable).WithCause(err)
 }

@@ -58,7 +58,7 @@ func (d *DB) CreateStage(ctx context.Context, s ivslive.Stage, limit int) error 
 		return storeError("create stage "+s.ARN+": count", err)
 	}
 	if n >= limit {
-		return ivslive.Errorf(ivslive.ESTAGELIMIT, "%d stages exist already", n)
+		return ivslive.ReasonError(ivslive.ESTAGELIMIT, ivslive.RStageLimit, limit)
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO stages (`+stageColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, d.stageValues(s)...)

@@ -85,7 +85,7 @@ func malformed(op string, err error) error {
 	return ivslive.WrapError(ivslive.EINTERNAL, "presence store returned a malformed reply", fmt.Errorf("redis presence %s: %w", op, err))
 }
 
-func errSessionNotFound() error { return ivslive.Errorf(ivslive.ENOTFOUND, "觀眾 Session不存在") }
+func errSessionNotFound() error { return ivslive.NotFound(ivslive.RSession) }
 
 // Ping implements ivslive.PresenceStore.
 func (p *Presence) Ping(ctx context.Context) error {

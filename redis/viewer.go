@@ -29,9 +29,9 @@ func (p *Presence) Join(ctx context.Context, r ivslive.JoinRequest) (ivslive.Joi
 	case "nostage":
 		return ivslive.JoinResult{}, ivslive.NotFound(ivslive.RStage)
 	case "draining":
-		return ivslive.JoinResult{}, ivslive.Errorf(ivslive.ESTAGEFULL, "Stage 正在關閉，請稍後再試")
+		return ivslive.JoinResult{}, ivslive.ReasonError(ivslive.ESTAGEFULL, ivslive.RStageClosing)
 	case "full":
-		return ivslive.JoinResult{}, ivslive.Errorf(ivslive.ESTAGEFULL, "Stage 已滿，請稍後再試")
+		return ivslive.JoinResult{}, ivslive.ReasonError(ivslive.ESTAGEFULL, ivslive.RStageFull)
 	default:
 		return ivslive.JoinResult{}, malformed("join", fmt.Errorf("status %q", status))
 	}

@@ -34,7 +34,7 @@ func storeError(op string, err error) error {
 	if errors.As(err, &e) {
 		switch e.Code() & 0xff {
 		case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_MISMATCH, sqlite3.SQLITE_RANGE:
-			return ivslive.WrapError(ivslive.EVALIDATION, "the database refused a value", wrapped)
+			return ivslive.ReasonError(ivslive.EVALIDATION, ivslive.RDatabaseRefused).WithCause(wrapped)
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL,
 			sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_READONLY:
 			return unavailable(wrapped)
@@ -48,5 +48,5 @@ func storeError(op string, err error) error {
 }
 
 func unavailable(err error) error {
-	return ivslive.WrapError(ivslive.EUNAVAILABLE, "database unavailable, try again", err)
+	return ivslive.ReasonError(ivslive.EUNAVAILABLE, ivslive.RDatabaseUnavailable).WithCause(err)
 }

@@ -53,7 +53,7 @@ func (d *DB) CreateStage(ctx context.Context, s ivslive.Stage, limit int) error 
 		return storeError("create stage "+s.ARN, err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return ivslive.Errorf(ivslive.ESTAGELIMIT, "%d stages exist already", limit)
+		return ivslive.ReasonError(ivslive.ESTAGELIMIT, ivslive.RStageLimit, limit)
 	}
 	return nil
 }

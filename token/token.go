@@ -110,7 +110,7 @@ func (s *Signer) IssueToken(_ context.Context, req ivslive.TokenRequest) (ivsliv
 	t.Header["kid"] = s.keyARN
 	signed, err := t.SignedString(s.key)
 	if err != nil {
-		return ivslive.Token{}, ivslive.WrapError(ivslive.ETOKEN, "Token 生成失敗", fmt.Errorf("sign token: %w", err))
+		return ivslive.Token{}, &ivslive.Error{Code: ivslive.ETOKEN, Err: fmt.Errorf("sign token: %w", err)} // worded by the HTTP layer
 	}
 	return ivslive.Token{
 		Token:         signed,

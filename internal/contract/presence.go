@@ -71,6 +71,16 @@ func wantCode(t *testing.T, err error, code string) {
 	}
 }
 
+// wantReason checks the code and the reason, which the HTTP layer puts in
+// words: the twins must say the same thing, not only the same code.
+func wantReason(t *testing.T, err error, code, reason string) {
+	t.Helper()
+	wantCode(t, err, code)
+	if got := ivslive.ErrorReason(err); got != reason {
+		t.Fatalf("error %v: reason %q, want %q", err, got, reason)
+	}
+}
+
 // PresenceStore runs the presence contract. open must return an empty store.
 func PresenceStore(t *testing.T, open func(t *testing.T) Presence) {
 	ctx := context.Background()
@@ -130,20 +140,20 @@ func PresenceStore(t *testing.T, open func(t *testing.T) Presence) {
 			t.Fatalf("assignment (-want +got):\n%s", diff)
 		}
 		_, err := req("u6")
-		wantCode(t, err, ivslive.ESTAGEFULL)
+		wantReason(t, err, ivslive.ESTAGEFULL, ivslive.RStageFull)
 
 		putStages(t, p.Store, stageC)
 		if err := p.Store.PutStage(ctx, stageC, ivslive.StageDraining); err != nil {
 			t.Fatal(err)
 		}
 		_, err = req("u7")
-		wantCode(t, err, ivslive.ESTAGEFULL)
+		wantReason(t, err, ivslive.ESTAGEFULL, ivslive.RStageFull)
 		_, err = p.Store.Join(ctx, ivslive.JoinRequest{UserID: "u8", StageARN: stageC, SessionID: "s8", Now: t0, Threshold: 2, Capacity: 3})
-		wantCode(t, err, ivslive.ESTAGEFULL)
+		wantReason(t, err, ivslive.ESTAGEFULL, ivslive.RStageClosing)
 		_, err = p.Store.Join(ctx, ivslive.JoinRequest{UserID: "u9", StageARN: stageA, SessionID: "s9", Now: t0, Threshold: 2, Capacity: 3})
-		wantCode(t, err, ivslive.ESTAGEFULL)
+		wantReason(t, err, ivslive.ESTAGEFULL, ivslive.RStageFull)
 		_, err = p.Store.Join(ctx, ivslive.JoinRequest{UserID: "u9", StageARN: "arn:aws:ivs:us-east-1:123456789012:stage/unknown", SessionID: "s9", Now: t0, Threshold: 2, Capacity: 3})
-		wantCode(t, err, ivslive.ENOTFOUND)
+		wantReason(t, err, ivslive.ENOTFOUND, ivslive.RStage)
 		// A viewer already on a full stage may rejoin it.
 		if _, err := p.Store.Join(ctx, ivslive.JoinRequest{UserID: "u0", StageARN: stageA, SessionID: "x", Now: t0, Threshold: 2, Capacity: 3}); err != nil {
 			t.Fatalf("rejoin on a full stage: %v", err)
@@ -224,7 +234,7 @@ func PresenceStore(t *testing.T, open func(t *testing.T) Presence) {
 		}
 		wrong := hb
 		wrong.SessionID = "not-" + res.Session.ID
-		wantCode(t, p.Store.Heartbeat(ctx, wrong), ivslive.ENOTFOUND)
+		wantReason(t, p.Store.Heartbeat(ctx, wrong), ivslive.ENOTFOUND, ivslive.RSession)
 		closed, err := p.Store.Leave(ctx, ivslive.LeaveRequest{StageARN: stageA, UserID: "u1", Now: t0.Add(20 * time.Second)})
 		if err != nil {
 			t.Fatal(err)
@@ -233,12 +243,12 @@ func PresenceStore(t *testing.T, open func(t *testing.T) Presence) {
 			t.Fatalf("closed = %+v", closed)
 		}
 		hb.Now = t0.Add(30 * time.Second)
-		wantCode(t, p.Store.Heartbeat(ctx, hb), ivslive.ENOTFOUND)
-		wantCode(t, p.Store.Heartbeat(ctx, ivslive.HeartbeatRequest{StageARN: stageA, UserID: "ghost", Now: t0}), ivslive.ENOTFOUND)
+		wantReason(t, p.Store.Heartbeat(ctx, hb), ivslive.ENOTFOUND, ivslive.RSession)
+		wantReason(t, p.Store.Heartbeat(ctx, ivslive.HeartbeatRequest{StageARN: stageA, UserID: "ghost", Now: t0}), ivslive.ENOTFOUND, ivslive.RSession)
 		_, err = p.Store.Session(ctx, stageA, "u1")
-		wantCode(t, err, ivslive.ENOTFOUND)
+		wantReason(t, err, ivslive.ENOTFOUND, ivslive.RSession)
 		_, err = p.Store.Leave(ctx, ivslive.LeaveRequest{StageARN: stageA, UserID: "u1", Now: t0.Add(time.Minute)})
-		wantCode(t, err, ivslive.ENOTFOUND)
+		wantReason(t, err, ivslive.ENOTFOUND, ivslive.RSession)
 		if n := loads(t, p.Store)[stageA]; n != 0 {
 			t.Fatalf("count after leave = %d", n)
 		}
