@@ -151,7 +151,7 @@ func (s *scaleServer) report(w io.Writer, r *loadtest.Report, rs restartResult) 
 		}
 	}
 
-	fmt.Fprintln(w, "\nheartbeats every 5 s (from the send time; * a checkpoint or expiry ran in the window):")
+	fmt.Fprintln(w, "\nheartbeats every 5 s (from the send time; * a checkpoint or expiry ran in the window; gc: the server's collections read in the next 5 s, and their stop-the-world time):")
 	for _, win := range r.HeartbeatSeries {
 		from := r.Start.Add(time.Duration(win.At * float64(time.Second)))
 		mark := ""
@@ -161,7 +161,8 @@ func (s *scaleServer) report(w io.Writer, r *loadtest.Report, rs restartResult) 
 				break
 			}
 		}
-		fmt.Fprintf(w, "  +%4.0fs %7d heartbeats  p50 %7.2f ms  p99 %8.2f ms%s\n", win.At, win.Count, win.P50, win.P99, mark)
+		fmt.Fprintf(w, "  +%4.0fs %7d heartbeats  p50 %7.2f ms  p99 %8.2f ms  %s%s\n", win.At, win.Count, win.P50, win.P99,
+			gcIn(samples, from.Add(5*time.Second)), mark)
 	}
 	split := r.HeartbeatSplit(work)
 	fmt.Fprintf(w, "heartbeat after the warmup, without background work: p50 %.2f ms, p99 %.2f ms (%d)\n",
@@ -193,6 +194,27 @@ func (s *scaleServer) report(w io.Writer, r *loadtest.Report, rs restartResult) 
 		}
 	}
 	fmt.Fprintf(w, " with %d live (%d real-time, %d playback)\n", rs.after.Total, rs.after.Realtime, rs.after.Playback)
+	fmt.Fprint(w, rs.redis)
+}
+
+// gcIn describes the collections between the heap reading before at and
+// the first one from at on (about 5 s apart), "" when there are none.
+func gcIn(samples []memSample, at time.Time) string {
+	var prev *memSample
+	for i := range samples {
+		m := &samples[i]
+		if m.heap == 0 {
+			continue
+		}
+		if !m.at.Before(at) {
+			if prev == nil || m.gcs <= prev.gcs {
+				return ""
+			}
+			return fmt.Sprintf("gc %d (%.1f ms)", m.gcs-prev.gcs, (m.gcPause-prev.gcPause)*1000)
+		}
+		prev = m
+	}
+	return ""
 }
 
 // writeMemory writes the resident size every 10 s, its peak, the Go heap
