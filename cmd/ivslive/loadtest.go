@@ -69,7 +69,9 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 			return err
 		}
 		defer srv.stop()
-		srv.redis = newRedisProbe(cfg.RedisURL, stderr)
+		if srv.redis = newRedisProbe(cfg.RedisURL, stderr); srv.redis != nil {
+			go srv.redis.sample(ctx)
+		}
 		*url, *key = srv.url, srv.key
 	}
 	if *url == "" {
@@ -133,6 +135,7 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 // as the server saw it, and fails when the restart lost or resurrected
 // viewers.
 func (s *scaleServer) restartAndReport(w io.Writer, report *loadtest.Report) error {
+	s.joined = report.Totals.Joined
 	rs, err := s.restart()
 	if err != nil {
 		return err

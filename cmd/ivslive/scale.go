@@ -46,6 +46,9 @@ type scaleServer struct {
 	heapStart int64
 	// redis reads the Redis of a run in Redis mode (nil in embedded mode).
 	redis *redisProbe
+	// joined is the run's viewers whose join succeeded, for the Redis
+	// peak per viewer.
+	joined int
 }
 
 // memSample is one reading of the server's memory.
@@ -270,7 +273,7 @@ func (s *scaleServer) restart() (restartResult, error) {
 	if s.redis != nil {
 		// Before SIGTERM: what the run left in Redis, not the restart.
 		var b bytes.Buffer
-		s.redis.report(&b, r.before.Total)
+		s.redis.report(&b, r.before.Total, s.joined)
 		r.redis = b.String()
 	}
 	t := time.Now()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -18,6 +19,8 @@ import (
 type redisProbe struct {
 	client *goredis.Client
 	before int64 // used_memory before the first viewer
+	mu     sync.Mutex
+	peak   int64 // the highest used_memory sampled during the run
 }
 
 // newRedisProbe connects to rawURL; nil when it is empty or unusable (the
@@ -39,6 +42,24 @@ func newRedisProbe(rawURL string, w io.Writer) *redisProbe {
 	p.client.SlowLogReset(ctx)
 	p.client.ConfigResetStat(ctx)
 	return p
+}
+
+// sample reads used_memory every 5 s until ctx ends, keeping its peak:
+// the end of a run with silent viewers no longer holds the whole audience.
+func (p *redisProbe) sample(ctx context.Context) {
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		m := p.usedMemory()
+		p.mu.Lock()
+		p.peak = max(p.peak, m)
+		p.mu.Unlock()
+	}
 }
 
 // usedMemory is INFO memory's used_memory (0 when unread).
@@ -65,13 +86,19 @@ func infoField(info, name string) int64 {
 
 // report writes used_memory before and now with the cost per live viewer,
 // the commands by time spent, and the slow log's entries.
-func (p *redisProbe) report(w io.Writer, live int) {
+func (p *redisProbe) report(w io.Writer, live, joined int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	after := p.usedMemory()
 	fmt.Fprintf(w, "\nRedis used_memory: %d B before the first viewer, %d B at the end of the run", p.before, after)
 	if live > 0 {
 		fmt.Fprintf(w, ": %d B per live viewer (%d)", (after-p.before)/int64(live), live)
+	}
+	p.mu.Lock()
+	peak := p.peak
+	p.mu.Unlock()
+	if peak > 0 && joined > 0 {
+		fmt.Fprintf(w, "Redis used_memory peak (every 5 s): %d B: %d B per viewer joined (%d)", peak, (peak-p.before)/int64(joined), joined)
 	}
 	fmt.Fprintln(w)
 	if info, err := p.client.Info(ctx, "commandstats").Result(); err == nil {

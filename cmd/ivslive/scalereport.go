@@ -140,6 +140,7 @@ func (s *scaleServer) report(w io.Writer, r *loadtest.Report, rs restartResult) 
 	runEnd := r.End
 
 	var work []loadtest.Span
+	byKind := map[string][]loadtest.Span{}
 	fmt.Fprintln(w, "\nserver background work during the run (seconds from the start):")
 	for _, ev := range events {
 		if ev.at.After(runEnd) {
@@ -148,6 +149,7 @@ func (s *scaleServer) report(w io.Writer, r *loadtest.Report, rs restartResult) 
 		fmt.Fprintf(w, "  +%.0fs %s: %d, took %s\n", ev.at.Sub(r.Start).Seconds(), ev.kind, ev.n, ev.took.Round(time.Millisecond))
 		if ev.kind == "checkpoint" || ev.kind == "expiry" {
 			work = append(work, ev.span())
+			byKind[ev.kind] = append(byKind[ev.kind], ev.span())
 		}
 	}
 
@@ -173,6 +175,13 @@ func (s *scaleServer) report(w io.Writer, r *loadtest.Report, rs restartResult) 
 		fmt.Fprintf(w, ": %.2f× the p99 without", split.During.P99/split.Outside.P99)
 	}
 	fmt.Fprintln(w)
+	for _, kind := range []string{"checkpoint", "expiry"} {
+		// A window may hold both kinds: each line counts it.
+		if d := r.HeartbeatSplit(byKind[kind]); d.DuringCount > 0 && split.Outside.P99 > 0 {
+			fmt.Fprintf(w, "  in windows with a %s: p50 %.2f ms, p99 %.2f ms (%d, %d windows): %.2f× the p99 without\n",
+				kind, d.During.P50, d.During.P99, d.DuringCount, d.DuringWindows, d.During.P99/split.Outside.P99)
+		}
+	}
 
 	s.writeMemory(w, samples, runEnd, rs.before.Total)
 
