@@ -116,7 +116,7 @@ func (p *redisProbe) report(w io.Writer, live, joined int) {
 			fmt.Fprintf(w, "  %-14s %10s calls %8s µs\n", strings.TrimPrefix(name, "cmdstat_"), f["calls"], f["usec_per_call"])
 		}
 	}
-	logs, err := p.client.SlowLogGet(ctx, 10).Result()
+	logs, err := p.client.SlowLogGet(ctx, 30).Result()
 	if err == nil {
 		fmt.Fprintf(w, "Redis slow log (over slowlog-log-slower-than, newest first): %d shown\n", len(logs))
 		for _, l := range logs {
