@@ -94,13 +94,13 @@ func (p *redisProbe) report(w io.Writer, live, joined int) {
 	if live > 0 {
 		fmt.Fprintf(w, ": %d B per live viewer (%d)", (after-p.before)/int64(live), live)
 	}
+	fmt.Fprintln(w)
 	p.mu.Lock()
 	peak := p.peak
 	p.mu.Unlock()
 	if peak > 0 && joined > 0 {
-		fmt.Fprintf(w, "Redis used_memory peak (every 5 s): %d B: %d B per viewer joined (%d)", peak, (peak-p.before)/int64(joined), joined)
+		fmt.Fprintf(w, "Redis used_memory peak (every 5 s): %d B: %d B per viewer joined (%d)\n", peak, (peak-p.before)/int64(joined), joined)
 	}
-	fmt.Fprintln(w)
 	if info, err := p.client.Info(ctx, "commandstats").Result(); err == nil {
 		fmt.Fprintln(w, "Redis commands during the run (calls, µs per call):")
 		for _, line := range strings.Split(info, "\n") {

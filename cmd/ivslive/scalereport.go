@@ -175,11 +175,11 @@ func (s *scaleServer) report(w io.Writer, r *loadtest.Report, rs restartResult) 
 		fmt.Fprintf(w, ": %.2f× the p99 without", split.During.P99/split.Outside.P99)
 	}
 	fmt.Fprintln(w)
-	for _, kind := range []string{"checkpoint", "expiry"} {
+	for _, k := range [][2]string{{"checkpoint", "a checkpoint"}, {"expiry", "an expiry sweep"}} {
 		// A window may hold both kinds: each line counts it.
-		if d := r.HeartbeatSplit(byKind[kind]); d.DuringCount > 0 && split.Outside.P99 > 0 {
-			fmt.Fprintf(w, "  in windows with a %s: p50 %.2f ms, p99 %.2f ms (%d, %d windows): %.2f× the p99 without\n",
-				kind, d.During.P50, d.During.P99, d.DuringCount, d.DuringWindows, d.During.P99/split.Outside.P99)
+		if d := r.HeartbeatSplit(byKind[k[0]]); d.DuringCount > 0 && split.Outside.P99 > 0 {
+			fmt.Fprintf(w, "  in windows with %s: p50 %.2f ms, p99 %.2f ms (%d, %d windows): %.2f× the p99 without\n",
+				k[1], d.During.P50, d.During.P99, d.DuringCount, d.DuringWindows, d.During.P99/split.Outside.P99)
 		}
 	}
 
