@@ -23,7 +23,9 @@ func TestSilentViewers(t *testing.T) {
 	}
 
 	s := newSchedule()
-	quiet, loud := &viewer{quietAt: 10 * time.Second}, &viewer{}
+	quiet, loud := &viewer{quietAt: 9500 * time.Millisecond}, &viewer{}
+	// Due at 9 s, before silent-at: sent; its next one (9.9–10.1 s) is
+	// past silent-at: dropped.
 	s.push(9*time.Second, quiet)
 	s.push(9*time.Second, loud)
 	due, _ := s.popDue(nil, 9*time.Second, time.Second, time.Minute, 10)
