@@ -63,6 +63,15 @@ type Options struct {
 	// LeaveRatio, from 0 to 1, is the share of joined viewers that call
 	// leave at the end; the others go silent.
 	LeaveRatio float64
+	// SilentRatio, from 0 to 1, is the share of viewers that stop
+	// heartbeating at SilentAt (spread evenly over the order they join
+	// in), so the server's expiry sweeps close thousands at once while
+	// the run is still measured. Default 0: every viewer heartbeats to
+	// the end.
+	SilentRatio float64
+	// SilentAt is when, from the start, the SilentRatio viewers send their
+	// last heartbeat; it must fall inside the run when SilentRatio is set.
+	SilentAt time.Duration
 	// Auth is how heartbeat and leave authenticate: AuthKey (the default)
 	// or AuthSession.
 	Auth string
@@ -123,6 +132,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.LeaveRatio < 0 || o.LeaveRatio > 1 || o.LeaveRatio != o.LeaveRatio {
 		errs = append(errs, errors.New("leave ratio must be between 0 and 1"))
+	}
+	if o.SilentRatio < 0 || o.SilentRatio > 1 || o.SilentRatio != o.SilentRatio {
+		errs = append(errs, errors.New("silent ratio must be between 0 and 1"))
+	}
+	if o.SilentRatio > 0 && (o.SilentAt <= 0 || o.SilentAt >= o.Duration || o.Interval == 0) {
+		errs = append(errs, errors.New("silent viewers need a heartbeat interval and a silent-at time inside the duration"))
 	}
 	if o.Timeout < 0 || o.SampleEvery < 0 || o.SeriesEvery < 0 {
 		errs = append(errs, errors.New("timeout, sample period and series window must not be negative"))
@@ -192,6 +207,8 @@ type OptionsEcho struct {
 	ClosedLoop  bool    `json:"closedLoop"`
 	Concurrency int     `json:"concurrency"`
 	LeaveRatio  float64 `json:"leaveRatio"`
+	SilentRatio float64 `json:"silentRatio,omitempty"`
+	SilentAt    string  `json:"silentAt,omitempty"`
 	Auth        string  `json:"auth"`
 	Publisher   bool    `json:"publisher"`
 	UserPrefix  string  `json:"userPrefix"`
@@ -209,7 +226,7 @@ func (o Options) echo() OptionsEcho {
 	}
 	return OptionsEcho{URL: shown, Viewers: o.Viewers, Ramp: o.Ramp.String(), Duration: o.Duration.String(),
 		Warmup: durationOrEmpty(o.Warmup), Interval: o.Interval.String(), ClosedLoop: o.Interval == 0, Concurrency: o.Concurrency,
-		LeaveRatio: o.LeaveRatio, Auth: o.Auth, Publisher: o.Publisher, UserPrefix: o.UserPrefix,
+		LeaveRatio: o.LeaveRatio, SilentRatio: o.SilentRatio, SilentAt: durationOrEmpty(o.SilentAt), Auth: o.Auth, Publisher: o.Publisher, UserPrefix: o.UserPrefix,
 		Timeout: o.Timeout.String(), SampleEvery: o.SampleEvery.String()}
 }
 

@@ -235,6 +235,8 @@ func TestOptionsInvalid(t *testing.T) {
 		"ratio":       func(o *loadtest.Options) { o.LeaveRatio = 1.5 },
 		"auth":        func(o *loadtest.Options) { o.Auth = "cookie" },
 		"negative":    func(o *loadtest.Options) { o.Viewers = -1 },
+		"silent":      func(o *loadtest.Options) { o.SilentRatio = 2 },
+		"silent at":   func(o *loadtest.Options) { o.SilentRatio, o.Interval, o.SilentAt = 0.5, time.Second, 2*time.Second },
 	} {
 		o := good
 		edit(&o)

@@ -48,13 +48,18 @@ func (s *schedule) push(at time.Duration, v *viewer) {
 
 // popDue appends to dst at most limit of the viewers due at now, and
 // schedules each one's next heartbeat one jittered interval after this one
-// when that is before end. It returns the next due time, or end when there
+// when that is before end. A viewer past its quietAt is dropped instead. It returns the next due time, or end when there
 // is none before it.
 func (s *schedule) popDue(dst []*viewer, now, interval, end time.Duration, limit int) ([]*viewer, time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for n := 0; len(s.h) > 0 && s.h[0].at <= now && n < limit; n++ {
 		d := s.h[0]
+		if q := d.v.quietAt; q > 0 && d.at >= q {
+			heap.Pop(&s.h) // gone silent: no heartbeat from now on
+			n--
+			continue
+		}
 		dst = append(dst, d.v)
 		if next := d.at + jitter(interval); next < end {
 			s.h[0].at = next

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync/atomic"
+	"time"
 )
 
 // viewer is one simulated viewer. The fields above the line are written by
@@ -17,6 +18,9 @@ type viewer struct {
 	stage  string
 	body   []byte      // {"userId":…,"stageArn":…}, for heartbeat and leave
 	header http.Header // how heartbeat and leave authenticate
+	// quietAt is when the viewer stops heartbeating (Options.SilentAt), 0
+	// for never.
+	quietAt time.Duration
 
 	lastAck atomic.Int64 // ns since the start: the last acknowledged join or heartbeat
 	left    atomic.Bool  // its leave was answered
@@ -60,12 +64,24 @@ func (e *engine) join(ctx context.Context, i int) {
 			e.fallbacks.Add(1)
 		}
 	}
+	if e.goesSilent(i) {
+		v.quietAt = e.o.SilentAt
+	}
 	v.lastAck.Store(int64(res.done))
 	e.publish(v)
 	e.model.joinDone(true)
 	if next := res.done + jitter(e.o.Interval); e.o.Interval > 0 && next < e.o.Duration {
 		e.sched.push(next, v)
 	}
+}
+
+// goesSilent reports whether viewer i is among the SilentRatio that stop
+// heartbeating at SilentAt: every viewer whose share of the ratio crosses
+// an integer, so they are spread evenly over the join order (and so over
+// the stages).
+func (e *engine) goesSilent(i int) bool {
+	r := e.o.SilentRatio
+	return r > 0 && int(float64(i+1)*r) > int(float64(i)*r)
 }
 
 // heartbeat keeps v present.

@@ -33,6 +33,8 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 	interval := fs.Duration("interval", 30*time.Second, "heartbeat interval per viewer (±10 % jitter); 0 heartbeats back to back (closed loop, for throughput)")
 	concurrency := fs.Int("concurrency", loadtest.DefaultConcurrency, "requests in flight at most")
 	leave := fs.Float64("leave", 0.5, "share of viewers (0–1) that leave at the end; the others go silent")
+	silent := fs.Float64("silent", 0, "share of viewers (0–1) that stop heartbeating at --silent-at, so the server's expiry sweeps run during the measured run")
+	silentAt := fs.Duration("silent-at", 0, "when (from the start) the --silent viewers send their last heartbeat")
 	auth := fs.String("auth", loadtest.AuthKey, `how heartbeats and leaves authenticate: "key" (x-api-key) or "session" (the viewer's session token)`)
 	timeout := fs.Duration("viewer-timeout", 0, "the server's VIEWER_TIMEOUT, for the accuracy model (default from the configuration)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
@@ -67,6 +69,9 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 			return err
 		}
 		defer srv.stop()
+		if srv.redis = newRedisProbe(cfg.RedisURL, stderr); srv.redis != nil {
+			go srv.redis.sample(ctx)
+		}
 		*url, *key = srv.url, srv.key
 	}
 	if *url == "" {
@@ -90,7 +95,7 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 		fmt.Fprintf(stderr, "publishing the test pattern to %s\n", pub.Location())
 	}
 	o := loadtest.Options{URL: *url, Key: *key, Viewers: *viewers, Ramp: *ramp, Duration: *duration, Warmup: *warmup,
-		Interval: *interval, Concurrency: *concurrency, LeaveRatio: *leave, Auth: *auth, Publisher: !*stream,
+		Interval: *interval, Concurrency: *concurrency, LeaveRatio: *leave, SilentRatio: *silent, SilentAt: *silentAt, Auth: *auth, Publisher: !*stream,
 		Timeout: *timeout, Terminal: isTerminal(stderr)}
 	if srv != nil {
 		o.SeriesEvery = 5 * time.Second
@@ -130,6 +135,7 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 // as the server saw it, and fails when the restart lost or resurrected
 // viewers.
 func (s *scaleServer) restartAndReport(w io.Writer, report *loadtest.Report) error {
+	s.joined = report.Totals.Joined
 	rs, err := s.restart()
 	if err != nil {
 		return err

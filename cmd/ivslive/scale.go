@@ -44,6 +44,11 @@ type scaleServer struct {
 	logTail []string // the server's last log lines, for errors
 	// heapStart is the Go heap in use before the first viewer.
 	heapStart int64
+	// redis reads the Redis of a run in Redis mode (nil in embedded mode).
+	redis *redisProbe
+	// joined is the run's viewers whose join succeeded, for the Redis
+	// peak per viewer.
+	joined int
 }
 
 // memSample is one reading of the server's memory.
@@ -51,6 +56,10 @@ type memSample struct {
 	at        time.Time
 	rss, heap int64   // heap 0: not read this time
 	load      float64 // the machine's 1-minute load average
+	// gcs and gcPause are the server's garbage collections so far and
+	// their stop-the-world time (go_gc_duration_seconds), read with heap.
+	gcs     int64
+	gcPause float64
 }
 
 // serverCommand starts the server; tests replace it with their own binary.
@@ -96,7 +105,7 @@ func startScaleServer(ctx context.Context, dir string, o scaleOptions) (*scaleSe
 	if err := s.launch(); err != nil {
 		return nil, err
 	}
-	s.heapStart = s.heap()
+	s.heapStart, _, _ = s.metrics()
 	go s.sample(ctx)
 	return s, nil
 }
@@ -157,7 +166,7 @@ func (s *scaleServer) sample(ctx context.Context) {
 		}
 		m := memSample{at: time.Now(), load: loadAverage()}
 		if i%5 == 0 {
-			m.heap = s.heap()
+			m.heap, m.gcs, m.gcPause = s.metrics()
 		}
 		s.mu.Lock()
 		if s.cmd.Process != nil && s.cmd.ProcessState == nil {
@@ -184,25 +193,35 @@ func processRSS(pid int) int64 {
 	return 0
 }
 
-// heap reads go_memstats_heap_inuse_bytes from the server's /metrics (0
-// when it cannot).
-func (s *scaleServer) heap() int64 {
+// metrics reads go_memstats_heap_inuse_bytes and the count and sum of
+// go_gc_duration_seconds from the server's /metrics (0 when it cannot), so
+// a latency spike can be set beside the collections in its window.
+func (s *scaleServer) metrics() (heap, gcs int64, gcPause float64) {
 	req, _ := http.NewRequest("GET", s.url+"/metrics", nil)
 	req.Header.Set("X-Api-Key", s.key)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0
+		return 0, 0, 0
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "go_memstats_heap_inuse_bytes "); ok {
-			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return int64(f)
+		name, v, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		switch name {
+		case "go_memstats_heap_inuse_bytes":
+			heap = int64(f)
+		case "go_gc_duration_seconds_count":
+			gcs = int64(f)
+		case "go_gc_duration_seconds_sum":
+			gcPause = f
 		}
 	}
-	return 0
+	return heap, gcs, gcPause
 }
 
 // liveCount is the server's live audience.
@@ -251,6 +270,12 @@ func (s *scaleServer) restart() (restartResult, error) {
 	if r.before, err = s.viewers(); err != nil {
 		return r, err
 	}
+	if s.redis != nil {
+		// Before SIGTERM: what the run left in Redis, not the restart.
+		var b bytes.Buffer
+		s.redis.report(&b, r.before.Total, s.joined)
+		r.redis = b.String()
+	}
 	t := time.Now()
 	s.mu.Lock() // the sampler must not read a process that is gone
 	s.cmd.Process.Signal(syscall.SIGTERM)
@@ -269,6 +294,7 @@ func (s *scaleServer) restart() (restartResult, error) {
 type restartResult struct {
 	before, after      liveCount
 	stopped, listening time.Duration
+	redis              string // the Redis figures at the end of the run
 }
 
 // stop ends the server.

@@ -140,6 +140,7 @@ func (s *scaleServer) report(w io.Writer, r *loadtest.Report, rs restartResult) 
 	runEnd := r.End
 
 	var work []loadtest.Span
+	byKind := map[string][]loadtest.Span{}
 	fmt.Fprintln(w, "\nserver background work during the run (seconds from the start):")
 	for _, ev := range events {
 		if ev.at.After(runEnd) {
@@ -148,10 +149,11 @@ func (s *scaleServer) report(w io.Writer, r *loadtest.Report, rs restartResult) 
 		fmt.Fprintf(w, "  +%.0fs %s: %d, took %s\n", ev.at.Sub(r.Start).Seconds(), ev.kind, ev.n, ev.took.Round(time.Millisecond))
 		if ev.kind == "checkpoint" || ev.kind == "expiry" {
 			work = append(work, ev.span())
+			byKind[ev.kind] = append(byKind[ev.kind], ev.span())
 		}
 	}
 
-	fmt.Fprintln(w, "\nheartbeats every 5 s (from the send time; * a checkpoint or expiry ran in the window):")
+	fmt.Fprintln(w, "\nheartbeats every 5 s (from the send time; * a checkpoint or expiry ran in the window; gc: the server's collections read in the next 5 s, and their stop-the-world time):")
 	for _, win := range r.HeartbeatSeries {
 		from := r.Start.Add(time.Duration(win.At * float64(time.Second)))
 		mark := ""
@@ -161,7 +163,8 @@ func (s *scaleServer) report(w io.Writer, r *loadtest.Report, rs restartResult) 
 				break
 			}
 		}
-		fmt.Fprintf(w, "  +%4.0fs %7d heartbeats  p50 %7.2f ms  p99 %8.2f ms%s\n", win.At, win.Count, win.P50, win.P99, mark)
+		fmt.Fprintf(w, "  +%4.0fs %7d heartbeats  p50 %7.2f ms  p99 %8.2f ms  %s%s\n", win.At, win.Count, win.P50, win.P99,
+			gcIn(samples, from.Add(5*time.Second)), mark)
 	}
 	split := r.HeartbeatSplit(work)
 	fmt.Fprintf(w, "heartbeat after the warmup, without background work: p50 %.2f ms, p99 %.2f ms (%d)\n",
@@ -172,6 +175,13 @@ func (s *scaleServer) report(w io.Writer, r *loadtest.Report, rs restartResult) 
 		fmt.Fprintf(w, ": %.2f× the p99 without", split.During.P99/split.Outside.P99)
 	}
 	fmt.Fprintln(w)
+	for _, k := range [][2]string{{"checkpoint", "a checkpoint"}, {"expiry", "an expiry sweep"}} {
+		// A window may hold both kinds: each line counts it.
+		if d := r.HeartbeatSplit(byKind[k[0]]); d.DuringCount > 0 && split.Outside.P99 > 0 {
+			fmt.Fprintf(w, "  in windows with %s: p50 %.2f ms, p99 %.2f ms (%d, %d windows): %.2f× the p99 without\n",
+				k[1], d.During.P50, d.During.P99, d.DuringCount, d.DuringWindows, d.During.P99/split.Outside.P99)
+		}
+	}
 
 	s.writeMemory(w, samples, runEnd, rs.before.Total)
 
@@ -193,6 +203,27 @@ func (s *scaleServer) report(w io.Writer, r *loadtest.Report, rs restartResult) 
 		}
 	}
 	fmt.Fprintf(w, " with %d live (%d real-time, %d playback)\n", rs.after.Total, rs.after.Realtime, rs.after.Playback)
+	fmt.Fprint(w, rs.redis)
+}
+
+// gcIn describes the collections between the heap reading before at and
+// the first one from at on (about 5 s apart), "" when there are none.
+func gcIn(samples []memSample, at time.Time) string {
+	var prev *memSample
+	for i := range samples {
+		m := &samples[i]
+		if m.heap == 0 {
+			continue
+		}
+		if !m.at.Before(at) {
+			if prev == nil || m.gcs <= prev.gcs {
+				return ""
+			}
+			return fmt.Sprintf("gc %d (%.1f ms)", m.gcs-prev.gcs, (m.gcPause-prev.gcPause)*1000)
+		}
+		prev = m
+	}
+	return ""
 }
 
 // writeMemory writes the resident size every 10 s, its peak, the Go heap
