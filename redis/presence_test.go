@@ -193,3 +193,38 @@ func TestRemoveLargeStage(t *testing.T) {
 		t.Fatalf("loads after expiry = %+v", ls)
 	}
 }
+
+// A stage larger than one ZSCAN step is listed whole, each viewer once,
+// oldest last-seen first (the checkpoint reads it this way).
+func TestViewersOfALargeStage(t *testing.T) {
+	client, prefix := testenv.Redis(t)
+	p := redis.NewPresence(client, prefix)
+	ctx := context.Background()
+	arn := "arn:aws:ivs:us-east-1:123456789012:stage/AAAAAAAAAAAA"
+	t0 := time.UnixMilli(1_764_072_000_000).UTC()
+	if err := p.PutStage(ctx, arn, ivslive.StageActive); err != nil {
+		t.Fatal(err)
+	}
+	const n = 2500
+	for i := 0; i < n; i++ {
+		// Joined in reverse order of last-seen, so neither the join order
+		// nor the user ids give the order asked for.
+		u := fmt.Sprint("u", i)
+		at := t0.Add(time.Duration(n-i) * time.Millisecond)
+		if _, err := p.Join(ctx, ivslive.JoinRequest{UserID: u, SessionID: "s" + u, Now: at, Threshold: n, Capacity: n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := p.Viewers(ctx, arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n {
+		t.Fatalf("%d viewers, want %d", len(got), n)
+	}
+	for i, v := range got {
+		if want := fmt.Sprint("u", n-1-i); v.UserID != want {
+			t.Fatalf("viewer %d is %s, want %s (oldest last-seen first)", i, v.UserID, want)
+		}
+	}
+}
