@@ -3,6 +3,7 @@ package http
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/ivslive/ivslive"
 )
@@ -74,7 +75,7 @@ func Message(err error) string {
 		return codeText[ivslive.EINTERNAL]
 	}
 	if t, ok := reasonText[e.Reason]; ok {
-		if len(e.Args) == 0 {
+		if !strings.Contains(t, "%") {
 			return t
 		}
 		args := make([]any, len(e.Args))
@@ -84,7 +85,11 @@ func Message(err error) string {
 			}
 			args[i] = a
 		}
-		return fmt.Sprintf(t, args...)
+		// A template given the wrong arguments (fmt's "%!d(MISSING)") is
+		// never shown: the error's own message or its code's words are.
+		if m := fmt.Sprintf(t, args...); !strings.Contains(m, "%!") {
+			return m
+		}
 	}
 	if e.Message != "" {
 		return e.Message

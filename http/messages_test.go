@@ -85,3 +85,17 @@ func TestErrorKeepsCausesInTheLog(t *testing.T) {
 		}
 	}
 }
+
+// TestMessageNeverShowsATemplate: a reason whose words take numbers, given
+// none or too few, is never shown with fmt's "%!d(MISSING)": the client
+// gets the code's words instead.
+func TestMessageNeverShowsATemplate(t *testing.T) {
+	for _, r := range ivshttp.Reasons() {
+		for _, args := range [][]any{nil, {1}} {
+			got := ivshttp.Message(ivslive.ReasonError(ivslive.EVALIDATION, r, args...))
+			if got == "" || strings.Contains(got, "%") {
+				t.Errorf("reason %s with args %v: %q", r, args, got)
+			}
+		}
+	}
+}
