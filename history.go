@@ -82,11 +82,15 @@ type PresenceChanges struct {
 
 // ChangeTracker is implemented by presence stores that can tell what
 // changed since the last checkpoint, so the checkpoint writes only that
-// (memory presence; a Redis store is copied whole instead).
+// (both twins: memory and Redis).
 type ChangeTracker interface {
 	// Changes returns and forgets the changes since the previous call.
 	// With all set it returns every live session instead (for a full
-	// checkpoint) and tracks changes from there.
+	// checkpoint) and tracks changes from there. It answers Full by
+	// itself when it cannot tell what changed since the caller's previous
+	// call (its lists overflowed; in Redis, another instance took the
+	// changes, or Redis lost them). Gone may name sessions no checkpoint
+	// saved, and Upsert sessions saved already: both are harmless.
 	Changes(ctx context.Context, quietBefore time.Time, all bool) (PresenceChanges, error)
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/ivslive/ivslive/live"
 	"github.com/ivslive/ivslive/memory"
 	"github.com/ivslive/ivslive/postgres"
+	"github.com/ivslive/ivslive/redis"
 )
 
 // historyTwins are the stage and history stores a test runs on.
@@ -35,115 +36,138 @@ var historyTwins = map[string]func(t testing.TB) apitest.Stores{
 // never later than the real one for the others.
 func TestIncrementalCheckpointRestoresTheLiveSet(t *testing.T) {
 	for name, stores := range historyTwins {
-		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
-			clock := apitest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-			env := apitest.New(t, apitest.Options{Clock: clock, Stores: stores})
-			viewers(t, env, 0)
-			sessions := map[string]ivslive.ViewerSession{} // by user
-			var mu sync.Mutex
-			join := func(user string) {
-				g, err := env.Live.ViewerToken(ctx, live.ViewerRequest{UserID: user})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				mu.Lock()
-				sessions[user] = g.Session
-				mu.Unlock()
-			}
-			leave := func(user string) {
-				mu.Lock()
-				s := sessions[user]
-				mu.Unlock()
-				if _, err := env.Live.Leave(ctx, user, s.StageARN, s.ID); err != nil {
-					t.Error(err)
-				}
-			}
-			for i := range 30 {
-				join(fmt.Sprint("u", i))
-			}
-			if _, err := env.Live.Checkpoint(ctx); err != nil {
-				t.Fatal(err)
-			}
-
-			// Joins and leaves race with checkpoints.
-			var wg sync.WaitGroup
-			wg.Add(2)
-			go func() {
-				defer wg.Done()
-				for i := 30; i < 100; i++ {
-					join(fmt.Sprint("u", i))
-					if i >= 45 { // the audience stays under the stage's 50
-						leave(fmt.Sprint("u", i-45))
-					}
-				}
-			}()
-			go func() {
-				defer wg.Done()
-				for range 6 {
-					if _, err := env.Live.Checkpoint(ctx); err != nil {
-						t.Error(err)
-					}
-				}
-			}()
-			wg.Wait()
-
-			// Half the audience goes silent: the next checkpoint writes
-			// their exact last-seen; the others heartbeat on.
-			clock.Add(50 * time.Second)
-			live0, _ := env.Live.LiveSessions(ctx)
-			silent := map[string]bool{}
-			for i, s := range live0 {
-				if i%2 == 0 {
-					silent[s.ID] = true
-				} else if err := env.Live.Heartbeat(ctx, s.UserID, s.StageARN, s.ID); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if _, err := env.Live.Checkpoint(ctx); err != nil {
-				t.Fatal(err)
-			}
-			leave(live0[1].UserID)
-			join("late")
-			n, err := env.Live.Checkpoint(ctx)
-			// The changes: one leave, one join, and the silent viewers.
-			if err != nil || n > len(silent)+2 {
-				t.Fatalf("the last checkpoint wrote %d sessions (%v); want only the %d changes", n, err, len(silent)+2)
-			}
-			want, _ := env.Live.LiveSessions(ctx)
-
-			restarted := restartFrom(t, env, clock)
-			sameSessions(t, want, restarted, silent)
-
-			// After the restart the restored sessions count as saved: the
-			// next checkpoint writes only what changed, and a second
-			// restart finds exactly the live set again.
-			back, _ := restarted.LiveSessions(ctx)
-			for _, s := range back[:3] {
-				if _, err := restarted.Leave(ctx, s.UserID, s.StageARN, s.ID); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for i := range 2 {
-				if _, err := restarted.ViewerToken(ctx, live.ViewerRequest{UserID: fmt.Sprint("after", i)}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if n, err := restarted.Checkpoint(ctx); err != nil || n > len(silent)+5 {
-				t.Fatalf("the first checkpoint after the restart wrote %d sessions (%v); want only the changes", n, err)
-			}
-			want, _ = restarted.LiveSessions(ctx)
-			sameSessions(t, want, restartFrom(t, env, clock), silent)
-		})
+		for pname, pt := range presenceTwins {
+			t.Run(name+"/"+pname, func(t *testing.T) { incrementalCheckpoint(t, stores, pt) })
+		}
 	}
 }
 
-// restartFrom starts a new service on env's stores with empty memory
-// presence, as an embedded-mode restart does.
-func restartFrom(t *testing.T, env *apitest.Env, clock *apitest.Clock) *live.Service {
+// presenceTwin is a presence store for a checkpoint test: how the service
+// under test opens it, and what a restart finds (an empty memory store,
+// or a Redis that lost its data: a prefix of its own).
+type presenceTwin struct {
+	open  apitest.PresenceFunc
+	fresh func(t *testing.T, env *apitest.Env, clock *apitest.Clock) ivslive.PresenceStore
+}
+
+var presenceTwins = map[string]presenceTwin{
+	"memory": {fresh: func(t *testing.T, env *apitest.Env, clock *apitest.Clock) ivslive.PresenceStore {
+		return memory.NewPresence(env.Store, clock.Now, nil)
+	}},
+	"redis": {open: apitest.RedisPresence, fresh: func(t *testing.T, _ *apitest.Env, clock *apitest.Clock) ivslive.PresenceStore {
+		client, prefix := testenv.Redis(t)
+		return redis.NewPresence(client, prefix, redis.WithNow(clock.Now))
+	}},
+}
+
+func incrementalCheckpoint(t *testing.T, stores func(t testing.TB) apitest.Stores, pt presenceTwin) {
+	ctx := context.Background()
+	clock := apitest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	env := apitest.New(t, apitest.Options{Clock: clock, Stores: stores, Presence: pt.open})
+	viewers(t, env, 0)
+	sessions := map[string]ivslive.ViewerSession{} // by user
+	var mu sync.Mutex
+	join := func(user string) {
+		g, err := env.Live.ViewerToken(ctx, live.ViewerRequest{UserID: user})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		mu.Lock()
+		sessions[user] = g.Session
+		mu.Unlock()
+	}
+	leave := func(user string) {
+		mu.Lock()
+		s := sessions[user]
+		mu.Unlock()
+		if _, err := env.Live.Leave(ctx, user, s.StageARN, s.ID); err != nil {
+			t.Error(err)
+		}
+	}
+	for i := range 30 {
+		join(fmt.Sprint("u", i))
+	}
+	if _, err := env.Live.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// Joins and leaves race with checkpoints.
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for i := 30; i < 100; i++ {
+			join(fmt.Sprint("u", i))
+			if i >= 45 { // the audience stays under the stage's 50
+				leave(fmt.Sprint("u", i-45))
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for range 6 {
+			if _, err := env.Live.Checkpoint(ctx); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	wg.Wait()
+
+	// Half the audience goes silent: the next checkpoint writes
+	// their exact last-seen; the others heartbeat on.
+	clock.Add(50 * time.Second)
+	live0, _ := env.Live.LiveSessions(ctx)
+	silent := map[string]bool{}
+	for i, s := range live0 {
+		if i%2 == 0 {
+			silent[s.ID] = true
+		} else if err := env.Live.Heartbeat(ctx, s.UserID, s.StageARN, s.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := env.Live.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	leave(live0[1].UserID)
+	join("late")
+	n, err := env.Live.Checkpoint(ctx)
+	// The changes: one leave, one join, and the silent viewers.
+	if err != nil || n > len(silent)+2 {
+		t.Fatalf("the last checkpoint wrote %d sessions (%v); want only the %d changes", n, err, len(silent)+2)
+	}
+	want, _ := env.Live.LiveSessions(ctx)
+
+	restarted := restartFrom(t, env, clock, pt.fresh(t, env, clock))
+	sameSessions(t, want, restarted, silent)
+
+	// After the restart the restored sessions count as saved: the
+	// next checkpoint writes only what changed, and a second
+	// restart finds exactly the live set again.
+	back, _ := restarted.LiveSessions(ctx)
+	for _, s := range back[:3] {
+		if _, err := restarted.Leave(ctx, s.UserID, s.StageARN, s.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 2 {
+		if _, err := restarted.ViewerToken(ctx, live.ViewerRequest{UserID: fmt.Sprint("after", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := restarted.Checkpoint(ctx); err != nil || n > len(silent)+5 {
+		t.Fatalf("the first checkpoint after the restart wrote %d sessions (%v); want only the changes", n, err)
+	}
+	want, _ = restarted.LiveSessions(ctx)
+	sameSessions(t, want, restartFrom(t, env, clock, pt.fresh(t, env, clock)), silent)
+}
+
+// restartFrom starts a new service on env's stores with presence that
+// lost its data, as an embedded-mode restart (or a Redis restarted without
+// persistence) does.
+func restartFrom(t *testing.T, env *apitest.Env, clock *apitest.Clock, presence ivslive.PresenceStore) *live.Service {
 	t.Helper()
-	s := live.New(env.Live.Config, env.IVS, env.Signer, env.Store, memory.NewPresence(env.Store, clock.Now, nil), slog.New(slog.DiscardHandler))
+	s := live.New(env.Live.Config, env.IVS, env.Signer, env.Store, presence, slog.New(slog.DiscardHandler))
 	s.Now, s.History = clock.Now, env.Store
 	if err := s.Bootstrap(context.Background()); err != nil {
 		t.Fatal(err)

@@ -80,9 +80,10 @@ func (s *Service) StageHistory(ctx context.Context, stageARN string, days int) (
 
 // Checkpoint copies the live sessions, and the live publisher, into the
 // history store, and returns how many sessions it wrote. A presence store
-// that tracks its changes (memory) is copied whole once, then only for what
-// changed: joins, leaves, and the exact last-seen of the viewers gone
-// silent. The others (Redis) are copied whole each time.
+// that tracks its changes (both twins do) is copied whole once per process
+// (in Redis, once per leader), then only for what changed: joins, leaves,
+// and the exact last-seen of the viewers gone silent. A store that does
+// not is copied whole each time.
 func (s *Service) Checkpoint(ctx context.Context) (int, error) {
 	// A presence store that lost its state must be rebuilt first: saving it
 	// would overwrite the checkpoint that is about to bring it back. Holding restoreMu to the end keeps a

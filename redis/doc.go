@@ -17,6 +17,11 @@
 //	<p>stage:<arn>:sessions    HASH   user id → packed record: id, pid, joined
 //	                                  (ms, 6 bytes), user agent number or
 //	                                  text, ip (IPv4 in 4 bytes); record.go
+//	<p>stage:<arn>:joined      LIST   user ids seated since the last checkpoint
+//	<p>checkpoint:gone         LIST   ids of sessions ended since then
+//	<p>checkpoint:token        STRING the last checkpoint taker's token; both
+//	                                  lists move to <key>:taking while one
+//	                                  is read (changes.go)
 //	<p>agents                  HASH   user agent → its number (1 to 4,096)
 //	<p>agents:ids              HASH   number → user agent
 //	<p>layout                  STRING "2" once the sessions of the layout

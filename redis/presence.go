@@ -27,6 +27,8 @@ type Presence struct {
 	prefix  string
 	// now tells a publisher's expiry (WithNow).
 	now func() time.Time
+	// tracker holds this process's checkpoint token (changes.go).
+	tracker tracker
 }
 
 var _ ivslive.PresenceStore = (*Presence)(nil)

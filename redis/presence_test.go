@@ -42,7 +42,8 @@ func presenceContract(t *testing.T, batched bool) {
 			opts = append(opts, redis.WithBatcher(b))
 		}
 		return contract.Presence{
-			Store: redis.NewPresence(client, prefix, opts...),
+			Store:   redis.NewPresence(client, prefix, opts...),
+			Another: func(*testing.T) ivslive.PresenceStore { return redis.NewPresence(client, prefix, opts...) },
 			Recorded: func(t *testing.T) []ivslive.ClosedSession {
 				t.Helper()
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

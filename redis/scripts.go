@@ -1,6 +1,10 @@
 package redis
 
-import goredis "github.com/redis/go-redis/v9"
+import (
+	"strconv"
+
+	goredis "github.com/redis/go-redis/v9"
+)
 
 // The Lua scripts. Every script takes the key prefix as ARGV[1] and builds
 // its key names from it (see the package doc for why and what that costs).
@@ -8,11 +12,22 @@ import goredis "github.com/redis/go-redis/v9"
 // records flattened, closedWidth strings each, in the order of the fields
 // of closedRecord.
 
-// luaPrelude is shared by every script: key names and close, the one place
-// a session ends.
-const luaPrelude = `
+// luaPrelude is shared by every script: key names, change tracking for
+// checkpoints (changes.go) and close, the one place a session ends.
+var luaPrelude = `
 local p = ARGV[1]
 local function livekey(arn) return p .. 'stage:' .. arn .. ':live' end
+local function joinedkey(arn) return p .. 'stage:' .. arn .. ':joined' end
+local gonekey = p .. 'checkpoint:gone'
+-- track notes v on a change list until the next checkpoint takes it. A list
+-- past its bound (no checkpoint for too long) is dropped and the token
+-- spoilt, so the next checkpoint copies everything instead.
+local function track(key, v)
+  if redis.call('RPUSH', key, v) > ` + strconv.Itoa(maxTracked) + ` then
+    redis.call('UNLINK', key)
+    redis.call('SET', p .. 'checkpoint:token', 'overflow')
+  end
+end
 ` + luaRecord + `
 -- close ends user's live session on arn and appends its record to the stream
 -- in the same script, so closing and enqueueing history are one atomic step.
@@ -31,6 +46,7 @@ local function close(arn, user, left, reason, out)
   -- An old-layout key left by an older instance that reseated the user
   -- would otherwise outlive the session (see the package doc).
   redis.call('DEL', oldkey(arn, user))
+  if id ~= '' then track(gonekey, id) end
   local r = {id, user, arn, pid, joined, last, left or last, reason, ua, ip}
   redis.call('XADD', p .. 'sessions:closed', '*',
     'id', r[1], 'user', r[2], 'stage', r[3], 'pid', r[4], 'joined', r[5],
@@ -70,6 +86,7 @@ end
 if redis.call('ZCARD', lk) == 0 then
   redis.call('ZREM', stages, arn)
   redis.call('HDEL', states, arn)
+  redis.call('UNLINK', joinedkey(arn))
   out[1] = 1
 end
 return out
@@ -156,6 +173,7 @@ if rec then
 else
   redis.call('HSET', rk, user, newrecord(sid, pid, now, ua, ip))
   redis.call('ZADD', lk, now, user)
+  track(joinedkey(arn), user)
   new = 1
 end
 return {'ok', arn, sid, pid, joined, ua, ip, redis.call('ZSCORE', lk, user), redis.call('ZCARD', lk), new}
@@ -217,13 +235,15 @@ return out
 `)
 
 // releaseScript removes a session, recording nothing, only if it has the
-// given id. ARGV: prefix, arn, user, encoded session id. Returns 1 or 0.
+// given id (a checkpoint that saved it deletes it). ARGV: prefix, arn,
+// user, encoded session id. Returns 1 or 0.
 var releaseScript = goredis.NewScript(luaPrelude + `
 local arn, user = ARGV[2], ARGV[3]
 local rec = record(arn, user)
 if not rec or not hasid(rec, ARGV[4]) then return 0 end
 redis.call('ZREM', livekey(arn), user)
 redis.call('HDEL', recordskey(arn), user)
+track(gonekey, (fields(rec)))
 return 1
 `)
 
@@ -254,7 +274,8 @@ return 0
 `)
 
 // restoreScript puts back checkpointed sessions on known stages, skipping
-// users already live there. ARGV: prefix, then groups of arn, user, id, pid,
+// users already live there; a skipped session is noted as gone, so the next
+// checkpoint deletes it instead of restoring it again. ARGV: prefix, then groups of arn, user, id, pid,
 // joined, last, ua, ip. Returns how many it restored.
 var restoreScript = goredis.NewScript(luaPrelude + `
 local n = 0
@@ -264,6 +285,8 @@ for i = 2, #ARGV, 8 do
     redis.call('HSET', recordskey(arn), user, newrecord(ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 6], ARGV[i + 7]))
     redis.call('ZADD', livekey(arn), ARGV[i + 5], user)
     n = n + 1
+  else
+    track(gonekey, ARGV[i + 2])
   end
 end
 return n

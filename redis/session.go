@@ -19,8 +19,8 @@ func (p *Presence) recordsKey(arn string) string { return p.prefix + "stage:" + 
 func (p *Presence) agentIDsKey() string { return p.prefix + "agents:ids" }
 
 // Viewers implements ivslive.PresenceStore, oldest last-seen first: the
-// live set, then the records scriptBatch users per HMGET in one pipeline,
-// then the interned user agents they name in one HMGET. Plain commands
+// live set, then (see build) the records and the interned user agents
+// they name, scriptBatch users at a time. Plain commands
 // rather than a script keep the decoding in this process, not in Redis,
 // which every checkpoint would otherwise load. A session closed between
 // the reads is left out.
@@ -29,14 +29,34 @@ func (p *Presence) Viewers(ctx context.Context, stageARN string) ([]ivslive.View
 	if err != nil {
 		return nil, err
 	}
-	if len(live) == 0 {
-		return nil, nil
+	return p.build(ctx, stageARN, live)
+}
+
+// build reads the records of the live users on arn (members with their
+// last-seen) and returns their sessions in that order, leaving out those
+// closed meanwhile. It reads scriptBatch records per round trip: a
+// pipeline of a whole stage's HMGETs held Redis for tens of milliseconds
+// (2.2 ms each at 100,000 viewers, Redis's commandstats), and every
+// heartbeat waited behind them.
+func (p *Presence) build(ctx context.Context, arn string, live []goredis.Z) ([]ivslive.ViewerSession, error) {
+	out := make([]ivslive.ViewerSession, 0, len(live))
+	for len(live) > 0 {
+		n := min(len(live), scriptBatch)
+		vs, err := p.buildBatch(ctx, arn, live[:n])
+		if err != nil {
+			return nil, err
+		}
+		out, live = append(out, vs...), live[n:]
 	}
+	return out, nil
+}
+
+func (p *Presence) buildBatch(ctx context.Context, arn string, live []goredis.Z) ([]ivslive.ViewerSession, error) {
 	users := make([]string, len(live))
 	for i, z := range live {
 		users[i] = str(z.Member)
 	}
-	recs, err := p.records(ctx, stageARN, users)
+	recs, err := p.records(ctx, arn, users)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +69,7 @@ func (p *Presence) Viewers(ctx context.Context, stageARN string) ([]ivslive.View
 		if recs[i] == nil {
 			continue
 		}
-		s, err := recs[i].session(stageARN, users[i], agents, time.UnixMilli(int64(z.Score)).UTC())
+		s, err := recs[i].session(arn, users[i], agents, time.UnixMilli(int64(z.Score)).UTC())
 		if err != nil {
 			return nil, malformed("viewers", err)
 		}

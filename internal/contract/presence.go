@@ -21,6 +21,9 @@ type Presence struct {
 	// restarted without persistence); nil for a store that cannot lose
 	// data while its process lives.
 	Lose func(t *testing.T)
+	// Another, when set, opens the same data as a second instance would
+	// (Redis); nil for a store of one process.
+	Another func(t *testing.T) ivslive.PresenceStore
 }
 
 var (
@@ -406,5 +409,6 @@ func PresenceStore(t *testing.T, open func(t *testing.T) Presence) {
 
 	presenceFollowsIVS(t, open)
 	presenceRestore(t, open)
+	presenceChanges(t, open)
 	t.Run("concurrency", func(t *testing.T) { presenceConcurrency(t, open) })
 }
