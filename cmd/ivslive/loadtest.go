@@ -41,6 +41,7 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 	serve := fs.Bool("serve", false, "start the server itself (this binary, a fresh data dir, no rate limits, stages of --stage-seats, the host streaming), sample its resident size and Go heap, mark its checkpoints and expiry sweeps in the heartbeat latency, and restart it gracefully at the end, reporting the restart and the viewers it kept")
 	checkpoint := fs.Duration("checkpoint", 10*time.Second, "with --serve: SNAPSHOT_INTERVAL of the server (snapshots and checkpoints during the run)")
 	perStage := fs.Int("stage-seats", 25000, "with --serve: MAX_VIEWERS_PER_STAGE of the server; past the six stages the host's media reaches (the master and 5 replicas), viewers go to playback")
+	profile := fs.String("profile", "", "with --serve: write the server's profiles into this directory (DEBUG_ADDR on loopback): cpu.pprof, a CPU profile of min(--checkpoint, 30 s) from the first checkpoint after --warmup, and heap.pprof at the end of the run; read them with go tool pprof -top")
 	stream := fs.Bool("stream", false, "publish the built-in test pattern over WHIP as the host (embedded mode), so the scaler replicates it into new stages and seats viewers there; default with --serve")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -50,6 +51,9 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 	}
 	if *serve && !flagSet(fs, "stream") {
 		*stream = true
+	}
+	if *profile != "" && !*serve {
+		return errors.New("loadtest: --profile needs --serve (the profiles are the started server's)")
 	}
 	if *perStage < 2 || *perStage > 25000 {
 		return errors.New("loadtest: --stage-seats must be 2–25000 (MAX_VIEWERS_PER_STAGE)")
@@ -65,7 +69,13 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 			return err
 		}
 		defer os.RemoveAll(dir)
-		if srv, err = startScaleServer(ctx, dir, scaleOptions{viewers: *viewers, checkpoint: *checkpoint, perStage: *perStage}); err != nil {
+		so := scaleOptions{viewers: *viewers, checkpoint: *checkpoint, perStage: *perStage}
+		if *profile != "" {
+			if so.profile, err = newProfiler(*profile, *checkpoint); err != nil {
+				return err
+			}
+		}
+		if srv, err = startScaleServer(ctx, dir, so); err != nil {
 			return err
 		}
 		defer srv.stop()
@@ -99,6 +109,11 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 		Timeout: *timeout, Terminal: isTerminal(stderr)}
 	if srv != nil {
 		o.SeriesEvery = 5 * time.Second
+	}
+	if srv != nil && srv.profile != nil {
+		pctx, stopProfile := context.WithCancel(ctx)
+		defer stopProfile()
+		go srv.profile.cpu(pctx, srv, time.Now(), *warmup) // the run starts now
 	}
 	// Progress goes to stderr, so stdout carries only the report (--json).
 	report, err := loadtest.Run(ctx, o, stderr)
@@ -136,11 +151,17 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 // viewers.
 func (s *scaleServer) restartAndReport(w io.Writer, report *loadtest.Report) error {
 	s.joined = report.Totals.Joined
+	if s.profile != nil {
+		s.profile.heap(context.Background())
+	}
 	rs, err := s.restart()
 	if err != nil {
 		return err
 	}
 	s.report(w, report, rs)
+	if s.profile != nil {
+		s.profile.report(w)
+	}
 	if rs.after.Total != rs.before.Total {
 		return fmt.Errorf("loadtest: %d viewers live after the restart, %d before", rs.after.Total, rs.before.Total)
 	}

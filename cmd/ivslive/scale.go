@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -49,6 +48,8 @@ type scaleServer struct {
 	// joined is the run's viewers whose join succeeded, for the Redis
 	// peak per viewer.
 	joined int
+	// profile takes the server's profiles (nil without --profile).
+	profile *profiler
 }
 
 // memSample is one reading of the server's memory.
@@ -76,16 +77,15 @@ type scaleOptions struct {
 	viewers    int
 	checkpoint time.Duration // SNAPSHOT_INTERVAL
 	perStage   int           // MAX_VIEWERS_PER_STAGE
+	profile    *profiler     // with --profile: DEBUG_ADDR is set for it
 }
 
 // startScaleServer starts the server sized for o in dir.
 func startScaleServer(ctx context.Context, dir string, o scaleOptions) (*scaleServer, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
 	b := make([]byte, 24)
 	rand.Read(b)
 	s := &scaleServer{key: hex.EncodeToString(b), url: fmt.Sprintf("http://127.0.0.1:%d", port),
@@ -102,6 +102,14 @@ func startScaleServer(ctx context.Context, dir string, o scaleOptions) (*scaleSe
 		"MAX_STAGES="+strconv.Itoa(app.MaxReplicas+2),
 		"MAX_CONCURRENT_SUBSCRIPTIONS="+strconv.Itoa(max(20000, 2*o.viewers)),
 		"PLAYBACK_ENABLED="+strconv.FormatBool(o.viewers > s.seats))
+	if s.profile = o.profile; s.profile != nil {
+		debug, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		s.profile.url = fmt.Sprintf("http://127.0.0.1:%d", debug)
+		s.env = append(s.env, "DEBUG_ADDR=127.0.0.1:"+strconv.Itoa(debug))
+	}
 	if err := s.launch(); err != nil {
 		return nil, err
 	}

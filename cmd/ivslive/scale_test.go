@@ -15,7 +15,8 @@ import (
 // 30 seats (so the scaler must replicate the host into a new stage and seat
 // viewers there) and sends those past the seats to playback,
 // heartbeats under 1 s checkpoints, restarts the server gracefully and finds
-// every live viewer again, playback ones included.
+// every live viewer again, playback ones included. With --profile it takes
+// the server's CPU profile of a checkpoint and its heap before the restart.
 func TestLoadtestServeRestartsWithEveryViewer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a load test")
@@ -23,7 +24,9 @@ func TestLoadtestServeRestartsWithEveryViewer(t *testing.T) {
 	t.Setenv("IVSLIVE_TEST_SERVE", "1") // the child is this test binary serving (see TestMain)
 	serverCommand = func() *exec.Cmd { return exec.Command(os.Args[0], "-test.run=^$") }
 	var out, errs strings.Builder
-	args := strings.Fields("--serve --stage-seats 30 --viewers 300 --ramp 4s --duration 7s --interval 1s --auth session --leave 0.5 --checkpoint 1s")
+	profiles := t.TempDir()
+	args := append(strings.Fields("--serve --stage-seats 30 --viewers 300 --ramp 4s --duration 7s --interval 1s --auth session --leave 0.5 --checkpoint 1s"),
+		"--profile", profiles)
 	err := loadtestCmd(context.Background(), args, func(string) (string, bool) { return "", false }, &out, &errs)
 	if err != nil {
 		t.Fatalf("%v\n%s\n%s", err, out.String(), errs.String())
@@ -46,6 +49,7 @@ func TestLoadtestServeRestartsWithEveryViewer(t *testing.T) {
 	if stages < 2 || playback == 0 {
 		t.Errorf("viewers on %d stages and %d in playback: want 2 stages or more (the pool grew past the master) and some in playback", stages, playback)
 	}
+	checkProfiles(t, report, profiles)
 	for _, want := range []string{"with " + m[1] + " live", "RSS: ", "final checkpoint:", "restore: ", "Go heap in use",
 		"heartbeats every 5 s", "checkpoint: "} {
 		if !strings.Contains(report, want) {

@@ -219,6 +219,13 @@ func New(ctx context.Context, cfg Config, o Options) (_ *App, err error) {
 		return nil, fmt.Errorf("listen on API_PORT %d: %w", cfg.Port, err)
 	}
 	a.onClose(func() error { a.listener.Close(); return nil })
+	if cfg.DebugAddr != "" {
+		// Second, so the start itself (a restore of every live session)
+		// can be profiled.
+		if err := a.serveDebug(cfg.DebugAddr); err != nil {
+			return nil, err
+		}
+	}
 	m := a.openMetrics()
 	hist, err := a.openHistory(ctx)
 	if err != nil {

@@ -33,6 +33,7 @@ type Config struct {
 	DataDir      string   `env:"IVSLIVE_DATA_DIR" default:"./data" group:"server" help:"Where embedded mode keeps SQLite, the emulator state, the signing key, the generated API key and session-token secret (every file 0600)."`
 	MaxBodyBytes int64    `env:"MAX_BODY_BYTES" default:"1048576" group:"server" help:"Largest request body accepted (413 above)."`
 	CORSOrigins  []string `env:"CORS_ORIGINS" default:"http://localhost:3000" group:"server" help:"Comma-separated browser origins allowed to call the API; * allows any."`
+	DebugAddr    string   `env:"DEBUG_ADDR" default:"" group:"server" help:"Serve Go's profiles (net/http/pprof) at /debug/pprof/ on this address, e.g. 127.0.0.1:6060 (port 0 picks one), for go tool pprof and ivslive loadtest --serve --profile; empty: off. Loopback only (127.0.0.0/8, ::1, localhost): profiles expose the server's internals."`
 
 	APISecretKey   string        `env:"API_SECRET_KEY" secret:"true" group:"auth" help:"Admin API key sent as x-api-key. Unset: a random key is generated into the data dir and printed once."`
 	APIKeys        string        `env:"API_KEYS" secret:"true" group:"auth" help:"More keys, comma-separated name:scope:secret (scope admin, read or viewer); two keys of one scope allow rotation without downtime."`
@@ -338,6 +339,11 @@ func (c Config) Validate() error {
 	}
 	if err := ValidMediaAddr(c.EmulatorMediaAddr); err != nil {
 		return fmt.Errorf("invalid configuration: EMULATOR_MEDIA_ADDR=%q: %w", c.EmulatorMediaAddr, err)
+	}
+	if c.DebugAddr != "" {
+		if err := loopbackAddr(c.DebugAddr); err != nil {
+			return fmt.Errorf("invalid configuration: DEBUG_ADDR=%q: %w", c.DebugAddr, err)
+		}
 	}
 	if c.MasterStageARN != "" && !ivslive.ValidStageARN(c.MasterStageARN) {
 		return fmt.Errorf("invalid configuration: MASTER_STAGE_ARN=%q: want arn:aws:ivs:<region>:<account>:stage/<id>", c.MasterStageARN)

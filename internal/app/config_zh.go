@@ -19,6 +19,7 @@ func helpZH() map[string]string {
 		"IVSLIVE_DATA_DIR": "嵌入模式存放 SQLite、模擬器狀態、簽章金鑰，以及自動產生之 API 金鑰與 session token 金鑰的目錄（每個檔案皆為 0600）。",
 		"MAX_BODY_BYTES":   "可接受的最大請求內容（位元組），超過時回應 413。",
 		"CORS_ORIGINS":     "允許呼叫 API 的瀏覽器來源（origin），以逗號分隔；* 表示允許任何來源。",
+		"DEBUG_ADDR":       "在這個位址的 /debug/pprof/ 提供 Go 的效能剖析資料（net/http/pprof），例如 127.0.0.1:6060（連接埠 0 表示自動挑選），供 go tool pprof 與 ivslive loadtest --serve --profile 使用；留空則關閉。只接受本機迴路位址（127.0.0.0/8、::1、localhost）：剖析資料會暴露伺服器的內部細節。",
 
 		// auth
 		"API_SECRET_KEY":           "管理員 API 金鑰，以 x-api-key 標頭傳送。未設定時會在資料目錄中產生一把隨機金鑰，並只印出一次。",
