@@ -148,7 +148,8 @@ RATE_LIMIT_MAX_REQUESTS (0 turns them off) on a server under heavy test.`, stder
 
 // restartAndReport restarts the --serve server gracefully, reports the run
 // as the server saw it, and fails when the restart lost or resurrected
-// viewers.
+// viewers or a request failed: CI runs it as the scale harness's smoke
+// test, where either is a regression.
 func (s *scaleServer) restartAndReport(w io.Writer, report *loadtest.Report) error {
 	s.joined = report.Totals.Joined
 	if s.profile != nil {
@@ -164,6 +165,9 @@ func (s *scaleServer) restartAndReport(w io.Writer, report *loadtest.Report) err
 	}
 	if rs.after.Total != rs.before.Total {
 		return fmt.Errorf("loadtest: %d viewers live after the restart, %d before", rs.after.Total, rs.before.Total)
+	}
+	if n := report.Totals.Errors; n > 0 {
+		return fmt.Errorf("loadtest: %d requests failed (see the report's errors column)", n)
 	}
 	return nil
 }

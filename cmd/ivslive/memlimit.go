@@ -12,10 +12,14 @@ import (
 // grow to twice what is live before a collection (GOGC=100), which at a
 // million viewers is the difference between 0.6 and 1.2 GB. A soft limit
 // sized for the largest audience the configuration can seat makes the
-// collector work harder near it instead.
+// collector work harder near it instead. RSS runs above the limit by the
+// runtime's own memory and the idle heap not yet returned (933 MiB of RSS
+// under a 900 MiB limit at a million viewers, docs/BENCHMARKS.md), so a
+// million seats get 854 MiB: RSS stays under 1 GB, and the live heap (326 B
+// per viewer, 507 B with a heartbeat budget per session) has 1.7× room.
 const (
-	memoryBase      = 384 << 20 // the server without viewers, with room for bursts
-	memoryPerViewer = 640       // presence, heartbeat budget and garbage headroom per seated viewer
+	memoryBase      = 320 << 20 // the server without viewers, with room for bursts
+	memoryPerViewer = 560       // presence, heartbeat budget and garbage headroom per seated viewer
 )
 
 // memoryLimit is the GOMEMLIMIT derived from the configuration: a base plus
