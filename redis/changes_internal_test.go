@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -59,5 +60,46 @@ return redis.call('LLEN', KEYS[1])`
 	}
 	if ch, err := p.Changes(ctx, now.Add(-time.Hour), false); err != nil || ch.Full || len(ch.Upsert) != 0 {
 		t.Fatalf("the take after the full copy: %+v %v, want nothing", ch, err)
+	}
+}
+
+// The silent viewers are read by score, a page at a time: more than a page
+// of them, a whole page of them last seen in the same millisecond among
+// them, each comes back exactly once.
+func TestSilentViewersArePagedByScore(t *testing.T) {
+	ctx := context.Background()
+	client, prefix := testenv.Redis(t)
+	p := NewPresence(client, prefix)
+	arn := "arn:aws:ivs:us-east-1:123456789012:stage/AAAAAAAAAAAA"
+	if err := p.PutStage(ctx, arn, ivslive.StageActive); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	var back []ivslive.ViewerSession
+	for i := range 2*scriptBatch + 500 {
+		last := t0.Add(time.Duration(i) * time.Millisecond)
+		if i >= 300 && i < 300+scriptBatch+200 {
+			last = t0.Add(300 * time.Millisecond) // one millisecond, more than a page
+		}
+		u := fmt.Sprint("u", i)
+		back = append(back, ivslive.ViewerSession{ID: "s" + u, UserID: u, StageARN: arn, JoinedAt: t0, LastSeen: last})
+	}
+	back = append(back, ivslive.ViewerSession{ID: "heard", UserID: "heard", StageARN: arn, JoinedAt: t0, LastSeen: t0.Add(time.Hour)})
+	if n, err := p.Restore(ctx, back); err != nil || n != len(back) {
+		t.Fatalf("restored %d (%v)", n, err)
+	}
+	if _, err := p.Changes(ctx, t0, true); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := p.Changes(ctx, t0.Add(time.Minute), false)
+	if err != nil || ch.Full {
+		t.Fatalf("%v, full %v", err, ch.Full)
+	}
+	got := map[string]int{}
+	for _, v := range ch.Upsert {
+		got[v.ID]++
+	}
+	if len(ch.Upsert) != len(back)-1 || len(got) != len(back)-1 || got["heard"] != 0 {
+		t.Fatalf("%d silent sessions written, %d distinct (heard: %d); want each of the %d once", len(ch.Upsert), len(got), got["heard"], len(back)-1)
 	}
 }
