@@ -90,6 +90,53 @@ func changesOf(ctx context.Context, trackers []ivslive.ChangeTracker, quiet time
 	return out, full, nil
 }
 
+// maxUnwritten bounds the changes kept for the next checkpoint when one
+// could not be written (a history store down for long): past it they are
+// dropped and the next checkpoint is full.
+const maxUnwritten = 4 << 20
+
+// keepUnwritten keeps the changes of a checkpoint that could not be
+// written for the next one. The tracker forgot them when it handed them
+// over: without this a checkpoint cut short (the shutdown cancelling the
+// periodic one, a database hiccup) meant a full copy next, and at a
+// million viewers the final checkpoint at shutdown would copy everything
+// and miss its deadline. A full copy that failed is simply taken again.
+func (s *Service) keepUnwritten(c ivslive.Checkpoint) {
+	if !c.Incremental || len(c.Sessions)+len(c.Gone) > maxUnwritten {
+		s.checkpointed, s.unwritten = false, nil
+		return
+	}
+	s.unwritten = &c
+}
+
+// withUnwritten returns c preceded by the changes of a checkpoint that
+// could not be written. c's facts are newer and win: a session it deletes
+// or rewrites is dropped from the older changes (the history store deletes
+// before it writes, and a batch must not name a session twice). A full c
+// replaces everything and needs none of them.
+func (s *Service) withUnwritten(c ivslive.Checkpoint) ivslive.Checkpoint {
+	old := s.unwritten
+	if old == nil || !c.Incremental {
+		return c
+	}
+	newer := make(map[string]bool, len(c.Sessions)+len(c.Gone))
+	for _, v := range c.Sessions {
+		newer[v.ID] = true
+	}
+	for _, id := range c.Gone {
+		newer[id] = true
+	}
+	sessions := make([]ivslive.ViewerSession, 0, len(old.Sessions)+len(c.Sessions))
+	for _, v := range old.Sessions {
+		if !newer[v.ID] {
+			sessions = append(sessions, v)
+		}
+	}
+	c.Sessions = append(sessions, c.Sessions...)
+	c.Gone = append(append([]string(nil), old.Gone...), c.Gone...)
+	return c
+}
+
 // quietAfter is how long a viewer may stay silent before an incremental
 // checkpoint writes its exact last-seen (Config.QuietAfter).
 func (s *Service) quietAfter() time.Duration {

@@ -114,6 +114,29 @@ func incrementalCheckpoint(t *testing.T, stores func(t testing.TB) apitest.Store
 	}()
 	wg.Wait()
 
+	// A checkpoint the history store refuses (as when the shutdown cancels
+	// the periodic one) keeps its changes: the next one writes them with
+	// its own and stays incremental, instead of copying everyone (which at
+	// a million viewers missed the shutdown's deadline).
+	if _, err := env.Live.Checkpoint(ctx); err != nil { // what the race left
+		t.Fatal(err)
+	}
+	live1, _ := env.Live.LiveSessions(ctx)
+	leave(live1[0].UserID)
+	join("refused")
+	join("refused-then-left")
+	history := env.Live.History
+	env.Live.History = refusingCheckpoints{history}
+	if _, err := env.Live.Checkpoint(ctx); err == nil {
+		t.Fatal("a refused checkpoint reported success")
+	}
+	env.Live.History = history
+	leave("refused-then-left") // the newer fact: deleted, not written
+	join("after-refused")
+	if n, err := env.Live.Checkpoint(ctx); err != nil || n != 4 {
+		t.Fatalf("the checkpoint after a refused one wrote %d (%v); want the 4 changes of both (2 leaves, 2 joins still live)", n, err)
+	}
+
 	// Half the audience goes silent: the next checkpoint writes
 	// their exact last-seen; the others heartbeat on.
 	clock.Add(50 * time.Second)
@@ -160,6 +183,13 @@ func incrementalCheckpoint(t *testing.T, stores func(t testing.TB) apitest.Store
 	}
 	want, _ = restarted.LiveSessions(ctx)
 	sameSessions(t, want, restartFrom(t, env, clock, pt.fresh(t, env, clock)), silent)
+}
+
+// refusingCheckpoints is a history store whose checkpoints fail.
+type refusingCheckpoints struct{ ivslive.HistoryStore }
+
+func (refusingCheckpoints) SaveCheckpoint(context.Context, ivslive.Checkpoint) error {
+	return ivslive.Errorf(ivslive.EUNAVAILABLE, "history store refuses checkpoints")
 }
 
 // restartFrom starts a new service on env's stores with presence that

@@ -98,20 +98,20 @@ func (s *Service) Checkpoint(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	c = s.withUnwritten(c)
 	pub := ""
 	if p, err := s.Presence.Publisher(ctx); err == nil {
 		b, _ := json.Marshal(p)
 		pub = string(b)
 	} else if ivslive.ErrorCode(err) != ivslive.ENOTFOUND {
-		s.checkpointed = false
+		s.keepUnwritten(c)
 		return 0, err
 	}
 	if err := s.History.SaveCheckpoint(ctx, c); err != nil {
-		// Some of the changes may be lost: copy everything next time.
-		s.checkpointed = false
+		s.keepUnwritten(c)
 		return 0, err
 	}
-	s.checkpointed = true
+	s.checkpointed, s.unwritten = true, nil
 	if err := s.Stages.SetSetting(ctx, ivslive.SettingPublisher, pub); err != nil {
 		return 0, err
 	}

@@ -137,6 +137,9 @@ type Service struct {
 	// store succeeded, so the next one writes only the changes (under
 	// restoreMu).
 	checkpointed bool
+	// unwritten holds the changes of an incremental checkpoint that could
+	// not be written, for the next one (under restoreMu; keepUnwritten).
+	unwritten *ivslive.Checkpoint
 
 	// hostMu serialises this instance's changes to the publisher record
 	// (tokens, IVS events, the reconciler), each a read then a write.
