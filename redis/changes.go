@@ -111,7 +111,11 @@ func (p *Presence) Changes(ctx context.Context, quietBefore time.Time, all bool)
 // take runs takeScript, asking for a full copy when the incremental one
 // is refused, and says which it got.
 func (p *Presence) take(ctx context.Context, token string, all bool) ([]string, bool, error) {
-	res, err := takeScript.Run(ctx, p.client, nil, p.prefix, p.tracker.token, token, map[bool]string{true: "1", false: "0"}[all]).StringSlice()
+	whole := "0"
+	if all {
+		whole = "1"
+	}
+	res, err := takeScript.Run(ctx, p.client, nil, p.prefix, p.tracker.token, token, whole).StringSlice()
 	if err != nil {
 		return nil, false, unavailable("checkpoint changes", err)
 	}

@@ -6,21 +6,31 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/ivslive/ivslive"
 	"github.com/ivslive/ivslive/internal/testenv"
 )
+
+// oneStage returns a store on a prefix of the test's own with one active
+// stage, and the client under it.
+func oneStage(t *testing.T) (goredis.UniversalClient, *Presence, string) {
+	t.Helper()
+	client, prefix := testenv.Redis(t)
+	p := NewPresence(client, prefix)
+	arn := "arn:aws:ivs:us-east-1:123456789012:stage/AAAAAAAAAAAA"
+	if err := p.PutStage(context.Background(), arn, ivslive.StageActive); err != nil {
+		t.Fatal(err)
+	}
+	return client, p, arn
+}
 
 // A change list past its bound (no checkpoint for a long time) is dropped
 // rather than grow without end, and the next checkpoint copies everything:
 // nothing seated meanwhile is left out.
 func TestOverflowingChangesMeanAFullCopy(t *testing.T) {
 	ctx := context.Background()
-	client, prefix := testenv.Redis(t)
-	p := NewPresence(client, prefix)
-	arn := "arn:aws:ivs:us-east-1:123456789012:stage/AAAAAAAAAAAA"
-	if err := p.PutStage(ctx, arn, ivslive.StageActive); err != nil {
-		t.Fatal(err)
-	}
+	client, p, arn := oneStage(t)
 	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 	joinAs := func(user string) {
 		t.Helper()
@@ -68,12 +78,7 @@ return redis.call('LLEN', KEYS[1])`
 // them, each comes back exactly once.
 func TestSilentViewersArePagedByScore(t *testing.T) {
 	ctx := context.Background()
-	client, prefix := testenv.Redis(t)
-	p := NewPresence(client, prefix)
-	arn := "arn:aws:ivs:us-east-1:123456789012:stage/AAAAAAAAAAAA"
-	if err := p.PutStage(ctx, arn, ivslive.StageActive); err != nil {
-		t.Fatal(err)
-	}
+	_, p, arn := oneStage(t)
 	t0 := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 	var back []ivslive.ViewerSession
 	for i := range 2*scriptBatch + 500 {

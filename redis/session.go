@@ -119,46 +119,32 @@ func (p *Presence) liveSet(ctx context.Context, arn string) ([]goredis.Z, error)
 	return live, nil
 }
 
-// records reads the records of users on arn, nil for a user without one.
-// A user the HMGET misses may hold a session of the older layout: a script
-// converts and returns those.
+// records reads the records of users on arn (at most scriptBatch: build
+// sends them a batch at a time) in one HMGET, nil for a user without one.
+// A user the HMGET misses may hold a session of the older layout: one
+// script converts and returns those.
 func (p *Presence) records(ctx context.Context, arn string, users []string) ([]*packedSession, error) {
-	rk := p.recordsKey(arn)
-	var cmds []*goredis.SliceCmd
-	_, err := p.client.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
-		for start := 0; start < len(users); start += scriptBatch {
-			cmds = append(cmds, pipe.HMGet(ctx, rk, users[start:min(start+scriptBatch, len(users))]...))
-		}
-		return nil
-	})
+	vals, err := p.client.HMGet(ctx, p.recordsKey(arn), users...).Result()
 	if err != nil {
 		return nil, unavailable("viewers", err)
 	}
-	vals := make([]any, 0, len(users))
-	for _, c := range cmds {
-		vals = append(vals, c.Val()...)
-	}
+	args := []any{p.prefix, arn}
 	var missing []int
 	for i, v := range vals {
 		if v == nil {
 			missing = append(missing, i)
-		}
-	}
-	for start := 0; start < len(missing); start += scriptBatch {
-		batch := missing[start:min(start+scriptBatch, len(missing))]
-		args := make([]any, 0, 2+len(batch))
-		args = append(args, p.prefix, arn)
-		for _, i := range batch {
 			args = append(args, users[i])
 		}
+	}
+	if len(missing) > 0 {
 		res, err := recordsScript.Run(ctx, p.client, nil, args...).Slice()
 		if err != nil {
 			return nil, unavailable("viewers", err)
 		}
-		if len(res) != len(batch) {
-			return nil, malformed("viewers", fmt.Errorf("%d records for %d users", len(res), len(batch)))
+		if len(res) != len(missing) {
+			return nil, malformed("viewers", fmt.Errorf("%d records for %d users", len(res), len(missing)))
 		}
-		for k, i := range batch {
+		for k, i := range missing {
 			vals[i] = res[k]
 		}
 	}
