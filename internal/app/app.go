@@ -356,16 +356,32 @@ func redactIf(on bool, raw string) string {
 // serveMetrics serves /metrics without a key on its own address, for a
 // scraper inside a private network.
 func (a *App) serveMetrics(addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("METRICS_ADDR %s: %w", addr, err)
-	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", a.metrics.Handler())
+	bound, err := a.serveSide("METRICS_ADDR", addr, mux, 10*time.Second, nil)
+	if err == nil {
+		a.log.Info("metrics without a key", "addr", bound.String())
+	}
+	return err
+}
+
+// serveSide serves mux on a listener of its own at addr (env names the
+// setting in errors), closed with the App. check, when set, vets the
+// bound address before anything is served.
+func (a *App) serveSide(env, addr string, mux http.Handler, write time.Duration, check func(net.Addr) error) (net.Addr, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", env, addr, err)
+	}
+	if check != nil {
+		if err := check(ln.Addr()); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("%s %s: %w", env, addr, err)
+		}
+	}
 	srv := a.newServer(mux)
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, write
 	go srv.Serve(ln)
 	a.onClose(srv.Close)
-	a.log.Info("metrics without a key", "addr", ln.Addr().String())
-	return nil
+	return ln.Addr(), nil
 }

@@ -20,29 +20,25 @@ import (
 // (its stacks, its command line), so the address must be loopback
 // (Validate), and the bound address is checked again after listening.
 func (a *App) serveDebug(addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("DEBUG_ADDR %s: %w", addr, err)
-	}
-	if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
-		// A name that resolved to something else than loopback.
-		ln.Close()
-		return fmt.Errorf("DEBUG_ADDR %s: bound %s, which is not a loopback address", addr, ln.Addr())
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index) // heap, goroutine, allocs, block, mutex, …
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := a.newServer(mux)
 	// A CPU profile or trace streams for its ?seconds=; pprof refuses one
 	// as long as the write timeout, so this caps them too.
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, debugMaxSeconds*time.Second
-	go srv.Serve(ln)
-	a.onClose(srv.Close)
-	a.log.Info("profiles (net/http/pprof) on loopback", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+"/debug/pprof/")
-	return nil
+	bound, err := a.serveSide("DEBUG_ADDR", addr, mux, debugMaxSeconds*time.Second, func(b net.Addr) error {
+		if tcp, ok := b.(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
+			// A name that resolved to something else than loopback.
+			return fmt.Errorf("bound %s, which is not a loopback address", b)
+		}
+		return nil
+	})
+	if err == nil {
+		a.log.Info("profiles (net/http/pprof) on loopback", "addr", bound.String(), "url", "http://"+bound.String()+"/debug/pprof/")
+	}
+	return err
 }
 
 // debugMaxSeconds bounds a CPU profile or trace on DEBUG_ADDR (just under
